@@ -1,0 +1,37 @@
+"""tiermall: the application factory."""
+
+from flask import Flask
+
+from app.config import INSTANCE_DIR, load_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """config → extensions → blueprints → errors → CLI."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.update(load_config())
+    if test_config:
+        app.config.update(test_config)
+    INSTANCE_DIR.mkdir(exist_ok=True)
+
+    from app import models  # noqa: F401  (every model registered before the mapper is used)
+    from app.auth.request import init_request_scope
+    from app.extensions import api, db, migrate
+    from app.platform import audit  # noqa: F401  (subscribes the audit trail to events)
+    from app.platform.tasks import celery_init_app
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
+    api.init_app(app)
+    celery_init_app(app)
+
+    from app.errors import register_error_handlers
+    from app.routes import register_blueprints
+
+    register_blueprints(app, api)
+    register_error_handlers(app)
+    init_request_scope(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: staff passwords and JWTs, refresh rotation, API keys, consumer login."""

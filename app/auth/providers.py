@@ -1,0 +1,59 @@
+"""Consumer login providers: WeChat mini-program code2session, and a dev provider for the demo."""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+
+from app.auth.errors import InvalidCredentials, LoginProviderUnavailable
+from app.tenancy.models import Tenant
+
+
+@dataclass(frozen=True)
+class ProviderIdentity:
+    openid: str
+    unionid: str | None = None
+
+
+class LoginProvider(Protocol):
+    def exchange(self, tenant: Tenant, code: str) -> ProviderIdentity: ...
+
+
+class WeChatProvider:
+    """GET /sns/jscode2session: trades a wx.login() code for the openid (and unionid)."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def exchange(self, tenant: Tenant, code: str) -> ProviderIdentity:
+        if not (tenant.wechat_appid and tenant.wechat_secret):
+            raise LoginProviderUnavailable("This tenant has no WeChat mini-program configured.")
+        try:
+            response = requests.get(
+                f"{self.base_url}/sns/jscode2session",
+                params={"appid": tenant.wechat_appid, "secret": tenant.wechat_secret,
+                        "js_code": code, "grant_type": "authorization_code"},
+                timeout=self.timeout,
+            )
+            body = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise LoginProviderUnavailable("WeChat did not answer the login.") from error
+        if body.get("errcode") or not body.get("openid"):
+            raise InvalidCredentials(f"WeChat refused the login code ({body.get('errcode')}).")
+        return ProviderIdentity(openid=body["openid"], unionid=body.get("unionid"))
+
+
+class DevProvider:
+    """Demo and tests only: the code 'dev-alice' logs in as openid 'dev-alice'."""
+
+    def exchange(self, tenant: Tenant, code: str) -> ProviderIdentity:
+        if not code.startswith("dev-") or len(code) < 5:
+            raise InvalidCredentials("Dev login codes look like 'dev-<name>'.")
+        return ProviderIdentity(openid=code)
+
+
+def provider_from_config(config: dict) -> LoginProvider:
+    if config["CONSUMER_LOGIN_PROVIDER"] == "dev":
+        return DevProvider()
+    return WeChatProvider(config["WECHAT_API_BASE"])

@@ -1,0 +1,80 @@
+"""Turns the request's credentials into its Scope, once, and makes it current."""
+
+import uuid
+
+from flask import Flask, current_app, g, request
+
+from app.auth.services import AuthSettings, authenticate_api_key
+from app.auth.tokens import InvalidToken, decode_access_token
+from app.errors import Forbidden, Unauthorized
+from app.extensions import db
+from app.tenancy.enums import ActorKind, Role
+from app.tenancy.models import Org, Tenant
+from app.tenancy.resolve import consumer_scope, staff_scope
+from app.tenancy.rls import use_scope
+from app.tenancy.scope import Scope, set_current_scope, system_scope
+
+
+def auth_settings() -> AuthSettings:
+    config = current_app.config
+    return AuthSettings(
+        secret_key=config["SECRET_KEY"], access_ttl_seconds=config["ACCESS_TOKEN_SECONDS"],
+        refresh_ttl_days=config["REFRESH_TOKEN_DAYS"], max_failures=config["LOGIN_MAX_FAILURES"],
+        failure_window_seconds=config["LOGIN_WINDOW_SECONDS"])
+
+
+def request_scope() -> Scope:
+    """The caller's scope (401 without valid credentials); resolved once per request."""
+    if "scope" not in g:
+        g.scope = _resolve()
+        use_scope(db.session, g.scope)
+    return g.scope
+
+
+def staff_only() -> Scope:
+    scope = request_scope()
+    if not scope.is_staff:
+        raise Forbidden("This endpoint is for staff and API keys.", code="staff_only")
+    return scope
+
+
+def consumer_only() -> Scope:
+    scope = request_scope()
+    if scope.actor_kind is not ActorKind.consumer:
+        raise Forbidden("This endpoint is for signed-in consumers.", code="consumer_only")
+    return scope
+
+
+def _resolve() -> Scope:
+    api_key = request.headers.get("X-Api-Key")
+    if api_key:
+        return authenticate_api_key(db.session, api_key)
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized("Sign in: send 'Authorization: Bearer <access token>'.",
+                           code="missing_credentials")
+    claims = decode_access_token(current_app.config["SECRET_KEY"], header.removeprefix("Bearer "))
+    tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
+    if claims["knd"] == "consumer":
+        return consumer_scope(tenant_id, subject)
+    use_scope(db.session, system_scope(tenant_id))
+    tenant = db.session.get(Tenant, tenant_id)
+    org = db.session.get(Org, (tenant_id, uuid.UUID(claims["org"])))
+    if tenant is None or org is None or not org.active:
+        raise InvalidToken("The access token's org is unknown or deactivated.")
+    return staff_scope(db.session, tenant=tenant, org=org, role=Role(claims["rol"]),
+                       actor_kind=ActorKind.staff, actor_id=subject)
+
+
+def init_request_scope(app: Flask) -> None:
+    """No scope leaks from one request into the next on the same thread."""
+
+    @app.before_request
+    def _clear() -> None:
+        g.pop("scope", None)
+        set_current_scope(None)
+
+    @app.teardown_request
+    def _reset(_error) -> None:
+        db.session.remove()
+        set_current_scope(None)

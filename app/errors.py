@@ -1,0 +1,105 @@
+"""DomainError and the one JSON error shape: {"code", "message", "errors"?}."""
+
+import marshmallow as ma
+from flask import Flask, current_app
+from flask_smorest import Api
+from sqlalchemy.exc import DataError, IntegrityError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A refused request: a snake_case code, a message and an HTTP status."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
+                 errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.code
+        self.status = status or self.status
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status, code = 404, "not_found"
+
+
+class Unauthorized(DomainError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code = 403, "forbidden"
+
+
+class Conflict(DomainError):
+    status, code = 409, "conflict"
+
+
+class TooManyRequests(DomainError):
+    status, code = 429, "too_many_requests"
+
+
+class ErrorSchema(ma.Schema):
+    """The one error body every endpoint answers with."""
+
+    code = ma.fields.String(required=True, metadata={"example": "not_found"})
+    message = ma.fields.String(required=True)
+    errors = ma.fields.Dict(metadata={"description": "Field errors, for validation_error"})
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
+}
+
+
+class TiermallApi(Api):
+    """flask-smorest Api that renders every error in the one shape."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        status = error.code or 500
+        body = {"code": _HTTP_CODES.get(status, "error"), "message": error.description}
+        errors = data.get("errors") or data.get("messages")
+        if status == 422 and errors:
+            body["message"] = "The request is not valid."
+            body["errors"] = _flatten_locations(errors)
+        if status >= 500:
+            body = {"code": "internal_error", "message": "Something went wrong on our side."}
+        return body, status, data.get("headers", {})
+
+
+def _flatten_locations(errors: dict) -> dict:
+    """webargs nests field errors by location ("json", "query"); one location needs no nesting."""
+    if len(errors) == 1:
+        (only,) = errors.values()
+        if isinstance(only, dict):
+            return only
+    return errors
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        from app.extensions import db  # noqa: PLC0415
+
+        db.session.rollback()
+        body = {"code": error.code, "message": error.message}
+        if error.errors:
+            body["errors"] = error.errors
+        return body, error.status
+
+    @app.errorhandler(IntegrityError)
+    @app.errorhandler(DataError)
+    def _database_refusal(error):
+        from app.extensions import db  # noqa: PLC0415
+
+        db.session.rollback()
+        current_app.logger.info("database refused a write: %s", error.orig)
+        return {"code": "conflict", "message": "The change conflicts with existing data."}, 409

@@ -1,0 +1,13 @@
+"""Unbound extension instances, bound to the app in create_app()."""
+
+from celery import Celery
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from app.db import Base
+from app.errors import TiermallApi
+
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+migrate = Migrate()
+api = TiermallApi()
+celery = Celery("tiermall")

@@ -1,0 +1,5 @@
+"""Imports every model so that the metadata (and Alembic) sees the whole schema."""
+
+from app.auth.models import ApiKey, LoginAttempt, RefreshToken  # noqa: F401
+from app.platform.models import AuditEntry, OutboxEvent, ProcessedEvent  # noqa: F401
+from app.tenancy.models import Consumer, ConsumerIdentity, Grant, Org, Tenant, User  # noqa: F401

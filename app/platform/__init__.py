@@ -1,0 +1,1 @@
+"""Cross-cutting platform pieces: the outbox, event handlers, the audit trail, tasks."""

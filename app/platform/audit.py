@@ -1,0 +1,29 @@
+"""The audit trail, fed by outbox events (org, user and grant changes)."""
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from app.platform.models import AuditEntry, OutboxEvent
+from app.platform.outbox import subscribe
+from app.tenancy.enums import ActorKind
+
+AUDITED = ("org.created", "org.moved", "org.deactivated", "user.created",
+           "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked",
+           "export.downloaded")
+
+
+def write_audit(session: Session, event: OutboxEvent) -> None:
+    payload = dict(event.payload)
+    actor_id = payload.pop("actor_id", None)
+    session.add(AuditEntry(
+        tenant_id=event.tenant_id, owner_path=event.owner_path,
+        actor_kind=ActorKind(payload.pop("actor_kind", ActorKind.system)),
+        actor_id=uuid.UUID(actor_id) if actor_id else None,
+        action=event.type, subject_type=event.type.split(".")[0],
+        subject_id=event.subject_id, details=payload, created_at=event.created_at,
+    ))
+
+
+for _event_type in AUDITED:
+    subscribe(_event_type)(write_audit)

@@ -1,0 +1,60 @@
+"""Outbox events, their per-handler receipts, and the append-only audit log."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import (
+    Base,
+    CreatedAtMixin,
+    JsonType,
+    OwnerPathMixin,
+    TenantKeyMixin,
+    UtcDateTime,
+    str_enum,
+)
+from app.tenancy.enums import ActorKind
+
+
+class OutboxEvent(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
+    """A domain event written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index("ix_outbox_events_pending", "tenant_id", "relayed_at", "id"),
+    )
+
+    type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    payload: Mapped[dict] = mapped_column(JsonType, default=dict)
+    relayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedEvent(CreatedAtMixin, Base):
+    """Receipt that one handler has handled one event: handling it again is a no-op."""
+
+    __tablename__ = "processed_events"
+    __rls__ = "tenant"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "event_id", "handler"),)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    handler: Mapped[str] = mapped_column(String(100))
+
+
+class AuditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
+    """Who did what to which subject; insert-only for the app role."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_scope", "tenant_id", "owner_path", "created_at"),)
+
+    actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    details: Mapped[dict] = mapped_column(JsonType, default=dict)

@@ -1,0 +1,13 @@
+"""Every blueprint, registered on the Api in one place."""
+
+from flask import Flask
+from flask_smorest import Api
+
+
+def register_blueprints(app: Flask, api: Api) -> None:
+    from app.auth.api import blp as auth
+    from app.platform.health import blp as health
+    from app.tenancy.api import blp as network
+
+    for blueprint in (health, auth, network):
+        api.register_blueprint(blueprint)

@@ -1,0 +1,162 @@
+"""Network endpoints: orgs, staff, data-sharing grants, consumers, and who I am."""
+
+from flask.views import MethodView
+
+from app.auth.request import request_scope, staff_only
+from app.blueprint import Blueprint
+from app.extensions import db
+from app.schemas import PageQuery
+from app.tenancy import consumers, grants, network
+from app.tenancy.filters import get_visible, scoped
+from app.tenancy.models import Org
+from app.tenancy.schemas import (
+    ConsumerSchema,
+    ConsumerSummarySchema,
+    GrantSchema,
+    GrantSetSchema,
+    MeSchema,
+    OrgCreateSchema,
+    OrgListQuery,
+    OrgMoveSchema,
+    OrgSchema,
+    UserCreateSchema,
+    UserSchema,
+)
+
+blp = Blueprint("network", __name__, url_prefix="/network",
+                description="The org tree, staff, data-sharing grants and consumers")
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.errors(401)
+    def get(self):
+        """Who I am and what I see of each dataset."""
+        scope = request_scope()
+        return {"tenant_id": scope.tenant_id, "actor_kind": scope.actor_kind.value,
+                "actor_id": scope.actor_id, "org_id": scope.org_id, "org_path": scope.org_path,
+                "role": scope.role.value if scope.role else None,
+                "fidelity": {d.value: v.max_fidelity().value for d, v in scope.views.items()}}
+
+
+@blp.route("/orgs")
+class Orgs(MethodView):
+    @blp.arguments(OrgListQuery, location="query")
+    @blp.response(200, OrgSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Orgs I see: my subtree and the orgs above me."""
+        statement = scoped(Org, staff_only()).order_by(Org.path)
+        if query["kind"]:
+            statement = statement.where(Org.kind == query["kind"])
+        return db.session.scalars(statement.limit(query["limit"]).offset(query["offset"])).all()
+
+    @blp.arguments(OrgCreateSchema)
+    @blp.response(201, OrgSchema)
+    @blp.errors(401, 403, 404)
+    def post(self, body):
+        """Create a distributor or store under an org I manage."""
+        org = network.create_org(db.session, staff_only(), **body)
+        db.session.commit()
+        return org
+
+
+@blp.route("/orgs/<uuid:org_id>")
+class OrgItem(MethodView):
+    @blp.response(200, OrgSchema)
+    @blp.errors(401, 403, 404)
+    def get(self, org_id):
+        """One org in my scope."""
+        return get_visible(db.session, Org, staff_only(), org_id)
+
+
+@blp.route("/orgs/<uuid:org_id>/move")
+class OrgMove(MethodView):
+    @blp.arguments(OrgMoveSchema)
+    @blp.response(200, OrgSchema)
+    @blp.errors(401, 403, 404)
+    def post(self, body, org_id):
+        """Move an org and its subtree under another parent (e.g. a store changes distributor)."""
+        org = network.move_subtree(db.session, staff_only(), org_id=org_id, **body)
+        db.session.commit()
+        return org
+
+
+@blp.route("/orgs/<uuid:org_id>/deactivate")
+class OrgDeactivate(MethodView):
+    @blp.response(200, OrgSchema)
+    @blp.errors(401, 403, 404)
+    def post(self, org_id):
+        """Deactivate an org and its subtree; their staff can no longer sign in."""
+        org = network.deactivate_org(db.session, staff_only(), org_id=org_id)
+        db.session.commit()
+        return org
+
+
+@blp.route("/orgs/<uuid:org_id>/users")
+class OrgUsers(MethodView):
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    @blp.errors(401, 403, 404, 409)
+    def post(self, body, org_id):
+        """Add a staff member to an org I manage."""
+        user = network.create_user(db.session, staff_only(), org_id=org_id, **body)
+        db.session.commit()
+        return user
+
+
+@blp.route("/grants")
+class Grants(MethodView):
+    @blp.response(200, GrantSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self):
+        """Grants made by my subtree and grants made to my org."""
+        return grants.list_grants(db.session, staff_only())
+
+    @blp.arguments(GrantSetSchema)
+    @blp.response(200, GrantSchema)
+    @blp.errors(401, 403, 404)
+    def put(self, body):
+        """Set what another org sees of one of my datasets (owner/admin of the grantor only)."""
+        grant = grants.set_grant(db.session, staff_only(), **body)
+        db.session.commit()
+        return grant
+
+
+@blp.route("/grants/<uuid:grant_id>")
+class GrantItem(MethodView):
+    @blp.response(204)
+    @blp.errors(401, 403, 404)
+    def delete(self, grant_id):
+        """Revoke a grant; the grantee falls back to the tenant default."""
+        grants.revoke_grant(db.session, staff_only(), grant_id=grant_id)
+        db.session.commit()
+
+
+@blp.route("/consumers")
+class Consumers(MethodView):
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, ConsumerSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Consumers I see row by row, personal data masked by fidelity."""
+        return consumers.list_consumers(db.session, staff_only(), **query)
+
+
+@blp.route("/consumers/summary")
+class ConsumerSummary(MethodView):
+    @blp.response(200, ConsumerSummarySchema(many=True))
+    @blp.errors(401, 403)
+    def get(self):
+        """Member counts per store, including stores I see only in aggregate."""
+        return consumers.consumer_counts(db.session, staff_only())
+
+
+@blp.route("/consumers/<uuid:consumer_id>")
+class ConsumerItem(MethodView):
+    @blp.response(200, ConsumerSchema)
+    @blp.errors(401, 403, 404)
+    def get(self, consumer_id):
+        """One consumer (a consumer may read their own record)."""
+        return consumers.get_consumer(db.session, request_scope(), consumer_id)

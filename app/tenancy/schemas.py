@@ -1,0 +1,88 @@
+"""Request and response bodies of the network, grants and consumers endpoints."""
+
+import marshmallow as ma
+
+from app.schemas import PageQuery, Schema
+from app.tenancy.enums import Dataset, Fidelity, OrgKind, Role
+
+
+class OrgSchema(Schema):
+    id = ma.fields.UUID(dump_only=True)
+    kind = ma.fields.Enum(OrgKind)
+    name = ma.fields.String()
+    code = ma.fields.String(allow_none=True)
+    parent_id = ma.fields.UUID(allow_none=True)
+    path = ma.fields.String()
+    depth = ma.fields.Integer()
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class OrgCreateSchema(Schema):
+    parent_id = ma.fields.UUID(required=True)
+    kind = ma.fields.Enum(OrgKind, required=True, metadata={"example": "store"})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    code = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64))
+
+
+class OrgMoveSchema(Schema):
+    new_parent_id = ma.fields.UUID(required=True)
+
+
+class OrgListQuery(PageQuery):
+    kind = ma.fields.Enum(OrgKind, load_default=None)
+
+
+class UserCreateSchema(Schema):
+    email = ma.fields.Email(required=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(10, 200))
+    role = ma.fields.Enum(Role, required=True)
+
+
+class UserSchema(Schema):
+    id = ma.fields.UUID()
+    org_id = ma.fields.UUID()
+    email = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.Enum(Role)
+    active = ma.fields.Boolean()
+
+
+class GrantSetSchema(Schema):
+    grantor_org_id = ma.fields.UUID(required=True)
+    grantee_org_id = ma.fields.UUID(required=True)
+    dataset = ma.fields.Enum(Dataset, required=True)
+    fidelity = ma.fields.Enum(Fidelity, required=True)
+
+
+class GrantSchema(GrantSetSchema):
+    id = ma.fields.UUID()
+    updated_at = ma.fields.DateTime()
+
+
+class ConsumerSchema(Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    home_store_id = ma.fields.UUID()
+    guide_id = ma.fields.UUID(allow_none=True)
+    referrer_id = ma.fields.UUID(allow_none=True)
+    created_at = ma.fields.DateTime()
+    fidelity = ma.fields.Enum(Fidelity, metadata={"description": "How much of this row you see"})
+
+
+class ConsumerSummarySchema(Schema):
+    home_store_id = ma.fields.UUID()
+    consumers = ma.fields.Integer()
+
+
+class MeSchema(Schema):
+    tenant_id = ma.fields.UUID()
+    actor_kind = ma.fields.String()
+    actor_id = ma.fields.UUID(allow_none=True)
+    org_id = ma.fields.UUID(allow_none=True)
+    org_path = ma.fields.String(allow_none=True)
+    role = ma.fields.String(allow_none=True)
+    fidelity = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
+                              metadata={"description": "Best fidelity per dataset"})

@@ -1,0 +1,73 @@
+"""The network API: orgs, moves, grants, consumers, through HTTP."""
+
+from tests.factories import add_consumer, login, make_tenant
+
+
+def test_a_store_owner_sees_their_store_and_the_orgs_above_it_but_no_siblings(client, session):
+    net = make_tenant(session)
+    headers = login(client, net, "jingan")
+    names = {org["name"] for org in client.get("/network/orgs", headers=headers).get_json()}
+    assert names == {net.slug.upper(), "East", "Shanghai", "Jingan"}
+
+
+def test_an_org_outside_my_subtree_answers_404(client, session):
+    net = make_tenant(session)
+    headers = login(client, net, "east")
+    response = client.get(f"/network/orgs/{net.org('chengdu').id}", headers=headers)
+    assert response.status_code == 404
+    assert response.get_json()["code"] == "not_found"
+
+
+def test_another_tenants_org_answers_404(client, session):
+    mine, theirs = make_tenant(session), make_tenant(session)
+    headers = login(client, mine, "brand")
+    response = client.get(f"/network/orgs/{theirs.org('brand').id}", headers=headers)
+    assert response.status_code == 404
+
+
+def test_a_distributor_creates_a_store_under_itself(client, session):
+    net = make_tenant(session)
+    headers = login(client, net, "west")
+    response = client.post("/network/orgs", headers=headers, json={
+        "parent_id": str(net.org("west").id), "kind": "store", "name": "Chongqing"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["path"].startswith(net.org("west").path)
+
+
+def test_a_store_cannot_have_children(client, session):
+    net = make_tenant(session)
+    headers = login(client, net, "brand")
+    response = client.post("/network/orgs", headers=headers, json={
+        "parent_id": str(net.org("jingan").id), "kind": "store", "name": "Nope"})
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "invalid_parent"
+
+
+def test_moving_a_store_rewrites_its_path_and_its_consumers_follow(client, session):
+    net = make_tenant(session)
+    consumer = add_consumer(session, net, "hangzhou")
+    headers = login(client, net, "brand")
+    response = client.post(f"/network/orgs/{net.org('hangzhou').id}/move", headers=headers,
+                           json={"new_parent_id": str(net.org("west").id)})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["path"] == f"{net.org('west').path}{net.org('hangzhou').id}/"
+    west = login(client, net, "west")
+    assert client.get(f"/network/consumers/{consumer.id}", headers=west).status_code == 200
+    east = login(client, net, "east")
+    assert client.get(f"/network/consumers/{consumer.id}", headers=east).status_code == 404
+
+
+def test_unknown_fields_are_refused_with_field_errors(client, session):
+    net = make_tenant(session)
+    headers = login(client, net, "brand")
+    response = client.post("/network/orgs", headers=headers, json={
+        "parent_id": str(net.org("west").id), "kind": "store", "name": "X", "color": "red"})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == "validation_error" and "color" in body["errors"]
+
+
+def test_without_a_token_the_answer_is_401(client, session):
+    response = client.get("/network/orgs")
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "missing_credentials"
