@@ -41,7 +41,7 @@ def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> Col
             if carve_outs:
                 clause = and_(clause, not_(or_(*(path_matches(column, c) for c in carve_outs))))
             clauses.append(clause)
-    if getattr(model, "__rls__", None) == "org_tree" and scope.org_path:
+    if getattr(model, "__rls__", None) in ("org_tree", "downward") and scope.org_path:
         clauses.append(column.in_(ancestor_paths(scope.org_path)))
     consumer_column = getattr(model, "__consumer_column__", None)
     if scope.consumer_id is not None and consumer_column:

@@ -81,6 +81,13 @@ PREDICATES = {
         "(path >= tm_setting('app.org_path') AND path < tm_setting('app.org_path') || '~')"
         " OR (tm_setting('app.org_path') >= path AND tm_setting('app.org_path') < path || '~'))"
     ),
+    # Catalog-like rows flow down the tree: an org sees its subtree's rows and its ancestors'.
+    "downward": (
+        "tenant_id = tm_tenant() AND ("
+        "(owner_path >= tm_setting('app.org_path') AND owner_path < tm_setting('app.org_path') || '~')"
+        " OR (tm_setting('app.org_path') >= owner_path"
+        " AND tm_setting('app.org_path') < owner_path || '~'))"
+    ),
     "grants": (
         "tenant_id = tm_tenant() AND ("
         "(owner_path >= tm_setting('app.org_path') AND owner_path < tm_setting('app.org_path') || '~')"
