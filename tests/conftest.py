@@ -27,7 +27,7 @@ def app():
         "CONSUMER_LOGIN_PROVIDER": "dev",
     })
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
     return app
 
 
