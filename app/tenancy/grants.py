@@ -11,7 +11,8 @@ from app.tenancy.errors import InvalidGrant, NotAManager
 from app.tenancy.filters import get_visible, path_matches
 from app.tenancy.models import Grant, Org
 from app.tenancy.network import actor_of
-from app.tenancy.scope import PathRule, Scope
+from app.tenancy.rls import acting_as
+from app.tenancy.scope import PathRule, Scope, system_scope
 
 
 def list_grants(session: Session, scope: Scope) -> list[Grant]:
@@ -29,7 +30,8 @@ def set_grant(session: Session, scope: Scope, *, grantor_org_id: uuid.UUID,
               grantee_org_id: uuid.UUID, dataset: Dataset, fidelity: Fidelity) -> Grant:
     """Create or change what `grantee` sees of `dataset` in the grantor's subtree."""
     grantor = _managed_grantor(session, scope, grantor_org_id)
-    grantee = session.get(Org, (scope.tenant_id, grantee_org_id))
+    with acting_as(session, system_scope(scope.tenant_id)):  # a grantee may be outside my view
+        grantee = session.get(Org, (scope.tenant_id, grantee_org_id))
     if grantee is None:
         raise InvalidGrant("The grantee org does not exist.")
     if grantee.id == grantor.id:

@@ -5,6 +5,8 @@ no join to the org tree, so they also hold on a distributed (Citus) table. Migra
 functions here; their SQL must stay backward compatible (add new functions, do not change old).
 """
 
+from contextlib import contextmanager
+
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction, scoped_session
@@ -116,3 +118,16 @@ def use_scope(session: Session, scope: Scope | None) -> None:
         session = session.registry()
     if session.in_transaction():
         apply_settings(session.connection(), scope)
+
+
+@contextmanager
+def acting_as(session: Session, scope: Scope):
+    """Run a block under another scope (e.g. the tenant's system scope), then restore the caller's."""
+    from app.tenancy.scope import current_scope  # noqa: PLC0415
+
+    previous = current_scope()
+    use_scope(session, scope)
+    try:
+        yield
+    finally:
+        use_scope(session, previous)
