@@ -31,8 +31,9 @@ def app():
     return app
 
 
-def _context_id() -> int:
-    return id(request._get_current_object()) if has_request_context() else _app_ctx_id()
+def _context_id() -> tuple[int, int]:
+    """One session per request and per app context (an eager task pushes its own)."""
+    return (id(request._get_current_object()) if has_request_context() else 0), _app_ctx_id()
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session
 from app.platform.models import AuditEntry, OutboxEvent
 from app.platform.outbox import subscribe
 from app.tenancy.enums import ActorKind
+from app.tenancy.filters import scoped
+from app.tenancy.scope import Scope
 
-AUDITED = ("org.created", "org.moved", "org.deactivated", "user.created",
+AUDITED = ("org.created", "org.moved", "org.deactivated", "user.created", "policy.changed",
            "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked",
            "export.downloaded")
 
@@ -23,6 +25,13 @@ def write_audit(session: Session, event: OutboxEvent) -> None:
         action=event.type, subject_type=event.type.split(".")[0],
         subject_id=event.subject_id, details=payload, created_at=event.created_at,
     ))
+
+
+def list_audit(session: Session, scope: Scope, *, limit: int, offset: int) -> list[AuditEntry]:
+    """Audit entries of my subtree, newest first."""
+    return list(session.scalars(
+        scoped(AuditEntry, scope).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit).offset(offset)))
 
 
 for _event_type in AUDITED:

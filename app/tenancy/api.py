@@ -5,11 +5,13 @@ from flask.views import MethodView
 from app.auth.request import request_scope, staff_only
 from app.blueprint import Blueprint
 from app.extensions import db
+from app.platform.audit import list_audit
 from app.schemas import PageQuery
-from app.tenancy import consumers, grants, network
+from app.tenancy import consumers, grants, network, policy
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.schemas import (
+    AuditEntrySchema,
     ConsumerSchema,
     ConsumerSummarySchema,
     GrantSchema,
@@ -19,6 +21,7 @@ from app.tenancy.schemas import (
     OrgListQuery,
     OrgMoveSchema,
     OrgSchema,
+    PolicySchema,
     UserCreateSchema,
     UserSchema,
 )
@@ -160,3 +163,31 @@ class ConsumerItem(MethodView):
     def get(self, consumer_id):
         """One consumer (a consumer may read their own record)."""
         return consumers.get_consumer(db.session, request_scope(), consumer_id)
+
+
+@blp.route("/policy")
+class Policy(MethodView):
+    @blp.response(200, PolicySchema)
+    @blp.errors(401, 403)
+    def get(self):
+        """The tenant's default fidelity of each dataset towards upstream orgs."""
+        return {"defaults": policy.get_policy(db.session, staff_only())}
+
+    @blp.arguments(PolicySchema)
+    @blp.response(200, PolicySchema)
+    @blp.errors(401, 403)
+    def put(self, body):
+        """Change the defaults (brand owner/admin only); grants still override them."""
+        defaults = policy.set_policy(db.session, staff_only(), defaults=body["defaults"])
+        db.session.commit()
+        return {"defaults": defaults}
+
+
+@blp.route("/audit")
+class Audit(MethodView):
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, AuditEntrySchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Audit trail of my subtree: org, staff, grant, policy and API key changes."""
+        return list_audit(db.session, staff_only(), **query)

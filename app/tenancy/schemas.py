@@ -86,3 +86,21 @@ class MeSchema(Schema):
     role = ma.fields.String(allow_none=True)
     fidelity = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
                               metadata={"description": "Best fidelity per dataset"})
+
+
+class PolicySchema(Schema):
+    defaults = ma.fields.Dict(
+        keys=ma.fields.Enum(Dataset), values=ma.fields.Enum(Fidelity), required=True,
+        metadata={"description": "What an org sees of its descendants' data, per dataset",
+                  "example": {"consumers": "masked", "orders": "full"}})
+
+
+class AuditEntrySchema(Schema):
+    id = ma.fields.UUID()
+    created_at = ma.fields.DateTime()
+    actor_kind = ma.fields.String()
+    actor_id = ma.fields.UUID(allow_none=True)
+    action = ma.fields.String()
+    subject_type = ma.fields.String()
+    subject_id = ma.fields.UUID(allow_none=True)
+    details = ma.fields.Dict()

@@ -71,3 +71,49 @@ def test_without_a_token_the_answer_is_401(client, session):
     response = client.get("/network/orgs")
     assert response.status_code == 401
     assert response.get_json()["code"] == "missing_credentials"
+
+
+def test_the_brand_changes_the_default_fidelity_and_stores_see_the_effect(client, session):
+    net = make_tenant(session)
+    consumer = add_consumer(session, net, "chengdu")
+    brand = login(client, net, "brand")
+    response = client.put("/network/policy", headers=brand, json={"defaults": {"consumers": "full"}})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["defaults"]["consumers"] == "full"
+    body = client.get(f"/network/consumers/{consumer.id}", headers=login(client, net, "west")).get_json()
+    assert body["fidelity"] == "full"
+
+
+def test_a_distributor_may_not_change_the_tenant_policy(client, session):
+    net = make_tenant(session)
+    response = client.put("/network/policy", headers=login(client, net, "west"),
+                          json={"defaults": {"consumers": "full"}})
+    assert response.status_code == 403
+
+
+def test_the_audit_trail_shows_my_subtree_only(client, session):
+    net = make_tenant(session)
+    client.post("/network/orgs", headers=login(client, net, "west"), json={
+        "parent_id": str(net.org("west").id), "kind": "store", "name": "Chongqing"})
+    client.post("/network/orgs", headers=login(client, net, "east"), json={
+        "parent_id": str(net.org("east").id), "kind": "store", "name": "Suzhou"})
+    west_actions = client.get("/network/audit", headers=login(client, net, "west")).get_json()
+    names = {entry["details"].get("name") for entry in west_actions}
+    assert "Chongqing" in names and "Suzhou" not in names
+
+
+def test_a_deactivated_stores_staff_can_no_longer_sign_in(client, session):
+    net = make_tenant(session)
+    response = client.post(f"/network/orgs/{net.org('chengdu').id}/deactivate",
+                           headers=login(client, net, "west"))
+    assert response.status_code == 200 and response.get_json()["active"] is False
+    response = client.post("/auth/login", json={
+        "tenant": net.slug, "email": net.users["chengdu"].email, "password": "correct-horse-battery"})
+    assert response.status_code == 401
+
+
+def test_an_org_cannot_move_under_its_own_subtree(client, session):
+    net = make_tenant(session)
+    response = client.post(f"/network/orgs/{net.org('east').id}/move", headers=login(client, net, "brand"),
+                           json={"new_parent_id": str(net.org("shanghai").id)})
+    assert response.status_code == 422 and response.get_json()["code"] == "invalid_move"
