@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# README command 2: install with dev extras, make sure PostgreSQL and Redis answer, run every test
+# and the linter. Exits non-zero when either fails (pytest's "no tests collected" counts as failure).
+# TEST_DATABASE_URL points the tests at another PostgreSQL server; TEST_DB_NAME names the database.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+set -e
+ensure_venv dev
+
+wait_for() {  # wait_for <what> <command...>: up to 30 s
+    local what="$1"; shift
+    for _ in $(seq 60); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.5
+    done
+    echo "!! $what did not answer within 30 s" >&2
+    return 1
+}
+
+if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
+    if ! pg_isready -q -h 127.0.0.1; then
+        echo "==> starting PostgreSQL"
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
+    fi
+    wait_for PostgreSQL pg_isready -q -h 127.0.0.1
+fi
+
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    echo "==> starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+wait_for Redis redis-cli -h 127.0.0.1 ping
+
+set +e
+echo "==> pytest tests/"
+.venv/bin/python -m pytest tests "$@"
+tests_status=$?
+if [[ $tests_status -eq 5 ]]; then
+    echo "!! pytest collected no tests" >&2
+fi
+echo "==> ruff check ."
+.venv/bin/ruff check .
+lint_status=$?
+
+if [[ $tests_status -ne 0 || $lint_status -ne 0 ]]; then
+    echo "!! FAILED (pytest exit $tests_status, ruff exit $lint_status)" >&2
+    exit 1
+fi
+echo "==> all green"
