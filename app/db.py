@@ -74,6 +74,8 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint: wait for the real commit
+        return
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
         callback()
@@ -81,7 +83,8 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
-    session.info.pop("after_commit", None)
+    if not session.in_nested_transaction():
+        session.info.pop("after_commit", None)
 
 
 def str_enum(enum_cls: type, length: int = 20) -> Enum:

@@ -43,7 +43,7 @@ class ProcessedEvent(CreatedAtMixin, Base):
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    handler: Mapped[str] = mapped_column(String(100))
+    handler: Mapped[str] = mapped_column(String(200))
 
 
 class AuditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):

@@ -7,18 +7,19 @@ from flask import Flask
 
 from app.extensions import celery as celery_app
 from app.extensions import db
-from app.tenancy.scope import PLATFORM_SCOPE, set_current_scope, system_scope
+from app.tenancy.scope import PLATFORM_SCOPE, current_scope, set_current_scope, system_scope
 
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            caller_scope = current_scope()  # an eager task runs inside its caller's context
             with app.app_context():
                 try:
                     return self.run(*args, **kwargs)
                 finally:
                     db.session.remove()
-                    set_current_scope(None)
+                    set_current_scope(caller_scope)
 
     celery_app.Task = FlaskTask
     celery_app.config_from_object(app.config["CELERY"])

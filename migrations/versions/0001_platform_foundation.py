@@ -85,7 +85,7 @@ def upgrade():
     op.create_table('processed_events',
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('event_id', sa.Uuid(), nullable=False),
-    sa.Column('handler', sa.String(length=100), nullable=False),
+    sa.Column('handler', sa.String(length=200), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'event_id', 'handler', name=op.f('pk_processed_events'))
     )
