@@ -1,0 +1,1 @@
+"""Payments: the gateway boundary, Stripe and offline gateways, webhooks, refunds, B2B terms."""

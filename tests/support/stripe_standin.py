@@ -1,0 +1,249 @@
+"""A local stand-in for the parts of Stripe's v1 API we call: checks requests as Stripe documents them."""
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+_ids = itertools.count(1)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_standin{next(_ids):06d}"
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    form: dict
+    idempotency_key: str | None
+    authorization: str | None
+
+
+class StripeError(Exception):
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error"):
+        super().__init__(message)
+        self.status, self.body = status, {"error": {"type": type_, "message": message}}
+
+
+def _require(form: dict, *names: str) -> None:
+    missing = [name for name in names if not form.get(name)]
+    if missing:
+        raise StripeError(400, f"Missing required param: {missing[0]}.")
+
+
+def _amount(form: dict) -> int:
+    try:
+        amount = int(form["amount"])
+    except (KeyError, ValueError):
+        raise StripeError(400, "Invalid integer: amount") from None
+    if amount <= 0:
+        raise StripeError(400, "Amount must be positive.")
+    return amount
+
+
+def _metadata(form: dict) -> dict:
+    return {key[len("metadata["):-1]: value for key, value in form.items() if key.startswith("metadata[")}
+
+
+@dataclass
+class StripeStandIn:
+    """Stripe-shaped objects in memory; idempotent replays; every request recorded."""
+
+    refund_status: str = "succeeded"
+    fee_percent: float = 0.029
+    fee_fixed: int = 30
+    requests: list[Recorded] = field(default_factory=list)
+    payment_intents: dict = field(default_factory=dict)
+    refunds: dict = field(default_factory=dict)
+    transfers: dict = field(default_factory=dict)
+    balance_transactions: list = field(default_factory=list)
+    _replays: dict = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- test controls ------------------------------------------------------------------
+    def succeed(self, pi_id: str, *, amount: int | None = None) -> dict:
+        """The customer paid: a charge, its balance transaction (with fee), status succeeded."""
+        pi = self.payment_intents[pi_id]
+        received = pi["amount"] if amount is None else amount
+        charge_id = _new_id("ch")
+        fee = round(received * self.fee_percent) + self.fee_fixed
+        self.balance_transactions.append(self._bt(received, fee, "charge", charge_id, pi["currency"]))
+        pi.update(status="succeeded", latest_charge=charge_id, amount_received=received)
+        return pi
+
+    def fail(self, pi_id: str) -> dict:
+        pi = self.payment_intents[pi_id]
+        pi.update(status="requires_payment_method",
+                  last_payment_error={"code": "card_declined", "message": "Your card was declined."})
+        return pi
+
+    def settle_refund(self, refund_id: str, status: str = "succeeded") -> dict:
+        refund = self.refunds[refund_id]
+        refund["status"] = status
+        return refund
+
+    def calls(self, method: str, path_prefix: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    # --- the API ------------------------------------------------------------------------
+    def handle(self, method: str, path: str, form: dict, key: str | None, auth: str | None):
+        with self._lock:
+            self.requests.append(Recorded(method, path, form, key, auth))
+            if not (auth or "").startswith("Bearer sk_"):
+                raise StripeError(401, "Invalid API Key provided.", "authentication_error")
+            if method == "POST" and key and key in self._replays:
+                previous_path, previous_form, response = self._replays[key]
+                if (previous_path, previous_form) != (path, form):
+                    raise StripeError(400, "Keys for idempotent requests can only be used with "
+                                           "the same parameters they were first used with.",
+                                      "idempotency_error")
+                return response
+            response = self._route(method, path, form)
+            if method == "POST" and key:
+                self._replays[key] = (path, form, response)
+            return response
+
+    def _route(self, method: str, path: str, form: dict):
+        parts = path.strip("/").split("/")
+        if parts[0] != "v1":
+            raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+        match method, parts[1:]:
+            case "POST", ["payment_intents"]:
+                return self._create_payment_intent(form)
+            case "GET", ["payment_intents", pi_id]:
+                return self._get(self.payment_intents, pi_id, "payment_intent")
+            case "POST", ["refunds"]:
+                return self._create_refund(form)
+            case "POST", ["transfers"]:
+                return self._create_transfer(form)
+            case "POST", ["transfers", transfer_id, "reversals"]:
+                return self._create_reversal(transfer_id, form)
+            case "GET", ["balance_transactions"]:
+                return self._list_balance_transactions(form)
+        raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
+
+    def _get(self, objects: dict, object_id: str, name: str) -> dict:
+        if object_id not in objects:
+            raise StripeError(404, f"No such {name}: '{object_id}'", "invalid_request_error")
+        return objects[object_id]
+
+    def _create_payment_intent(self, form: dict) -> dict:
+        _require(form, "amount", "currency", "metadata[order_id]", "transfer_group")
+        pi_id = _new_id("pi")
+        pi = {"object": "payment_intent", "id": pi_id, "amount": _amount(form),
+              "amount_received": 0, "currency": form["currency"], "status": "requires_payment_method",
+              "client_secret": f"{pi_id}_secret_standin", "latest_charge": None,
+              "transfer_group": form["transfer_group"], "metadata": _metadata(form),
+              "created": int(time.time()), "livemode": False}
+        self.payment_intents[pi_id] = pi
+        return pi
+
+    def _create_refund(self, form: dict) -> dict:
+        _require(form, "payment_intent", "amount")
+        pi = self._get(self.payment_intents, form["payment_intent"], "payment_intent")
+        amount = _amount(form)
+        refunded = sum(r["amount"] for r in self.refunds.values()
+                       if r["payment_intent"] == pi["id"] and r["status"] != "failed")
+        if pi["status"] != "succeeded":
+            raise StripeError(400, f"PaymentIntent {pi['id']} does not have a successful charge to refund.")
+        if refunded + amount > pi["amount_received"]:
+            raise StripeError(400, "Refund amount is greater than the unrefunded amount on the charge.")
+        refund = {"object": "refund", "id": _new_id("re"), "amount": amount, "currency": pi["currency"],
+                  "payment_intent": pi["id"], "charge": pi["latest_charge"],
+                  "status": self.refund_status, "metadata": _metadata(form), "created": int(time.time())}
+        self.refunds[refund["id"]] = refund
+        self.balance_transactions.append(self._bt(-amount, 0, "refund", refund["id"], pi["currency"]))
+        return refund
+
+    def _create_transfer(self, form: dict) -> dict:
+        _require(form, "amount", "currency", "destination")
+        if not form["destination"].startswith("acct_"):
+            raise StripeError(400, "No such destination account.")
+        source = form.get("source_transaction")
+        if source and not source.startswith("ch_"):
+            raise StripeError(400, "source_transaction must be a charge id (ch_...).")
+        transfer = {"object": "transfer", "id": _new_id("tr"), "amount": _amount(form),
+                    "currency": form["currency"], "destination": form["destination"],
+                    "source_transaction": source, "transfer_group": form.get("transfer_group"),
+                    "reversed": False, "amount_reversed": 0, "metadata": _metadata(form),
+                    "created": int(time.time())}
+        self.transfers[transfer["id"]] = transfer
+        return transfer
+
+    def _create_reversal(self, transfer_id: str, form: dict) -> dict:
+        transfer = self._get(self.transfers, transfer_id, "transfer")
+        amount = _amount(form) if "amount" in form else transfer["amount"] - transfer["amount_reversed"]
+        if transfer["amount_reversed"] + amount > transfer["amount"]:
+            raise StripeError(400, "Reversal amount exceeds the transfer's unreversed amount.")
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        return {"object": "transfer_reversal", "id": _new_id("trr"), "amount": amount,
+                "currency": transfer["currency"], "transfer": transfer_id, "created": int(time.time())}
+
+    def _list_balance_transactions(self, query: dict) -> dict:
+        rows = [bt for bt in self.balance_transactions
+                if not query.get("source") or bt["source"] == query["source"]]
+        limit = int(query.get("limit", 10))
+        return {"object": "list", "url": "/v1/balance_transactions", "has_more": len(rows) > limit,
+                "data": rows[:limit]}
+
+    def _bt(self, amount: int, fee: int, category: str, source: str, currency: str) -> dict:
+        return {"object": "balance_transaction", "id": _new_id("txn"), "amount": amount, "fee": fee,
+                "net": amount - fee, "currency": currency, "reporting_category": category,
+                "type": category, "source": source, "status": "available", "created": int(time.time())}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: StripeStandIn
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def _serve(self, method: str) -> None:
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        form = dict(parse_qsl(body if method == "POST" else url.query, keep_blank_values=True))
+        try:
+            status, payload = 200, self.standin.handle(
+                method, url.path, form, self.headers.get("Idempotency-Key"),
+                self.headers.get("Authorization"))
+        except StripeError as error:
+            status, payload = error.status, error.body
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Request-Id", _new_id("req"))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._serve("POST")
+
+
+class RunningStandIn:
+    """The stand-in served on 127.0.0.1 at a random port, in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.state = StripeStandIn()
+        handler = type("Handler", (_Handler,), {"standin": self.state})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "RunningStandIn":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
