@@ -3,3 +3,4 @@
 from app.auth.models import ApiKey, LoginAttempt, RefreshToken  # noqa: F401
 from app.platform.models import AuditEntry, OutboxEvent, ProcessedEvent  # noqa: F401
 from app.tenancy.models import Consumer, ConsumerIdentity, Grant, Org, Tenant, User  # noqa: F401
+from app.orders.models import CartItem, Order, OrderHistory, OrderLine, Refund, RefundLine, Shipment  # noqa: F401

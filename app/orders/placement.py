@@ -1,0 +1,179 @@
+"""Placing orders: retail (mini-program, in-store by a guide), replenish and purchase (to the parent org).
+
+Idempotent per tenant + actor + Idempotency-Key: the same key with the same body answers the
+order it created; with another body, 409 'idempotency_key_reused'.
+"""
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db import uuid7
+from app.errors import NotFound
+from app.orders import events, rules, stock_moves
+from app.orders.errors import IdempotencyKeyReused, InvalidOrder, InvalidSeller
+from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus
+from app.orders.transitions import actor_of, record_placed
+from app.tenancy.enums import OrgKind
+from app.tenancy.filters import get_visible
+from app.tenancy.models import Consumer, Org, Tenant
+from app.tenancy.scope import Scope
+
+MAX_LINES = 100
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the caller asked for; its hash makes an Idempotency-Key safe to replay."""
+
+    lines: list[dict]
+    delivery: str = "ship"
+    ship_to: dict | None = None
+    note: str | None = None
+    payment_method: str | None = None
+    idempotency_key: str | None = None
+
+    def digest(self, **extra) -> str:
+        body = {"lines": self.lines, "delivery": self.delivery, "ship_to": self.ship_to,
+                "note": self.note, "payment_method": self.payment_method, **extra}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def place_retail(session: Session, *, scope: Scope, request: Request,
+                 store_id: uuid.UUID | None = None) -> Placed:
+    """A consumer buys from a store (their home store unless they choose another)."""
+    consumer = get_visible(session, Consumer, scope, scope.consumer_id)
+    digest = request.digest(store_id=store_id)
+    with stock_moves.as_system(session, scope.tenant_id):
+        store = _org(session, scope.tenant_id, store_id or consumer.home_store_id)
+        if store is None or store.kind is not OrgKind.store or not store.active:
+            raise InvalidSeller("Retail orders are placed at an active store.")
+        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+                      consumer=consumer, request=request, digest=digest)
+
+
+def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, request: Request) -> Placed:
+    """A guide sells at their store to a member (a consumer the store sees)."""
+    member = get_visible(session, Consumer, scope, member_id)
+    digest = request.digest(member_id=member_id)
+    with stock_moves.as_system(session, scope.tenant_id):
+        store = _org(session, scope.tenant_id, scope.org_id)
+        if store is None or store.kind is not OrgKind.store:
+            raise InvalidSeller("In-store retail is placed by the staff of a store.")
+        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+                      consumer=member, request=request, digest=digest, guide_id=scope.actor_id)
+
+
+def place_supply_order(session: Session, *, scope: Scope, request: Request) -> Placed:
+    """My org buys from its parent: replenish for a store, purchase for a distributor."""
+    digest = request.digest()
+    with stock_moves.as_system(session, scope.tenant_id):
+        buyer = _org(session, scope.tenant_id, scope.org_id)
+        if buyer is None or buyer.parent_id is None:
+            raise InvalidSeller("The brand has no parent to buy from.")
+        seller = _org(session, scope.tenant_id, buyer.parent_id)
+        flow = OrderFlow.replenish if buyer.kind is OrgKind.store else OrderFlow.purchase
+        return _place(session, scope=scope, flow=flow, seller=seller, buyer_org=buyer, consumer=None,
+                      request=request, digest=digest)
+
+
+def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID | None) -> Org | None:
+    return session.get(Org, (tenant_id, org_id)) if org_id else None
+
+
+def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buyer_org: Org | None,
+           consumer: Consumer | None, request: Request, digest: str,
+           guide_id: uuid.UUID | None = None) -> Placed:
+    """Quote, write the order (the idempotency key claims it), reserve stock, record order.placed."""
+    if request.idempotency_key:
+        existing = _by_key(session, scope, request.idempotency_key)
+        if existing is not None:
+            return _replay(existing, digest)
+    sku_qty = _requested(request.lines)
+    tenant = session.get(Tenant, seller.tenant_id)
+    settings = (tenant.settings or {}).get("orders", {})
+    prices = _quote(session, seller=seller, buyer_org=buyer_org, sku_ids=[s for s, _ in sku_qty])
+    priced = rules.price_lines([(prices[sku_id], qty) for sku_id, qty in sku_qty])
+    if request.delivery == "ship" and flow is OrderFlow.retail and not request.ship_to:
+        raise InvalidOrder("A retail order to ship needs an address (ship_to).")
+    shipping = rules.shipping_fee(sum(line.goods_minor for line in priced), delivery=request.delivery,
+                                  settings=settings) if flow is OrderFlow.retail else 0
+    totals = rules.totals(priced, shipping)
+    owner = buyer_org or seller
+    columns = {"owner_path": owner.path, "seller_path": seller.path,
+               "buyer_consumer_id": consumer.id if consumer else None}
+    order = Order(
+        tenant_id=seller.tenant_id, id=uuid7(), flow=flow, status=OrderStatus.pending_payment,
+        seller_org_id=seller.id, buyer_org_id=buyer_org.id if buyer_org else None, guide_id=guide_id,
+        currency=tenant.currency, goods_minor=totals.goods_minor, discount_minor=totals.discount_minor,
+        shipping_minor=totals.shipping_minor, total_minor=totals.total_minor, refunded_minor=0,
+        payment_method=request.payment_method, delivery=request.delivery, ship_to=request.ship_to,
+        note=request.note, placed_by_kind=scope.actor_kind, placed_by_id=scope.actor_id,
+        idempotency_key=request.idempotency_key, request_hash=digest if request.idempotency_key else None,
+        **columns)
+    session.add(order)
+    if request.idempotency_key:
+        try:
+            with session.begin_nested():
+                session.flush([order])
+        except IntegrityError:  # a concurrent request with the same key won the race
+            session.expunge(order)
+            return _replay(_by_key(session, scope, request.idempotency_key), digest)
+    lines = [OrderLine(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, line_no=number,
+                       sku_id=sku_id, sku_code=None, name=None, unit_price_minor=line.unit_price_minor,
+                       qty=line.qty, goods_minor=line.goods_minor, discount_minor=line.discount_minor,
+                       total_minor=line.total_minor, shipped_qty=0, released_qty=0, refunded_qty=0,
+                       refunded_minor=0, **columns)
+             for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
+    session.add_all(lines)
+    stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,
+                      moves=sku_qty, order_id=order.id)
+    record_placed(session, order, actor_of(scope))
+    events.emit(session, order, "order.placed", events.order_payload(order, lines))
+    session.flush()
+    return Placed(order, True)
+
+
+def _requested(lines: list[dict]) -> list[tuple[uuid.UUID, int]]:
+    if not lines:
+        raise InvalidOrder("An order needs at least one line.")
+    if len(lines) > MAX_LINES:
+        raise InvalidOrder(f"An order has at most {MAX_LINES} lines.")
+    sku_qty = [(line["sku_id"], int(line["qty"])) for line in lines]
+    if len({sku for sku, _ in sku_qty}) != len(sku_qty):
+        raise InvalidOrder("Each SKU may appear once; add up the quantities.")
+    if any(qty <= 0 for _, qty in sku_qty):
+        raise InvalidOrder("Quantities must be positive.")
+    return sku_qty
+
+
+def _quote(session: Session, *, seller: Org, buyer_org: Org | None,
+           sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    from app.catalog.pricing import quote  # noqa: PLC0415
+
+    return quote(session, tenant_id=seller.tenant_id, seller=seller, buyer_org=buyer_org, sku_ids=sku_ids)
+
+
+def _by_key(session: Session, scope: Scope, key: str) -> Order | None:
+    return session.scalar(select(Order).where(
+        Order.tenant_id == scope.tenant_id, Order.placed_by_id == scope.actor_id,
+        Order.idempotency_key == key))
+
+
+def _replay(order: Order | None, digest: str) -> Placed:
+    if order is None:
+        raise NotFound("The order for this Idempotency-Key is not visible.")
+    if order.request_hash != digest:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+    return Placed(order, False)

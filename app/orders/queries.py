@@ -1,0 +1,122 @@
+"""Reading orders in scope: owner subtree (with grants), seller subtree, or the buying consumer."""
+
+import uuid
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
+from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.filters import path_matches, visible
+from app.tenancy.masking import present
+from app.tenancy.scope import PathRule, Scope
+
+PERSONAL = ("name", "phone", "address")
+
+
+def order_visible(model, scope: Scope) -> ColumnElement[bool]:
+    """visible(model, scope) OR the row's seller is in the caller's subtree (seller side is full)."""
+    clause = visible(model, scope)
+    if scope.is_staff and scope.org_path:
+        seller_side = path_matches(model.seller_path, PathRule(scope.org_path, False, Fidelity.full))
+        clause = or_(clause, and_(model.tenant_id == scope.tenant_id, seller_side))
+    return clause
+
+
+def seller_side(scope: Scope, order: Order) -> bool:
+    return bool(scope.is_staff and scope.org_path and order.seller_path.startswith(scope.org_path))
+
+
+def fidelity_of(scope: Scope, order: Order) -> Fidelity:
+    """Consumers see their own orders in full, sellers theirs, others by the orders dataset view."""
+    if scope.consumer_id is not None and order.buyer_consumer_id == scope.consumer_id:
+        return Fidelity.full
+    if seller_side(scope, order):
+        return Fidelity.full
+    return scope.fidelity(Dataset.orders, order.owner_path)
+
+
+def get_order(session: Session, scope: Scope, order_id: uuid.UUID | None) -> Order:
+    """The order if the scope sees it; 404 otherwise, whether or not it exists."""
+    order = session.scalars(
+        select(Order).where(order_visible(Order, scope), Order.id == order_id)
+    ).one_or_none() if order_id is not None else None
+    if order is None:
+        raise NotFound("No order with that id.")
+    return order
+
+
+def get_refund(session: Session, scope: Scope, refund_id: uuid.UUID | None) -> Refund:
+    refund = session.scalars(
+        select(Refund).where(order_visible(Refund, scope), Refund.id == refund_id)
+    ).one_or_none() if refund_id is not None else None
+    if refund is None:
+        raise NotFound("No refund with that id.")
+    return refund
+
+
+def lines_of(session: Session, order: Order) -> list[OrderLine]:
+    return list(session.scalars(
+        select(OrderLine).where(OrderLine.tenant_id == order.tenant_id,
+                                OrderLine.order_id == order.id).order_by(OrderLine.line_no)))
+
+
+def refund_lines_of(session: Session, refund: Refund) -> list[RefundLine]:
+    return list(session.scalars(
+        select(RefundLine).where(RefundLine.tenant_id == refund.tenant_id,
+                                 RefundLine.refund_id == refund.id)))
+
+
+def list_orders(session: Session, scope: Scope, *, side: str = "all", status: OrderStatus | None = None,
+                flow=None, limit: int = 50, offset: int = 0) -> list[Order]:
+    """Orders in scope, newest first; side 'to_me' (I sell) or 'from_me' (my org buys)."""
+    statement = select(Order).where(order_visible(Order, scope))
+    if side == "to_me":
+        statement = statement.where(Order.seller_org_id == scope.org_id)
+    elif side == "from_me":
+        statement = statement.where(Order.buyer_org_id == scope.org_id)
+    if status is not None:
+        statement = statement.where(Order.status == status)
+    if flow is not None:
+        statement = statement.where(Order.flow == flow)
+    statement = statement.order_by(Order.created_at.desc(), Order.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
+
+
+def list_refunds(session: Session, scope: Scope, *, status=None, limit: int = 50,
+                 offset: int = 0) -> list[Refund]:
+    statement = select(Refund).where(order_visible(Refund, scope))
+    if status is not None:
+        statement = statement.where(Refund.status == status)
+    statement = statement.order_by(Refund.created_at.desc(), Refund.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
+
+
+def order_detail(session: Session, scope: Scope, order: Order, *, with_history: bool = True) -> dict:
+    """An order for the API, its personal data masked at the scope's fidelity."""
+    fidelity = fidelity_of(scope, order)
+    ship_to = present(dict(order.ship_to), fidelity, PERSONAL) if order.ship_to else None
+    if ship_to is not None:
+        ship_to.pop("fidelity", None)
+    detail = {column.key: getattr(order, column.key) for column in Order.__table__.columns
+              if column.key not in ("request_hash", "ship_to")}
+    detail.update(ship_to=ship_to, fidelity=fidelity, lines=lines_of(session, order))
+    if with_history:
+        detail["history"] = list(session.scalars(
+            select(OrderHistory).where(OrderHistory.tenant_id == order.tenant_id,
+                                       OrderHistory.order_id == order.id)
+            .order_by(OrderHistory.created_at, OrderHistory.id)))
+        detail["shipments"] = list(session.scalars(
+            select(Shipment).where(Shipment.tenant_id == order.tenant_id,
+                                   Shipment.order_id == order.id).order_by(Shipment.created_at)))
+        detail["refunds"] = [refund_detail(session, refund) for refund in session.scalars(
+            select(Refund).where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id)
+            .order_by(Refund.created_at))]
+    return detail
+
+
+def refund_detail(session: Session, refund: Refund) -> dict:
+    detail = {column.key: getattr(refund, column.key) for column in Refund.__table__.columns}
+    detail["lines"] = refund_lines_of(session, refund)
+    return detail
