@@ -1,0 +1,227 @@
+"""Tier price lists (控价): set prices and bands, and quote what a buyer pays a seller.
+
+Who reads what:
+- Price rows use the "downward" RLS kind: an org sees rows owned in its subtree and by its
+  ancestors. A per-buyer override is owned by the buyer's path, so siblings never see it.
+- `quote` always reads under `system_scope(tenant_id)` (restoring the caller's scope after),
+  but only the rows keyed by this seller, this buyer and these SKUs. So it works from any
+  scope: a store replenishing from its distributor, a consumer at a store (a consumer scope has
+  no org path and RLS would hide every price row), or a task. It returns only what this buyer
+  pays, which the buyer is entitled to know.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.catalog import rules
+from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_manager
+from app.catalog.errors import InvalidPriceAudience, NoPrice, PriceOutOfBand, SkuUnavailable
+from app.catalog.models import (
+    PriceBand,
+    PriceChannel,
+    PriceEntry,
+    Product,
+    ShelfStatus,
+    Sku,
+    StoreAssortment,
+)
+from app.tenancy.enums import OrgKind
+from app.tenancy.filters import get_visible, scoped
+from app.tenancy.models import Org
+from app.tenancy.network import require_manager
+from app.tenancy.rls import acting_as
+from app.tenancy.scope import Scope, system_scope
+
+RETAIL_SELLERS = {OrgKind.brand, OrgKind.store}
+SUPPLY_SELLERS = {OrgKind.brand, OrgKind.distributor}
+
+
+# --- quoting ------------------------------------------------------------------------------
+
+def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org | None,
+          sku_ids: list[uuid.UUID], at: datetime | None = None) -> dict[uuid.UUID, int]:
+    """Unit price (minor units) per SKU for this seller → buyer at `at` (default now).
+
+    buyer_org None: a retail consumer buying from `seller` (a store, or the brand).
+    Raises SkuUnavailable (unknown, off shelf, or not in the store's assortment for retail)
+    and NoPrice.
+    """
+    at = now_or(at)
+    wanted = list(dict.fromkeys(sku_ids))
+    with acting_as(session, system_scope(tenant_id)):
+        _require_sellable(session, tenant_id, seller, buyer_org, wanted)
+        channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
+        sellers = [seller.id]
+        if channel is PriceChannel.retail and seller.kind is OrgKind.store:
+            sellers.append(brand_org(session, tenant_id).id)  # the brand's list price
+        candidates = _candidates(session, tenant_id, sellers, seller.id, channel, buyer_org,
+                                 wanted, at)
+        banded = channel is PriceChannel.retail or seller.kind is not OrgKind.brand
+        bands = _bands(session, tenant_id, channel, wanted, at) if banded else {}
+    buyer = (rules.Buyer(buyer_org.id, buyer_org.depth, buyer_org.kind)
+             if buyer_org is not None else None)
+    prices = {}
+    for sku_id in wanted:
+        band = rules.band_in_force(bands.get(sku_id, []), at)
+        chosen = rules.pick_price(candidates.get(sku_id, []), buyer=buyer, at=at, band=band)
+        if chosen is None:
+            raise NoPrice(f"No price for SKU {sku_id} from this seller.")
+        prices[sku_id] = chosen.amount_minor
+    return prices
+
+
+def _require_sellable(session: Session, tenant_id, seller: Org, buyer_org: Org | None,
+                      sku_ids: list[uuid.UUID]) -> None:
+    on_shelf = set(session.scalars(
+        select(Sku.id).join(Product, (Product.tenant_id == Sku.tenant_id)
+                            & (Product.id == Sku.product_id))
+        .where(Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids),
+               Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf)))
+    if buyer_org is None and seller.kind is OrgKind.store:
+        on_shelf &= set(session.scalars(
+            select(StoreAssortment.sku_id).where(
+                StoreAssortment.tenant_id == tenant_id, StoreAssortment.store_id == seller.id,
+                StoreAssortment.sku_id.in_(sku_ids))))
+    missing = [sku_id for sku_id in sku_ids if sku_id not in on_shelf]
+    if missing:
+        raise SkuUnavailable(f"SKU {missing[0]} is not on sale here.")
+
+
+def _candidates(session, tenant_id, seller_ids, own_seller_id, channel, buyer_org, sku_ids, at):
+    statement = select(PriceEntry).where(
+        PriceEntry.tenant_id == tenant_id, PriceEntry.seller_org_id.in_(seller_ids),
+        PriceEntry.channel == channel, PriceEntry.sku_id.in_(sku_ids),
+        PriceEntry.effective_from <= at)
+    if buyer_org is not None:
+        statement = statement.where(or_(PriceEntry.buyer_org_id.is_(None),
+                                        PriceEntry.buyer_org_id == buyer_org.id))
+    result: dict[uuid.UUID, list[rules.PriceCandidate]] = {}
+    for row in session.scalars(statement):
+        result.setdefault(row.sku_id, []).append(_candidate(row, own_seller_id))
+    return result
+
+
+def _candidate(row: PriceEntry, own_seller_id) -> rules.PriceCandidate:
+    return rules.PriceCandidate(
+        amount_minor=row.amount_minor, effective_from=as_aware(row.effective_from),
+        effective_to=as_aware(row.effective_to), buyer_org_id=row.buyer_org_id,
+        buyer_depth=row.buyer_depth, buyer_kind=row.buyer_kind,
+        tier=1 if row.seller_org_id == own_seller_id else 0,
+        created_at=as_aware(row.created_at))
+
+
+def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rules.Band]]:
+    result: dict[uuid.UUID, list[rules.Band]] = {}
+    for row in session.scalars(select(PriceBand).where(
+            PriceBand.tenant_id == tenant_id, PriceBand.channel == channel,
+            PriceBand.sku_id.in_(sku_ids), PriceBand.effective_from <= at)):
+        result.setdefault(row.sku_id, []).append(_band(row))
+    return result
+
+
+def _band(row: PriceBand) -> rules.Band:
+    return rules.Band(row.floor_minor, row.ceiling_minor, as_aware(row.effective_from),
+                      as_aware(row.effective_to))
+
+
+# --- writing price lists --------------------------------------------------------------------
+
+def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: PriceChannel,
+             floor_minor: int, ceiling_minor: int | None = None,
+             effective_from: datetime | None = None,
+             effective_to: datetime | None = None) -> PriceBand:
+    """The brand's floor and ceiling for a SKU's supply (between orgs) or retail prices."""
+    require_brand_manager(scope)
+    get_catalog_row(session, Sku, scope, sku_id)
+    if ceiling_minor is not None and ceiling_minor < floor_minor:
+        raise InvalidPriceAudience("The ceiling is below the floor.")
+    band = PriceBand(tenant_id=scope.tenant_id, owner_path=scope.org_path, sku_id=sku_id,
+                     channel=channel, floor_minor=floor_minor, ceiling_minor=ceiling_minor,
+                     effective_from=now_or(effective_from), effective_to=effective_to)
+    session.add(band)
+    session.flush()
+    return band
+
+
+def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_id: uuid.UUID,
+              channel: PriceChannel, amount_minor: int, buyer_org_id: uuid.UUID | None = None,
+              buyer_depth: int | None = None, buyer_kind: OrgKind | None = None,
+              effective_from: datetime | None = None,
+              effective_to: datetime | None = None) -> PriceEntry:
+    """A price the seller asks, effective-dated; managers of the seller (or above) set it."""
+    seller = get_visible(session, Org, scope, seller_org_id)
+    require_manager(scope, seller)
+    get_catalog_row(session, Sku, scope, sku_id)
+    buyer = _check_audience(session, scope, seller, channel, buyer_org_id, buyer_depth,
+                            buyer_kind)
+    effective_from = now_or(effective_from)
+    if channel is PriceChannel.retail or seller.kind is not OrgKind.brand:
+        _check_band(session, scope.tenant_id, sku_id, channel, amount_minor, effective_from)
+    entry = PriceEntry(
+        tenant_id=scope.tenant_id, owner_path=buyer.path if buyer else seller.path,
+        seller_org_id=seller.id, sku_id=sku_id, channel=channel, buyer_org_id=buyer_org_id,
+        buyer_depth=buyer_depth, buyer_kind=buyer_kind, amount_minor=amount_minor,
+        effective_from=effective_from, effective_to=effective_to, created_by=scope.actor_id)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _check_audience(session, scope, seller: Org, channel, buyer_org_id, buyer_depth,
+                    buyer_kind) -> Org | None:
+    if channel is PriceChannel.retail:
+        if seller.kind not in RETAIL_SELLERS:
+            raise InvalidPriceAudience("Retail prices are set by the brand or by a store.")
+        if (buyer_org_id, buyer_depth, buyer_kind) != (None, None, None):
+            raise InvalidPriceAudience("A retail price names no buyer org, level or kind.")
+        return None
+    if seller.kind not in SUPPLY_SELLERS:
+        raise InvalidPriceAudience("Supply prices are set by the brand or by a distributor.")
+    if buyer_depth is not None and buyer_depth <= seller.depth:
+        raise InvalidPriceAudience("The buyer level must be below the seller.")
+    if buyer_kind is OrgKind.brand:
+        raise InvalidPriceAudience("The brand buys from nobody.")
+    if buyer_org_id is None:
+        return None
+    buyer = get_visible(session, Org, scope, buyer_org_id)
+    if buyer.id == seller.id or not buyer.path.startswith(seller.path):
+        raise InvalidPriceAudience("The buyer must be an org below the seller.")
+    return buyer
+
+
+def _check_band(session, tenant_id, sku_id, channel, amount_minor, at) -> None:
+    with acting_as(session, system_scope(tenant_id)):  # bands are the brand's; read all
+        bands = _bands(session, tenant_id, channel, [sku_id], at).get(sku_id, [])
+    message = rules.check_band(amount_minor, rules.band_in_force(bands, at))
+    if message:
+        raise PriceOutOfBand(message)
+
+
+# --- reading price lists --------------------------------------------------------------------
+
+def list_prices(session: Session, scope: Scope, *, seller_org_id: uuid.UUID | None = None,
+                sku_id: uuid.UUID | None = None, channel: PriceChannel | None = None,
+                limit: int = 50, offset: int = 0) -> list[PriceEntry]:
+    """Price rows the scope sees: its subtree's and its ancestors' (newest first)."""
+    statement = scoped(PriceEntry, scope)
+    if seller_org_id is not None:
+        statement = statement.where(PriceEntry.seller_org_id == seller_org_id)
+    if sku_id is not None:
+        statement = statement.where(PriceEntry.sku_id == sku_id)
+    if channel is not None:
+        statement = statement.where(PriceEntry.channel == channel)
+    statement = statement.order_by(PriceEntry.effective_from.desc(), PriceEntry.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
+
+
+def list_bands(session: Session, scope: Scope, *, sku_id: uuid.UUID | None = None,
+               limit: int = 50, offset: int = 0) -> list[PriceBand]:
+    """The brand's bands (every org sees its ancestors' rows)."""
+    statement = scoped(PriceBand, scope)
+    if sku_id is not None:
+        statement = statement.where(PriceBand.sku_id == sku_id)
+    statement = statement.order_by(PriceBand.effective_from.desc(), PriceBand.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
