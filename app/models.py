@@ -2,8 +2,6 @@
 
 from app.auth.models import ApiKey, LoginAttempt, RefreshToken  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
-from app.finance.models import JournalEntry, JournalLine, LedgerAccount  # noqa: F401
 from app.orders.models import CartItem, Order, OrderHistory, OrderLine, Refund, RefundLine, Shipment  # noqa: F401
-from app.payments.models import CreditAccount, CreditEntry, GatewayPayout, Payment, PaymentRefund, WebhookEvent  # noqa: F401,E501
 from app.platform.models import AuditEntry, OutboxEvent, ProcessedEvent  # noqa: F401
 from app.tenancy.models import Consumer, ConsumerIdentity, Grant, Org, Tenant, User  # noqa: F401
