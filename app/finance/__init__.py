@@ -1,0 +1,1 @@
+"""Finance: the double-entry journal, accounts and balances."""

@@ -1,0 +1,76 @@
+"""The chart of accounts: get-or-create an org's account, balances in my scope."""
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.finance.models import CHART, AccountCode, AccountKind, JournalLine, LedgerAccount
+from app.tenancy.filters import scoped
+from app.tenancy.models import Org
+from app.tenancy.scope import Scope
+
+DEBIT_NORMAL = frozenset({AccountKind.asset, AccountKind.expense})
+
+
+def account_key(org_id: uuid.UUID, code: AccountCode, counterparty_org_id: uuid.UUID | None,
+                currency: str) -> str:
+    return f"{org_id}:{code.value}:{counterparty_org_id or '-'}:{currency}"
+
+
+def brand_root(session: Session, tenant_id: uuid.UUID) -> Org:
+    """The tenant's brand org; tenant-wide accounts (gateway clearing, fees) belong to it."""
+    return session.scalars(select(Org).where(Org.tenant_id == tenant_id, Org.parent_id.is_(None))).one()
+
+
+def ensure_account(session: Session, *, tenant_id: uuid.UUID, org: Org, code: AccountCode,
+                   currency: str, counterparty_org_id: uuid.UUID | None = None) -> LedgerAccount:
+    """The org's account for `code` (and counterparty), created on first use; safe under races."""
+    key = account_key(org.id, code, counterparty_org_id, currency)
+    found = session.scalars(select(LedgerAccount).where(
+        LedgerAccount.tenant_id == tenant_id, LedgerAccount.key == key)).one_or_none()
+    if found is not None:
+        return found
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    from app.db import uuid7  # noqa: PLC0415
+
+    session.execute(dialect.insert(LedgerAccount).values(
+        tenant_id=tenant_id, id=uuid7(), key=key, org_id=org.id, code=code, kind=CHART[code],
+        counterparty_org_id=counterparty_org_id, currency=currency, owner_path=org.path,
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "key"]))
+    return session.scalars(select(LedgerAccount).where(
+        LedgerAccount.tenant_id == tenant_id, LedgerAccount.key == key)).one()
+
+
+def natural_balance(kind: AccountKind, debit_minus_credit: int) -> int:
+    """Balance in the account's own direction: assets and expenses debit, the rest credit."""
+    return debit_minus_credit if kind in DEBIT_NORMAL else -debit_minus_credit
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    account: LedgerAccount
+    debit_minus_credit: int
+
+    @property
+    def balance(self) -> int:
+        return natural_balance(self.account.kind, self.debit_minus_credit)
+
+
+def account_balances(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
+                     code: AccountCode | None = None) -> list[AccountBalance]:
+    """Every account in my scope with the sum of its lines (one grouped query)."""
+    totals = (select(JournalLine.account_id, func.sum(JournalLine.amount_minor).label("total"))
+              .where(JournalLine.tenant_id == scope.tenant_id)
+              .group_by(JournalLine.account_id).subquery())
+    statement = (scoped(LedgerAccount, scope)
+                 .add_columns(func.coalesce(totals.c.total, 0))
+                 .outerjoin(totals, totals.c.account_id == LedgerAccount.id)
+                 .order_by(LedgerAccount.owner_path, LedgerAccount.code))
+    if org_id is not None:
+        statement = statement.where(LedgerAccount.org_id == org_id)
+    if code is not None:
+        statement = statement.where(LedgerAccount.code == code)
+    return [AccountBalance(account, int(total)) for account, total in session.execute(statement)]

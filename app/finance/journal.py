@@ -1,0 +1,122 @@
+"""Posting to the journal: balanced entries, idempotent by source key, corrected by reversal."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db import uuid7
+from app.errors import DomainError, NotFound
+from app.finance.models import JournalEntry, JournalLine, LedgerAccount
+from app.tenancy.filters import scoped
+from app.tenancy.rls import acting_as
+from app.tenancy.scope import Scope, system_scope
+
+
+class UnbalancedEntry(DomainError):
+    status, code = 422, "unbalanced_entry"
+
+
+# --- pure rules ----------------------------------------------------------------------------------
+
+def check_balanced(amounts: Sequence[int]) -> None:
+    """An entry has at least two non-zero integer lines that sum to exactly zero."""
+    if len(amounts) < 2:
+        raise UnbalancedEntry("A journal entry needs at least two lines.")
+    if any(not isinstance(a, int) or isinstance(a, bool) or a == 0 for a in amounts):
+        raise UnbalancedEntry("Journal lines are non-zero integer minor units.")
+    if sum(amounts) != 0:
+        raise UnbalancedEntry(f"The lines sum to {sum(amounts)}, not zero.")
+
+
+def merge_lines(lines: Iterable[tuple[LedgerAccount, int]]) -> list[tuple[LedgerAccount, int]]:
+    """One line per account, zero lines dropped (a fee of 0 posts nothing)."""
+    merged: dict[uuid.UUID, list] = {}
+    for account, amount in lines:
+        merged.setdefault(account.id, [account, 0])[1] += amount
+    return [(account, amount) for account, amount in merged.values() if amount != 0]
+
+
+def reversal(amounts: Sequence[int]) -> list[int]:
+    return [-amount for amount in amounts]
+
+
+# --- posting -------------------------------------------------------------------------------------
+
+def find_entry(session: Session, tenant_id: uuid.UUID, source_key: str) -> JournalEntry | None:
+    return session.scalars(select(JournalEntry).where(
+        JournalEntry.tenant_id == tenant_id, JournalEntry.source_key == source_key)).one_or_none()
+
+
+def post_entry(session: Session, *, tenant_id: uuid.UUID, owner_path: str, kind: str, source_key: str,
+               currency: str, lines: Iterable[tuple[LedgerAccount, int]], memo: str | None = None,
+               details: dict | None = None,
+               reverses_entry_id: uuid.UUID | None = None) -> JournalEntry | None:
+    """Post one balanced entry once per source_key (a repeat returns the first); None if nothing moved."""
+    merged = merge_lines(lines)
+    with acting_as(session, system_scope(tenant_id)):
+        existing = find_entry(session, tenant_id, source_key)
+        if existing is not None:
+            return existing
+        if not merged:
+            return None
+        check_balanced([amount for _, amount in merged])
+        if any(account.currency != currency for account, _ in merged):
+            raise UnbalancedEntry("Every line of an entry is in the entry's currency.")
+        entry = JournalEntry(tenant_id=tenant_id, id=uuid7(), owner_path=owner_path, kind=kind,
+                             source_key=source_key, memo=memo, currency=currency,
+                             reverses_entry_id=reverses_entry_id, details=details or {})
+        session.add(entry)
+        session.flush()
+        session.add_all(JournalLine(tenant_id=tenant_id, id=uuid7(), entry_id=entry.id,
+                                    account_id=account.id, amount_minor=amount,
+                                    owner_path=account.owner_path)
+                        for account, amount in merged)
+        session.flush()
+    return entry
+
+
+def lines_of(session: Session, entry: JournalEntry) -> list[JournalLine]:
+    return list(session.scalars(select(JournalLine).where(
+        JournalLine.tenant_id == entry.tenant_id, JournalLine.entry_id == entry.id)))
+
+
+def reverse_entry(session: Session, *, tenant_id: uuid.UUID, entry_id: uuid.UUID,
+                  memo: str | None = None) -> JournalEntry:
+    """The correction of a posted entry: the same lines with the signs flipped, once."""
+    with acting_as(session, system_scope(tenant_id)):
+        original = session.get(JournalEntry, (tenant_id, entry_id))
+        if original is None:
+            raise NotFound("No journal entry with that id.")
+        lines = lines_of(session, original)
+        accounts = {a.id: a for a in session.scalars(select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id,
+            LedgerAccount.id.in_([line.account_id for line in lines])))}
+        reversed_lines = [(accounts[line.account_id], -line.amount_minor) for line in lines]
+        return post_entry(session, tenant_id=tenant_id, owner_path=original.owner_path, kind="reversal",
+                          source_key=f"reversal:{original.id}", currency=original.currency,
+                          lines=reversed_lines, memo=memo or f"reverses {original.kind}",
+                          reverses_entry_id=original.id)
+
+
+def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
+    """The sum of every line of the tenant's journal: zero when the books balance."""
+    with acting_as(session, system_scope(tenant_id)):
+        return int(session.scalar(select(func.coalesce(func.sum(JournalLine.amount_minor), 0))
+                                  .where(JournalLine.tenant_id == tenant_id)))
+
+
+def list_entries(session: Session, scope: Scope, *, kind: str | None = None, limit: int = 50,
+                 offset: int = 0) -> list[tuple[JournalEntry, list[JournalLine]]]:
+    """Entries in my scope, newest first, each with the lines on accounts I see."""
+    statement = scoped(JournalEntry, scope).order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+    if kind:
+        statement = statement.where(JournalEntry.kind == kind)
+    entries = list(session.scalars(statement.limit(limit).offset(offset)))
+    lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in entries}
+    if entries:
+        for line in session.scalars(scoped(JournalLine, scope).where(
+                JournalLine.entry_id.in_(list(lines))).order_by(JournalLine.amount_minor.desc())):
+            lines[line.entry_id].append(line)
+    return [(entry, lines[entry.id]) for entry in entries]
