@@ -11,3 +11,4 @@ def register_blueprints(app: Flask, api: Api) -> None:
 
     for blueprint in (health, auth, network):
         api.register_blueprint(blueprint)
+    __import__("app.orders").orders.register_blueprints(api)  # storefront, portal and store orders

@@ -121,6 +121,7 @@ class OrderLine(TenantKeyMixin, OrderScopeMixin, Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         tenant_fk(["order_id"], "orders", ondelete="CASCADE"),
+        tenant_fk(["sku_id"], "skus"),
         Index("ix_order_lines_order", "tenant_id", "order_id"),
         CheckConstraint("qty > 0 AND shipped_qty >= 0 AND released_qty >= 0 AND refunded_qty >= 0"
                         " AND shipped_qty + released_qty <= qty AND refunded_qty <= qty",
@@ -237,6 +238,7 @@ class CartItem(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     __table_args__ = (
         tenant_fk(["consumer_id"], "consumers", ondelete="CASCADE"),
         tenant_fk(["store_id"], "orgs"),
+        tenant_fk(["sku_id"], "skus", ondelete="CASCADE"),
         UniqueConstraint("tenant_id", "consumer_id", "store_id", "sku_id"),
         CheckConstraint("qty > 0", name="qty_positive"),
     )

@@ -31,6 +31,7 @@ MAX_LINES = 100
 class Placed:
     order: Order
     created: bool
+    lines: list[OrderLine] | None = None
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,13 @@ class Request:
     note: str | None = None
     payment_method: str | None = None
     idempotency_key: str | None = None
+    fingerprint: dict | None = None  # what identifies the request instead of its lines (cart checkout)
 
     def digest(self, **extra) -> str:
         body = {"lines": self.lines, "delivery": self.delivery, "ship_to": self.ship_to,
                 "note": self.note, "payment_method": self.payment_method, **extra}
+        if self.fingerprint is not None:
+            body = {**self.fingerprint, **extra}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -130,8 +134,10 @@ def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buye
         except IntegrityError:  # a concurrent request with the same key won the race
             session.expunge(order)
             return _replay(_by_key(session, scope, request.idempotency_key), digest)
+    names = _sku_names(session, order.tenant_id, [sku_id for sku_id, _ in sku_qty])
     lines = [OrderLine(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, line_no=number,
-                       sku_id=sku_id, sku_code=None, name=None, unit_price_minor=line.unit_price_minor,
+                       sku_id=sku_id, sku_code=names.get(sku_id, (None, None))[0],
+                       name=names.get(sku_id, (None, None))[1], unit_price_minor=line.unit_price_minor,
                        qty=line.qty, goods_minor=line.goods_minor, discount_minor=line.discount_minor,
                        total_minor=line.total_minor, shipped_qty=0, released_qty=0, refunded_qty=0,
                        refunded_minor=0, **columns)
@@ -142,7 +148,7 @@ def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buye
     record_placed(session, order, actor_of(scope))
     events.emit(session, order, "order.placed", events.order_payload(order, lines))
     session.flush()
-    return Placed(order, True)
+    return Placed(order, True, lines)
 
 
 def _requested(lines: list[dict]) -> list[tuple[uuid.UUID, int]]:
@@ -163,6 +169,20 @@ def _quote(session: Session, *, seller: Org, buyer_org: Org | None,
     from app.catalog.pricing import quote  # noqa: PLC0415
 
     return quote(session, tenant_id=seller.tenant_id, seller=seller, buyer_org=buyer_org, sku_ids=sku_ids)
+
+
+def has_key(session: Session, scope: Scope, key: str) -> bool:
+    return _by_key(session, scope, key) is not None
+
+
+def _sku_names(session: Session, tenant_id: uuid.UUID,
+               sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+    """Code and name of each SKU, snapshotted on the line (the catalog may rename it later)."""
+    from app.catalog.models import Sku  # noqa: PLC0415
+
+    rows = session.execute(select(Sku.id, Sku.code, Sku.name).where(
+        Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids)))
+    return {sku_id: (code, name) for sku_id, code, name in rows}
 
 
 def _by_key(session: Session, scope: Scope, key: str) -> Order | None:

@@ -93,7 +93,8 @@ def list_refunds(session: Session, scope: Scope, *, status=None, limit: int = 50
     return list(session.scalars(statement.limit(limit).offset(offset)))
 
 
-def order_detail(session: Session, scope: Scope, order: Order, *, with_history: bool = True) -> dict:
+def order_detail(session: Session, scope: Scope, order: Order, *, lines: list[OrderLine] | None = None,
+                 with_history: bool = True) -> dict:
     """An order for the API, its personal data masked at the scope's fidelity."""
     fidelity = fidelity_of(scope, order)
     ship_to = present(dict(order.ship_to), fidelity, PERSONAL) if order.ship_to else None
@@ -101,7 +102,8 @@ def order_detail(session: Session, scope: Scope, order: Order, *, with_history: 
         ship_to.pop("fidelity", None)
     detail = {column.key: getattr(order, column.key) for column in Order.__table__.columns
               if column.key not in ("request_hash", "ship_to")}
-    detail.update(ship_to=ship_to, fidelity=fidelity, lines=lines_of(session, order))
+    detail.update(ship_to=ship_to, fidelity=fidelity,
+                  lines=lines if lines is not None else lines_of(session, order))
     if with_history:
         detail["history"] = list(session.scalars(
             select(OrderHistory).where(OrderHistory.tenant_id == order.tenant_id,

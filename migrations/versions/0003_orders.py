@@ -1,7 +1,7 @@
 """orders: one order model for three flows, lines, history, shipments, refunds, cart
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-23 13:26:07.212773
 """
 
@@ -13,7 +13,7 @@ from app.tenancy import rls
 from app.tenancy.enums import Dataset
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
@@ -32,6 +32,7 @@ def upgrade():
     sa.CheckConstraint('qty > 0', name=op.f('ck_cart_items_qty_positive')),
     sa.ForeignKeyConstraint(['tenant_id', 'consumer_id'], ['consumers.tenant_id', 'consumers.id'], name=op.f('fk_cart_items_tenant_id_consumer_id_consumers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id', 'store_id'], ['orgs.tenant_id', 'orgs.id'], name=op.f('fk_cart_items_tenant_id_store_id_orgs')),
+    sa.ForeignKeyConstraint(['tenant_id', 'sku_id'], ['skus.tenant_id', 'skus.id'], name=op.f('fk_cart_items_tenant_id_sku_id_skus'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_cart_items')),
     sa.UniqueConstraint('tenant_id', 'consumer_id', 'store_id', 'sku_id', name=op.f('uq_cart_items_tenant_id_consumer_id_store_id_sku_id'))
     )
@@ -124,6 +125,7 @@ def upgrade():
     sa.CheckConstraint('qty > 0 AND shipped_qty >= 0 AND released_qty >= 0 AND refunded_qty >= 0 AND shipped_qty + released_qty <= qty AND refunded_qty <= qty', name=op.f('ck_order_lines_quantities_sane')),
     sa.CheckConstraint('total_minor = goods_minor - discount_minor AND refunded_minor <= total_minor', name=op.f('ck_order_lines_amounts_tie')),
     sa.ForeignKeyConstraint(['tenant_id', 'order_id'], ['orders.tenant_id', 'orders.id'], name=op.f('fk_order_lines_tenant_id_order_id_orders'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'sku_id'], ['skus.tenant_id', 'skus.id'], name=op.f('fk_order_lines_tenant_id_sku_id_skus')),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_order_lines'))
     )
     op.create_index('ix_order_lines_order', 'order_lines', ['tenant_id', 'order_id'], unique=False)

@@ -1,0 +1,227 @@
+"""Request and response bodies of the order endpoints (storefront, portal, store)."""
+
+import marshmallow as ma
+
+from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
+from app.schemas import PageQuery, Schema
+from app.tenancy.enums import ActorKind, Fidelity
+
+EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"
+
+
+class IdempotencyHeader(ma.Schema):
+    """Idempotency-Key: the same key and body answer the same order; another body, 409."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(data_key="Idempotency-Key", load_default=None,
+                                       validate=ma.validate.Length(1, 100),
+                                       metadata={"example": "checkout-7f3a9c"})
+
+
+class LineIn(Schema):
+    sku_id = ma.fields.UUID(required=True, metadata={"example": EXAMPLE_SKU})
+    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 9999), metadata={"example": 2})
+
+
+class ShipTo(Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100),
+                            metadata={"example": "王小明"})
+    phone = ma.fields.String(required=True, validate=ma.validate.Length(3, 32),
+                             metadata={"example": "13800138000"})
+    address = ma.fields.String(required=True, validate=ma.validate.Length(1, 500),
+                               metadata={"example": "上海市静安区南京西路 1 号"})
+
+
+DELIVERY = ma.validate.OneOf(["ship", "pickup"])
+
+
+class RetailOrderIn(Schema):
+    store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
+    lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
+    delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
+    ship_to = ma.fields.Nested(ShipTo, load_default=None)
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class CheckoutIn(Schema):
+    store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
+    delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
+    ship_to = ma.fields.Nested(ShipTo, load_default=None)
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class InStoreOrderIn(Schema):
+    member_id = ma.fields.UUID(required=True, metadata={"description": "The consumer buying in the store"})
+    lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
+    delivery = ma.fields.String(load_default="pickup", validate=DELIVERY)
+    ship_to = ma.fields.Nested(ShipTo, load_default=None)
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class SupplyOrderIn(Schema):
+    lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
+    payment_method = ma.fields.Enum(PaymentMethod, load_default=None, metadata={"example": "credit"})
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class CartItemIn(Schema):
+    store_id = ma.fields.UUID(load_default=None)
+    sku_id = ma.fields.UUID(required=True, metadata={"example": EXAMPLE_SKU})
+    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 9999),
+                            metadata={"description": "0 removes the SKU", "example": 1})
+
+
+class CartQuery(Schema):
+    store_id = ma.fields.UUID(load_default=None)
+
+
+class CartLine(Schema):
+    sku_id = ma.fields.UUID()
+    qty = ma.fields.Integer()
+    unit_price_minor = ma.fields.Integer(allow_none=True)
+    total_minor = ma.fields.Integer(allow_none=True)
+
+
+class CartOut(Schema):
+    store_id = ma.fields.UUID()
+    lines = ma.fields.List(ma.fields.Nested(CartLine))
+    goods_minor = ma.fields.Integer()
+
+
+class ShipLineIn(Schema):
+    line_id = ma.fields.UUID(required=True)
+    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 9999))
+
+
+class ShipIn(Schema):
+    carrier = ma.fields.String(required=True, validate=ma.validate.Length(1, 64), metadata={"example": "SF"})
+    tracking_number = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 100),
+                                       metadata={"example": "SF1234567890"})
+    lines = ma.fields.List(ma.fields.Nested(ShipLineIn), load_default=None,
+                           metadata={"description": "Partial shipment; default: every open unit"})
+
+
+class RefundIn(Schema):
+    kind = ma.fields.Enum(RefundKind, required=True, metadata={"example": "refund_only"})
+    lines = ma.fields.List(ma.fields.Nested(ShipLineIn), required=True, validate=ma.validate.Length(1, 100))
+    amount_minor = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, None),
+                                     metadata={"description": "Default: what the units are worth"})
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class DecisionIn(Schema):
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+
+
+class CancelIn(Schema):
+    reason = ma.fields.String(load_default="buyer", validate=ma.validate.Length(1, 40))
+
+
+class OrderListQuery(PageQuery):
+    status = ma.fields.Enum(OrderStatus, load_default=None)
+    flow = ma.fields.Enum(OrderFlow, load_default=None)
+    side = ma.fields.String(load_default="all", validate=ma.validate.OneOf(["all", "to_me", "from_me"]),
+                            metadata={"description": "to_me: I sell; from_me: my org buys"})
+
+
+class MyOrdersQuery(PageQuery):
+    status = ma.fields.Enum(OrderStatus, load_default=None)
+
+
+class RefundListQuery(PageQuery):
+    status = ma.fields.Enum(RefundStatus, load_default=None)
+
+
+class OrderLineOut(Schema):
+    id = ma.fields.UUID()
+    line_no = ma.fields.Integer()
+    sku_id = ma.fields.UUID()
+    sku_code = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    unit_price_minor = ma.fields.Integer(metadata={"example": 12800})
+    qty = ma.fields.Integer()
+    goods_minor = ma.fields.Integer()
+    discount_minor = ma.fields.Integer()
+    total_minor = ma.fields.Integer()
+    shipped_qty = ma.fields.Integer()
+    released_qty = ma.fields.Integer()
+    refunded_qty = ma.fields.Integer()
+    refunded_minor = ma.fields.Integer()
+
+
+class HistoryOut(Schema):
+    action = ma.fields.String(metadata={"example": "pay"})
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String()
+    refund_id = ma.fields.UUID(allow_none=True)
+    actor_kind = ma.fields.Enum(ActorKind)
+    actor_id = ma.fields.UUID(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class ShipmentOut(Schema):
+    id = ma.fields.UUID()
+    order_id = ma.fields.UUID()
+    carrier = ma.fields.String()
+    tracking_number = ma.fields.String(allow_none=True)
+    lines = ma.fields.List(ma.fields.Dict())
+    created_at = ma.fields.DateTime()
+
+
+class RefundLineOut(Schema):
+    order_line_id = ma.fields.UUID()
+    qty = ma.fields.Integer()
+    amount_minor = ma.fields.Integer()
+
+
+class RefundOut(Schema):
+    id = ma.fields.UUID()
+    order_id = ma.fields.UUID()
+    kind = ma.fields.Enum(RefundKind)
+    status = ma.fields.Enum(RefundStatus)
+    amount_minor = ma.fields.Integer()
+    currency = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+    gateway_ref = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    decided_at = ma.fields.DateTime(allow_none=True)
+    refunded_at = ma.fields.DateTime(allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(RefundLineOut))
+
+
+class OrderSummaryOut(Schema):
+    id = ma.fields.UUID()
+    flow = ma.fields.Enum(OrderFlow)
+    status = ma.fields.Enum(OrderStatus)
+    seller_org_id = ma.fields.UUID()
+    buyer_org_id = ma.fields.UUID(allow_none=True)
+    buyer_consumer_id = ma.fields.UUID(allow_none=True)
+    guide_id = ma.fields.UUID(allow_none=True)
+    currency = ma.fields.String(metadata={"example": "CNY"})
+    goods_minor = ma.fields.Integer(metadata={"example": 25600})
+    discount_minor = ma.fields.Integer(metadata={"example": 0})
+    shipping_minor = ma.fields.Integer(metadata={"example": 800})
+    total_minor = ma.fields.Integer(metadata={"example": 26400})
+    refunded_minor = ma.fields.Integer()
+    payment_method = ma.fields.Enum(PaymentMethod, allow_none=True)
+    delivery = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    paid_at = ma.fields.DateTime(allow_none=True)
+    shipped_at = ma.fields.DateTime(allow_none=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+    cancelled_at = ma.fields.DateTime(allow_none=True)
+
+
+class OrderOut(OrderSummaryOut):
+    ship_to = ma.fields.Dict(allow_none=True, metadata={"description": "Masked below full fidelity"})
+    note = ma.fields.String(allow_none=True)
+    cancel_reason = ma.fields.String(allow_none=True)
+    fidelity = ma.fields.Enum(Fidelity)
+    lines = ma.fields.List(ma.fields.Nested(OrderLineOut))
+    history = ma.fields.List(ma.fields.Nested(HistoryOut))
+    shipments = ma.fields.List(ma.fields.Nested(ShipmentOut))
+    refunds = ma.fields.List(ma.fields.Nested(RefundOut))
