@@ -29,12 +29,18 @@ def seller_side(scope: Scope, order: Order) -> bool:
 
 
 def fidelity_of(scope: Scope, order: Order) -> Fidelity:
-    """Consumers see their own orders in full, sellers theirs, others by the orders dataset view."""
+    """The buying consumer and the selling org (it ships) see in full; others by the orders view.
+
+    Orgs above the seller see its orders at least masked, even where a grant narrows the view.
+    """
     if scope.consumer_id is not None and order.buyer_consumer_id == scope.consumer_id:
         return Fidelity.full
-    if seller_side(scope, order):
+    if scope.is_staff and scope.org_id == order.seller_org_id:
         return Fidelity.full
-    return scope.fidelity(Dataset.orders, order.owner_path)
+    fidelity = scope.fidelity(Dataset.orders, order.owner_path)
+    if seller_side(scope, order) and not fidelity.at_least(Fidelity.masked):
+        return Fidelity.masked
+    return fidelity
 
 
 def get_order(session: Session, scope: Scope, order_id: uuid.UUID | None) -> Order:
