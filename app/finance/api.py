@@ -1,0 +1,44 @@
+"""Finance endpoints: account balances and journal entries in my scope."""
+
+from flask.views import MethodView
+
+from app.auth.request import staff_only
+from app.blueprint import Blueprint
+from app.errors import Forbidden
+from app.extensions import db
+from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
+from app.finance.accounts import account_balances
+from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
+from app.tenancy.enums import Role
+
+blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
+
+READERS = frozenset({Role.owner, Role.admin, Role.finance})
+
+
+def finance_scope():
+    scope = staff_only()
+    if scope.role not in READERS:
+        raise Forbidden("The journal is for owners, admins and finance.", code="finance_only")
+    return scope
+
+
+@blp.route("/accounts")
+class Accounts(MethodView):
+    @blp.arguments(AccountQuery, location="query")
+    @blp.response(200, AccountBalanceSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Accounts in my scope with their balances."""
+        return account_balances(db.session, finance_scope(), **query)
+
+
+@blp.route("/entries")
+class Entries(MethodView):
+    @blp.arguments(EntryQuery, location="query")
+    @blp.response(200, EntrySchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Journal entries in my scope, newest first, with the lines on accounts I see."""
+        return [{"entry": entry, "lines": lines}
+                for entry, lines in journal.list_entries(db.session, finance_scope(), **query)]

@@ -1,0 +1,126 @@
+"""Payment endpoints: pay an order (gateway, credit, bank transfer), credit accounts, Stripe webhooks."""
+
+from flask import current_app, request
+from flask.views import MethodView
+
+from app.auth.request import consumer_only, request_scope, staff_only
+from app.blueprint import Blueprint
+from app.extensions import db
+from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
+from app.payments import credit, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
+from app.payments.errors import WebhooksNotConfigured
+from app.payments.gateway import current_gateway
+from app.payments.schemas import (
+    AgedBalanceSchema,
+    CreditAccountSchema,
+    CreditEntrySchema,
+    CreditLimitSchema,
+    OfflineConfirmationSchema,
+    PaymentSchema,
+    RepaymentSchema,
+    WebhookAckSchema,
+)
+
+blp = Blueprint("payments", __name__, url_prefix="/payments",
+                description="Paying orders: Stripe, bank transfer, credit on account (授信)")
+hooks = Blueprint("webhooks", __name__, url_prefix="/webhooks", description="Gateway webhooks")
+
+
+@blp.route("/orders/<uuid:order_id>/intent")
+class PaymentIntent(MethodView):
+    @blp.response(201, PaymentSchema)
+    @blp.errors(401, 403, 404, 409, 502)
+    def post(self, order_id):
+        """Start paying my pending order; confirm the returned client_secret with Stripe."""
+        scope = request_scope()
+        if not scope.is_staff:
+            consumer_only()
+        payment = retail.start_payment(db.session, scope=scope, order_id=order_id, gateway=current_gateway())
+        db.session.commit()
+        return payment
+
+
+@blp.route("/orders/<uuid:order_id>/credit")
+class PayOnCredit(MethodView):
+    @blp.response(201, PaymentSchema)
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, order_id):
+        """Pay a pending purchase/replenishment order on account, within the credit limit."""
+        payment = credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
+        db.session.commit()
+        return payment
+
+
+@blp.route("/orders/<uuid:order_id>/offline-confirmation")
+class OfflineConfirmation(MethodView):
+    @blp.arguments(OfflineConfirmationSchema)
+    @blp.response(200, PaymentSchema)
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, body, order_id):
+        """The seller's finance confirms a bank transfer (or an offline demo payment) arrived."""
+        payment = credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
+        db.session.commit()
+        return payment
+
+
+@blp.route("/orders/<uuid:order_id>")
+class OrderPayments(MethodView):
+    @blp.response(200, PaymentSchema(many=True))
+    @blp.errors(401, 404)
+    def get(self, order_id):
+        """The payments of an order I see."""
+        return retail.payments_for(db.session, scope=request_scope(), order_id=order_id)
+
+
+@blp.route("/credit-accounts")
+class CreditAccounts(MethodView):
+    @blp.response(200, AgedBalanceSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self):
+        """Credit accounts in my scope with what each buyer owes, aged 0-30, 31-60, 61-90, 90+ days."""
+        return credit.aged_statement(db.session, scope=staff_only())
+
+    @blp.arguments(CreditLimitSchema)
+    @blp.response(200, CreditAccountSchema)
+    @blp.errors(401, 403, 404, 422)
+    def put(self, body):
+        """Set the credit limit of a buyer org directly below mine."""
+        account = credit.set_credit_limit(db.session, scope=staff_only(), **body)
+        db.session.commit()
+        return account
+
+
+@blp.route("/credit-accounts/<uuid:account_id>/repayments")
+class Repayments(MethodView):
+    @blp.arguments(RepaymentSchema)
+    @blp.response(201, CreditEntrySchema)
+    @blp.errors(401, 403, 404, 422)
+    def post(self, body, account_id):
+        """Record a buyer's repayment; it settles the oldest charges first."""
+        entry = credit.record_repayment(db.session, scope=staff_only(), account_id=account_id, **body)
+        db.session.commit()
+        return entry
+
+
+@hooks.route("/stripe")
+class StripeWebhook(MethodView):
+    @hooks.response(200, WebhookAckSchema)
+    @hooks.errors(400, 503)
+    def post(self):
+        """Stripe events: verified by signature, stored once by id, processed by a task."""
+        config = current_app.config
+        if not config.get("STRIPE_WEBHOOK_SECRET"):
+            raise WebhooksNotConfigured("STRIPE_WEBHOOK_SECRET is not set.")
+        event_id, duplicate, processed = webhooks.receive(
+            db.session, request.get_data(), request.headers.get("Stripe-Signature"),
+            secret=config["STRIPE_WEBHOOK_SECRET"],
+            tolerance_seconds=int(config.get("STRIPE_WEBHOOK_TOLERANCE", 300)))
+        if not processed:
+            tasks.enqueue_processing(db.session, event_id)
+        db.session.commit()
+        return {"received": True, "duplicate": duplicate}
+
+
+def register(api) -> None:
+    api.register_blueprint(blp)
+    api.register_blueprint(hooks)

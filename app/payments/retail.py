@@ -1,0 +1,153 @@
+"""Paying an order at the gateway: start a payment, and what a succeeded or failed payment does."""
+
+import logging
+import uuid
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db import uuid7
+from app.finance import postings
+from app.orders.errors import AmountMismatch, IllegalTransition
+from app.orders.models import Order, OrderFlow, OrderStatus
+from app.orders.payment_hooks import mark_paid
+from app.orders.queries import get_order
+from app.payments.errors import GatewayUnavailable, NotPayable
+from app.payments.gateway import GatewayError, GatewayPayment, PaymentGateway, payment_idempotency_key
+from app.payments.models import Payment, PaymentStatus, RefundReason
+from app.tenancy.rls import acting_as
+from app.tenancy.scope import Scope, system_scope
+
+log = logging.getLogger(__name__)
+
+OPEN = (PaymentStatus.pending, PaymentStatus.failed)
+
+
+def start_payment(session: Session, *, scope: Scope, order_id: uuid.UUID,
+                  gateway: PaymentGateway) -> Payment:
+    """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it."""
+    order = get_order(session, scope, order_id)
+    if order.status is not OrderStatus.pending_payment:
+        raise NotPayable(f"The order is {order.status.value}; only a pending order can be paid.")
+    if order.flow is OrderFlow.retail and scope.consumer_id != order.buyer_consumer_id:
+        raise NotPayable("Only the consumer who placed the order pays it.")
+    open_payment = session.scalars(select(Payment).where(
+        Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
+        Payment.gateway == gateway.name, Payment.status.in_(OPEN),
+        Payment.amount_minor == order.total_minor)).first()
+    if open_payment is not None:
+        return open_payment
+    payment_id = uuid7()
+    try:
+        at_gateway = gateway.create_payment(
+            amount_minor=order.total_minor, currency=order.currency, order_id=str(order.id),
+            tenant_id=str(order.tenant_id),
+            idempotency_key=payment_idempotency_key(order.tenant_id, payment_id))
+    except GatewayError as error:
+        raise GatewayUnavailable("The payment gateway did not answer; try again.") from error
+    payment = Payment(tenant_id=order.tenant_id, id=payment_id, order_id=order.id, gateway=gateway.name,
+                      gateway_ref=at_gateway.id, status=PaymentStatus.pending, amount_minor=order.total_minor,
+                      currency=order.currency, client_secret=at_gateway.client_secret,
+                      owner_path=order.owner_path, seller_path=order.seller_path,
+                      buyer_consumer_id=order.buyer_consumer_id)
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def find_payment(session: Session, tenant_id: uuid.UUID, gateway: str, gateway_ref: str) -> Payment | None:
+    return session.scalars(select(Payment).where(
+        Payment.tenant_id == tenant_id, Payment.gateway == gateway,
+        Payment.gateway_ref == gateway_ref)).one_or_none()
+
+
+def _claim(session: Session, payment: Payment, status: PaymentStatus, **values) -> bool:
+    """Move an open payment to `status`; False when someone (a duplicate delivery) already did."""
+    moved = session.execute(
+        update(Payment).where(Payment.tenant_id == payment.tenant_id, Payment.id == payment.id,
+                              Payment.status.in_(OPEN))
+        .values(status=status, **values).returning(Payment.id)).first()
+    if moved:
+        session.refresh(payment)
+    return moved is not None
+
+
+def payment_succeeded(session: Session, *, tenant_id: uuid.UUID, at_gateway: GatewayPayment,
+                      gateway: PaymentGateway, confirmed_by: uuid.UUID | None = None,
+                      reference: str | None = None) -> str:
+    """The money arrived: pay the order, or flag a wrong amount, or return a duplicate or late payment."""
+    with acting_as(session, system_scope(tenant_id)):
+        payment = find_payment(session, tenant_id, gateway.name, at_gateway.id)
+        if payment is None:
+            return "unknown_payment"
+        order = session.get(Order, (tenant_id, payment.order_id))
+        received = at_gateway.amount_received_minor or at_gateway.amount_minor
+        matches = received == order.total_minor and at_gateway.currency.upper() == order.currency.upper()
+        target = PaymentStatus.succeeded if matches else PaymentStatus.amount_mismatch
+        if not _claim(session, payment, target, received_minor=received, charge_ref=at_gateway.latest_charge,
+                      confirmed_by_id=confirmed_by, reference=reference or payment.reference):
+            return "already_processed"
+        _post_fees(session, payment=payment, order=order, gateway=gateway)
+        if not matches:
+            postings.post_unapplied_receipt(session, order=order, payment_id=payment.id,
+                                            amount_minor=received, currency=at_gateway.currency.upper(),
+                                            reason="amount_mismatch")
+            return "amount_mismatch"
+        try:
+            with session.begin_nested():
+                mark_paid(session, tenant_id=tenant_id, order_id=order.id, amount_minor=received,
+                          payment_ref=payment.gateway_ref, method=_method(gateway.name))
+            return "paid"
+        except (IllegalTransition, AmountMismatch):
+            session.refresh(order)
+        reason = (RefundReason.order_cancelled if order.status is OrderStatus.cancelled
+                  else RefundReason.duplicate_payment)
+        from app.payments.refunds import return_payment  # noqa: PLC0415  (refunds builds on this module)
+
+        postings.post_unapplied_receipt(session, order=order, payment_id=payment.id, amount_minor=received,
+                                        currency=order.currency, reason=reason.value)
+        return_payment(session, payment=payment, reason=reason, gateway=gateway)
+        return reason.value
+
+
+def payment_failed(session: Session, *, tenant_id: uuid.UUID, at_gateway: GatewayPayment,
+                   gateway_name: str, message: str | None) -> str:
+    """A failed attempt is recorded; the customer may retry on the same PaymentIntent."""
+    with acting_as(session, system_scope(tenant_id)):
+        payment = find_payment(session, tenant_id, gateway_name, at_gateway.id)
+        if payment is None:
+            return "unknown_payment"
+        moved = session.execute(
+            update(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment.id,
+                                  Payment.status == PaymentStatus.pending)
+            .values(status=PaymentStatus.failed, failure_message=(message or "")[:500])
+            .returning(Payment.id)).first()
+        return "failed" if moved else "already_processed"
+
+
+def _method(gateway_name: str) -> str:
+    return "stripe" if gateway_name == "stripe" else "offline"
+
+
+def _post_fees(session: Session, *, payment: Payment, order: Order, gateway: PaymentGateway) -> None:
+    """The gateway's fee on this charge, from its balance transactions; a later sweep may retry."""
+    if not payment.charge_ref:
+        return
+    try:
+        transactions = gateway.list_balance_transactions(source=payment.charge_ref)
+    except GatewayError:
+        log.warning("could not read the fee of charge %s", payment.charge_ref, exc_info=True)
+        return
+    for transaction in transactions:
+        if transaction.fee_minor:
+            postings.post_gateway_fee(session, tenant_id=payment.tenant_id, owner_path=order.seller_path,
+                                      transaction_id=transaction.id, fee_minor=transaction.fee_minor,
+                                      currency=transaction.currency)
+
+
+def payments_for(session: Session, *, scope: Scope, order_id: uuid.UUID) -> list[Payment]:
+    """The payments of an order the scope sees (404 otherwise), oldest first."""
+    order = get_order(session, scope, order_id)
+    with acting_as(session, system_scope(order.tenant_id)):
+        return list(session.scalars(select(Payment).where(
+            Payment.tenant_id == order.tenant_id, Payment.order_id == order.id).order_by(Payment.created_at)))

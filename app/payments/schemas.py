@@ -1,0 +1,72 @@
+"""Request and response bodies of the payments and webhook endpoints."""
+
+import marshmallow as ma
+
+from app.payments.credit import BUCKETS
+from app.payments.models import CreditEntryKind, PaymentStatus
+from app.schemas import Schema
+
+
+class PaymentSchema(Schema):
+    id = ma.fields.UUID()
+    order_id = ma.fields.UUID()
+    gateway = ma.fields.String(metadata={"example": "stripe"})
+    gateway_ref = ma.fields.String(metadata={"example": "pi_3Pq..."})
+    status = ma.fields.Enum(PaymentStatus)
+    amount_minor = ma.fields.Integer()
+    received_minor = ma.fields.Integer()
+    refunded_minor = ma.fields.Integer()
+    currency = ma.fields.String(metadata={"example": "CNY"})
+    client_secret = ma.fields.String(allow_none=True,
+                                     metadata={"description": "For Stripe.js / the mini-program to confirm"})
+    reference = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class OfflineConfirmationSchema(Schema):
+    reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
+                                 metadata={"example": "ICBC 2026-11-23 #88231"})
+
+
+class CreditLimitSchema(Schema):
+    buyer_org_id = ma.fields.UUID(required=True)
+    limit_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 10**14),
+                                    metadata={"example": 5_000_000})
+
+
+class CreditAccountSchema(Schema):
+    id = ma.fields.UUID()
+    seller_org_id = ma.fields.UUID()
+    buyer_org_id = ma.fields.UUID()
+    currency = ma.fields.String()
+    limit_minor = ma.fields.Integer()
+    used_minor = ma.fields.Integer()
+    available_minor = ma.fields.Function(lambda account: account.limit_minor - account.used_minor)
+
+
+class RepaymentSchema(Schema):
+    amount_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10**14))
+    reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+
+
+class CreditEntrySchema(Schema):
+    id = ma.fields.UUID()
+    account_id = ma.fields.UUID()
+    kind = ma.fields.Enum(CreditEntryKind)
+    order_id = ma.fields.UUID(allow_none=True)
+    amount_minor = ma.fields.Integer()
+    outstanding_minor = ma.fields.Integer()
+    reference = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class AgedBalanceSchema(Schema):
+    account = ma.fields.Nested(CreditAccountSchema)
+    buckets = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(BUCKETS)),
+                             values=ma.fields.Integer(), metadata={"example": dict.fromkeys(BUCKETS, 0)})
+    total_minor = ma.fields.Integer()
+
+
+class WebhookAckSchema(Schema):
+    received = ma.fields.Boolean()
+    duplicate = ma.fields.Boolean()
