@@ -177,7 +177,7 @@ def on_transfer(session: Session, event: dict, gateway: PaymentGateway) -> str:
     with acting_as(session, system_scope(tenant_id)):
         root = brand_root(session, tenant_id)
         record_event(session, tenant_id=tenant_id, owner_path=root.path,
-                     type=f"payment.{event['type'].split('.', 1)[1].replace('.', '_')}",
+                     type=f"payment.{event['type'].replace('.', '_')}",
                      payload={"transfer_id": obj["id"], "amount_minor": int(obj.get("amount") or 0),
                               "amount_reversed_minor": int(obj.get("amount_reversed") or 0),
                               "destination": _id(obj.get("destination")),
