@@ -12,5 +12,6 @@ def register_blueprints(app: Flask, api: Api) -> None:
     for blueprint in (health, auth, network):
         api.register_blueprint(blueprint)
     __import__("app.orders").orders.register_blueprints(api)  # storefront, portal and store orders
+    __import__("app.catalog.api").catalog.api.register(api)  # catalog, prices, stock, storefront shelf
     __import__("app.payments.api").payments.api.register(api)  # paying orders, credit, Stripe webhooks
     api.register_blueprint(__import__("app.finance.api").finance.api.blp)  # journal balances, entries

@@ -53,23 +53,33 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
     wanted = list(dict.fromkeys(sku_ids))
     with acting_as(session, system_scope(tenant_id)):
         _require_sellable(session, tenant_id, seller, buyer_org, wanted)
-        channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
-        sellers = [seller.id]
-        if channel is PriceChannel.retail and seller.kind is OrgKind.store:
-            sellers.append(brand_org(session, tenant_id).id)  # the brand's list price
-        candidates = _candidates(session, tenant_id, sellers, seller.id, channel, buyer_org,
-                                 wanted, at)
-        banded = channel is PriceChannel.retail or seller.kind is not OrgKind.brand
-        bands = _bands(session, tenant_id, channel, wanted, at) if banded else {}
+        prices = price_map(session, tenant_id=tenant_id, seller=seller, buyer_org=buyer_org,
+                           sku_ids=wanted, at=at)
+    for sku_id in wanted:
+        if prices[sku_id] is None:
+            raise NoPrice(f"No price for SKU {sku_id} from this seller.")
+    return prices
+
+
+def price_map(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org | None,
+              sku_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, int | None]:
+    """The applicable price per SKU (None when there is none); reads in the caller's scope."""
+    channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
+    sellers = [seller.id]
+    if channel is PriceChannel.retail and seller.kind is OrgKind.store:
+        sellers.append(brand_org(session, tenant_id).id)  # the brand's list price
+    candidates = _candidates(session, tenant_id, sellers, seller.id, channel, buyer_org,
+                             sku_ids, at)
+    # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
+    banded = channel is PriceChannel.retail or seller.kind is not OrgKind.brand
+    bands = _bands(session, tenant_id, channel, sku_ids, at) if banded else {}
     buyer = (rules.Buyer(buyer_org.id, buyer_org.depth, buyer_org.kind)
              if buyer_org is not None else None)
-    prices = {}
-    for sku_id in wanted:
+    prices: dict[uuid.UUID, int | None] = {}
+    for sku_id in sku_ids:
         band = rules.band_in_force(bands.get(sku_id, []), at)
         chosen = rules.pick_price(candidates.get(sku_id, []), buyer=buyer, at=at, band=band)
-        if chosen is None:
-            raise NoPrice(f"No price for SKU {sku_id} from this seller.")
-        prices[sku_id] = chosen.amount_minor
+        prices[sku_id] = chosen.amount_minor if chosen is not None else None
     return prices
 
 

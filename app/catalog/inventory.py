@@ -1,0 +1,53 @@
+"""Stock as staff see it: levels and movements in scope (dataset inventory), and stocktakes."""
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from app.catalog import stock
+from app.catalog.access import get_catalog_row
+from app.catalog.errors import StockStaffOnly
+from app.catalog.models import Sku, StockLevel, StockMovement
+from app.tenancy.enums import Role
+from app.tenancy.filters import get_visible, scoped
+from app.tenancy.models import Org
+from app.tenancy.scope import Scope
+
+STOCKTAKE_ROLES = frozenset({Role.owner, Role.admin, Role.buyer})
+
+
+def list_levels(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
+                sku_id: uuid.UUID | None = None, limit: int = 50,
+                offset: int = 0) -> list[StockLevel]:
+    """Stock levels of the orgs the scope sees in the inventory dataset."""
+    statement = scoped(StockLevel, scope)
+    if org_id is not None:
+        statement = statement.where(StockLevel.org_id == org_id)
+    if sku_id is not None:
+        statement = statement.where(StockLevel.sku_id == sku_id)
+    statement = statement.order_by(StockLevel.owner_path, StockLevel.sku_id)
+    return list(session.scalars(statement.limit(limit).offset(offset)))
+
+
+def list_movements(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
+                   sku_id: uuid.UUID | None = None, order_id: uuid.UUID | None = None,
+                   limit: int = 50, offset: int = 0) -> list[StockMovement]:
+    """Stock movements in scope, newest first."""
+    statement = scoped(StockMovement, scope)
+    for column, value in ((StockMovement.org_id, org_id), (StockMovement.sku_id, sku_id),
+                          (StockMovement.order_id, order_id)):
+        if value is not None:
+            statement = statement.where(column == value)
+    statement = statement.order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
+    return list(session.scalars(statement.limit(limit).offset(offset)))
+
+
+def stocktake(session: Session, scope: Scope, *, org_id: uuid.UUID, sku_id: uuid.UUID,
+              counted: int, note: str | None = None) -> StockLevel:
+    """The org's own owner, admin or buyer records a count; the difference is an 'adjust'."""
+    org = get_visible(session, Org, scope, org_id)
+    if not (scope.is_staff and scope.org_id == org.id and scope.role in STOCKTAKE_ROLES):
+        raise StockStaffOnly("Only the org's own owner, admin or buyer may count its stock.")
+    get_catalog_row(session, Sku, scope, sku_id)
+    return stock.count(session, tenant_id=scope.tenant_id, org=org, sku_id=sku_id,
+                       counted=counted, actor_id=scope.actor_id, note=note)
