@@ -1,4 +1,4 @@
-"""flask-smorest Blueprint that also documents a view's error responses."""
+"""flask-smorest Blueprint that also documents a view's error responses and who may call it."""
 
 from http import HTTPStatus
 
@@ -15,3 +15,7 @@ class Blueprint(flask_smorest.Blueprint):
             return view
 
         return decorate
+
+    def public(self, view):
+        """Document that the view needs no credentials (every other view needs a token or key)."""
+        return self.doc(security=[])(view)

@@ -14,12 +14,13 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 errors: dict | None = None):
+                 errors: dict | None = None, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.status = status or self.status
         self.errors = errors
+        self.headers = headers or {}
 
 
 class NotFound(DomainError):
@@ -45,9 +46,14 @@ class TooManyRequests(DomainError):
 class ErrorSchema(ma.Schema):
     """The one error body every endpoint answers with."""
 
-    code = ma.fields.String(required=True, metadata={"example": "not_found"})
-    message = ma.fields.String(required=True)
-    errors = ma.fields.Dict(metadata={"description": "Field errors, for validation_error"})
+    code = ma.fields.String(required=True, metadata={
+        "description": "snake_case, stable: branch on this, not on the message",
+        "example": "not_found"})
+    message = ma.fields.String(required=True, metadata={
+        "description": "For people; may change", "example": "No org with that id."})
+    errors = ma.fields.Dict(metadata={
+        "description": "Field errors, for validation_error: field name → messages",
+        "example": {"email": ["Not a valid email address."]}})
 
 
 _HTTP_CODES = {
@@ -56,22 +62,42 @@ _HTTP_CODES = {
     415: "unsupported_media_type", 422: "validation_error", 429: "too_many_requests",
 }
 
+_INTERNAL_ERROR = {"code": "internal_error", "message": "Something went wrong on our side."}
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "Access token from POST /auth/login or /auth/consumer/login"},
+    "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key",
+               "description": "An org's API key from POST /auth/api-keys"},
+}
+
 
 class TiermallApi(Api):
-    """flask-smorest Api that renders every error in the one shape."""
+    """flask-smorest Api that renders every error in the one shape and documents credentials."""
 
     ERROR_SCHEMA = ErrorSchema
+
+    def init_app(self, app, *, spec_kwargs=None):
+        # Every operation needs a token or a key unless its view is marked @blp.public.
+        security = [{name: []} for name in SECURITY_SCHEMES]
+        super().init_app(app, spec_kwargs={"security": security, **(spec_kwargs or {})})
+        for name, scheme in SECURITY_SCHEMES.items():
+            self.spec.components.security_scheme(name, scheme)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         status = error.code or 500
+        if status >= 500:
+            # Never a stack trace or an exception text: Flask has logged it already.
+            return dict(_INTERNAL_ERROR), status, data.get("headers", {})
         body = {"code": _HTTP_CODES.get(status, "error"), "message": error.description}
         errors = data.get("errors") or data.get("messages")
-        if status == 422 and errors:
+        if status == 400 and errors:
+            body["message"] = "The request body is not valid JSON."
+        elif status == 422 and errors:
             body["message"] = "The request is not valid."
             body["errors"] = _flatten_locations(errors)
-        if status >= 500:
-            body = {"code": "internal_error", "message": "Something went wrong on our side."}
         return body, status, data.get("headers", {})
 
 
@@ -93,7 +119,7 @@ def register_error_handlers(app: Flask) -> None:
         body = {"code": error.code, "message": error.message}
         if error.errors:
             body["errors"] = error.errors
-        return body, error.status
+        return body, error.status, error.headers
 
     @app.errorhandler(IntegrityError)
     @app.errorhandler(DataError)

@@ -3,8 +3,8 @@
 from flask import current_app, request
 from flask.views import MethodView
 
-from app.auth import services
-from app.auth.errors import InvalidCredentials
+from app.auth import api_keys, services, throttle
+from app.auth.errors import InvalidCredentials, RefreshTokenReused
 from app.auth.providers import provider_from_config
 from app.auth.request import auth_settings, staff_only
 from app.auth.schemas import (
@@ -28,23 +28,26 @@ def _tokens(result: services.Session_) -> dict:
 
 
 def _throttled(tenant: str, identifier: str, attempt):
-    """Run a login attempt; failures are counted (and committed) before the 401 goes out."""
+    """Run a login attempt; a failure is counted (and committed) before the 401 goes out."""
     settings = auth_settings()
-    keys = services.throttle_keys(tenant, identifier, request.remote_addr)
-    services.check_throttle(db.session, settings, keys)
+    keys = throttle.throttle_keys(tenant, identifier, request.remote_addr)
+    throttle.check_throttle(db.session, keys, max_failures=settings.max_failures,
+                            window_seconds=settings.failure_window_seconds)
     try:
         result = attempt(settings)
     except InvalidCredentials:
         db.session.rollback()
-        services.record_failure(db.session, settings, keys)
+        throttle.record_failure(db.session, keys, window_seconds=settings.failure_window_seconds)
         db.session.commit()
         raise
+    throttle.clear_failures(db.session, keys)
     db.session.commit()
     return _tokens(result)
 
 
 @blp.route("/login")
 class Login(MethodView):
+    @blp.public
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
     @blp.errors(401, 429)
@@ -57,6 +60,7 @@ class Login(MethodView):
 
 @blp.route("/consumer/login")
 class ConsumerLogin(MethodView):
+    @blp.public
     @blp.arguments(ConsumerLoginSchema)
     @blp.response(200, TokensSchema)
     @blp.errors(401, 429, 502)
@@ -70,6 +74,7 @@ class ConsumerLogin(MethodView):
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @blp.public
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
     @blp.errors(401)
@@ -77,8 +82,8 @@ class Refresh(MethodView):
         """Trade a refresh token for new tokens; the old refresh token is spent."""
         try:
             result = services.refresh(db.session, auth_settings(), refresh_token=body["refresh_token"])
-        except services.RefreshTokenReused:
-            db.session.commit()  # keep the family revoked
+        except RefreshTokenReused:
+            db.session.commit()  # the family stays revoked although the request fails
             raise
         db.session.commit()
         return _tokens(result)
@@ -86,6 +91,7 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
+    @blp.public
     @blp.arguments(RefreshSchema)
     @blp.response(204)
     @blp.errors(401)
@@ -101,16 +107,16 @@ class ApiKeys(MethodView):
     @blp.errors(401, 403)
     def get(self):
         """API keys of my subtree."""
-        return services.list_api_keys(db.session, staff_only())
+        return api_keys.list_api_keys(db.session, staff_only())
 
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, NewApiKeySchema)
     @blp.errors(401, 403, 404)
     def post(self, body):
         """Create an API key for an org I manage; the key is shown only in this answer."""
-        key, plain = services.create_api_key(db.session, staff_only(), **body)
+        key, plain = api_keys.create_api_key(db.session, staff_only(), **body)
         db.session.commit()
-        return {**ApiKeySchema().dump(key), "key": plain}
+        return {**{name: getattr(key, name) for name in ApiKeySchema().fields}, "key": plain}
 
 
 @blp.route("/api-keys/<uuid:key_id>")
@@ -119,6 +125,6 @@ class ApiKeyItem(MethodView):
     @blp.errors(401, 403, 404)
     def delete(self, key_id):
         """Revoke an API key."""
-        key = services.revoke_api_key(db.session, staff_only(), key_id=key_id)
+        key = api_keys.revoke_api_key(db.session, staff_only(), key_id=key_id)
         db.session.commit()
         return key

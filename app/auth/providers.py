@@ -19,6 +19,10 @@ class LoginProvider(Protocol):
     def exchange(self, tenant: Tenant, code: str) -> ProviderIdentity: ...
 
 
+# -1 system busy, 45011 too many calls: WeChat's trouble, not a wrong code.
+WECHAT_BUSY_CODES = frozenset({-1, 45011})
+
+
 class WeChatProvider:
     """GET /sns/jscode2session: trades a wx.login() code for the openid (and unionid)."""
 
@@ -36,12 +40,21 @@ class WeChatProvider:
                         "js_code": code, "grant_type": "authorization_code"},
                 timeout=self.timeout,
             )
+            response.raise_for_status()
             body = response.json()
         except (requests.RequestException, ValueError) as error:
             raise LoginProviderUnavailable("WeChat did not answer the login.") from error
-        if body.get("errcode") or not body.get("openid"):
-            raise InvalidCredentials(f"WeChat refused the login code ({body.get('errcode')}).")
-        return ProviderIdentity(openid=body["openid"], unionid=body.get("unionid"))
+        if not isinstance(body, dict):
+            raise LoginProviderUnavailable("WeChat answered the login with something unexpected.")
+        errcode = body.get("errcode") or 0
+        if errcode in WECHAT_BUSY_CODES:
+            raise LoginProviderUnavailable(f"WeChat is busy ({errcode}); try again.")
+        if errcode or not isinstance(body.get("openid"), str) or not body["openid"]:
+            # 40029 invalid code, 40163 code already used, ...: the code is the caller's fault.
+            raise InvalidCredentials(f"WeChat refused the login code ({errcode}).")
+        unionid = body.get("unionid")
+        return ProviderIdentity(openid=body["openid"],
+                                unionid=unionid if isinstance(unionid, str) and unionid else None)
 
 
 class DevProvider:

@@ -4,12 +4,13 @@ import uuid
 
 from flask import Flask, current_app, g, request
 
-from app.auth.services import AuthSettings, authenticate_api_key
+from app.auth.api_keys import authenticate_api_key, note_api_key_use
+from app.auth.services import AuthSettings, is_active_staff
 from app.auth.tokens import InvalidToken, decode_access_token
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
-from app.tenancy.enums import ActorKind, Role
-from app.tenancy.models import Org, Tenant
+from app.tenancy.enums import ActorKind
+from app.tenancy.models import Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, set_current_scope, system_scope
@@ -48,22 +49,34 @@ def consumer_only() -> Scope:
 def _resolve() -> Scope:
     api_key = request.headers.get("X-Api-Key")
     if api_key:
-        return authenticate_api_key(db.session, api_key)
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+        return _api_key_scope(api_key)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Sign in: send 'Authorization: Bearer <access token>'.",
                            code="missing_credentials")
-    claims = decode_access_token(current_app.config["SECRET_KEY"], header.removeprefix("Bearer "))
+    claims = decode_access_token(current_app.config["SECRET_KEY"], token.strip())
     tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
     if claims["knd"] == "consumer":
         return consumer_scope(tenant_id, subject)
     use_scope(db.session, system_scope(tenant_id))
+    # The token's role and org are read again: a demoted, moved or deactivated user loses
+    # access at once, not when the token expires (one primary-key lookup each).
     tenant = db.session.get(Tenant, tenant_id)
-    org = db.session.get(Org, (tenant_id, uuid.UUID(claims["org"])))
-    if tenant is None or org is None or not org.active:
-        raise InvalidToken("The access token's org is unknown or deactivated.")
-    return staff_scope(db.session, tenant=tenant, org=org, role=Role(claims["rol"]),
+    user = db.session.get(User, (tenant_id, subject))
+    if tenant is None or not is_active_staff(db.session, user) or str(user.org_id) != claims["org"]:
+        raise InvalidToken("The access token's user or org is unknown or deactivated.")
+    org = db.session.get(Org, (tenant_id, user.org_id))
+    return staff_scope(db.session, tenant=tenant, org=org, role=user.role,
                        actor_kind=ActorKind.staff, actor_id=subject)
+
+
+def _api_key_scope(presented: str) -> Scope:
+    scope = authenticate_api_key(db.session, presented)
+    if note_api_key_use(db.session, tenant_id=scope.tenant_id, key_id=scope.actor_id):
+        # Nothing else is written yet (the scope is resolved first); keep the stamp even if
+        # the request later fails or only reads.
+        db.session.commit()
+    return scope
 
 
 def init_request_scope(app: Flask) -> None:

@@ -1,28 +1,25 @@
-"""Authentication use cases: staff login, refresh rotation, logout, API keys, consumer login."""
+"""Authentication use cases: staff login, refresh rotation, logout, consumer login (ONE ID)."""
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.auth.errors import InvalidCredentials, RefreshTokenReused, StoreRequired, TooManyAttempts
-from app.auth.models import ApiKey, LoginAttempt, RefreshToken
+from app.auth.clock import aware, utcnow
+from app.auth.errors import InvalidCredentials, RefreshTokenReused, StoreRequired
+from app.auth.models import RefreshToken
 from app.auth.passwords import verify_password
 from app.auth.providers import LoginProvider
 from app.auth.tokens import InvalidToken, digest, issue_access_token, new_secret, split_compound
 from app.db import uuid7
-from app.platform.outbox import record_event
-from app.tenancy.enums import ActorKind, IdentityKind, OrgKind, Role
-from app.tenancy.filters import get_visible, scoped
+from app.tenancy.enums import IdentityKind, OrgKind
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
-from app.tenancy.network import actor_of, require_manager
-from app.tenancy.resolve import staff_scope
 from app.tenancy.rls import use_scope
-from app.tenancy.scope import Scope, system_scope, tenant_lookup_scope
+from app.tenancy.scope import system_scope, tenant_lookup_scope
+
+_BAD_CREDENTIALS = "Unknown tenant, email or password."
 
 
 @dataclass(frozen=True)
@@ -41,44 +38,14 @@ class Session_:
     expires_in: int
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- throttling ---------------------------------------------------------------------------
-
-def throttle_keys(tenant_slug: str, identifier: str, client_address: str | None) -> list[str]:
-    keys = [f"id:{tenant_slug}:{identifier.strip().lower()}"]
-    if client_address:
-        keys.append(f"ip:{client_address}")
-    return [hashlib.sha256(key.encode()).hexdigest() for key in keys]
-
-
-def check_throttle(session: Session, settings: AuthSettings, keys: list[str]) -> None:
-    """Refuse a login once a key has failed too often inside the window."""
-    since = _now() - timedelta(seconds=settings.failure_window_seconds)
-    for key in keys:
-        failures = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.key_hash == key, LoginAttempt.failed_at >= since))
-        if failures >= settings.max_failures:
-            raise TooManyAttempts("Too many failed logins; try again later.")
-
-
-def record_failure(session: Session, settings: AuthSettings, keys: list[str]) -> None:
-    now = _now()
-    session.execute(delete(LoginAttempt).where(
-        LoginAttempt.failed_at < now - timedelta(seconds=settings.failure_window_seconds)))
-    session.add_all(LoginAttempt(key_hash=key, failed_at=now) for key in keys)
-    session.flush()
-
-
 # --- staff ---------------------------------------------------------------------------------
 
 def find_tenant(session: Session, slug: str) -> Tenant:
+    """The tenant with this slug; the session continues in its system scope."""
     use_scope(session, tenant_lookup_scope(slug))
     tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
-        raise InvalidCredentials("Unknown tenant, email or password.")
+        raise InvalidCredentials(_BAD_CREDENTIALS)
     use_scope(session, system_scope(tenant.id))
     return tenant
 
@@ -89,14 +56,19 @@ def staff_login(session: Session, settings: AuthSettings, *, tenant_slug: str, e
     tenant = find_tenant(session, tenant_slug)
     user = session.scalar(select(User).where(User.tenant_id == tenant.id,
                                              User.email == email.strip().lower()))
+    # The hash is checked even for an unknown email so that both take the same time.
     valid = verify_password(user.password_hash if user else None, password)
-    if not (valid and user.active and _org(session, user.tenant_id, user.org_id).active):
-        raise InvalidCredentials("Unknown tenant, email or password.")
+    if not (valid and is_active_staff(session, user)):
+        raise InvalidCredentials(_BAD_CREDENTIALS)
     return _open_family(session, settings, tenant_id=tenant.id, user=user)
 
 
-def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Org:
-    return session.get(Org, (tenant_id, org_id))
+def is_active_staff(session: Session, user: User | None) -> bool:
+    """The user exists, is active, and so is their org."""
+    if user is None or not user.active:
+        return False
+    org = session.get(Org, (user.tenant_id, user.org_id))
+    return org is not None and org.active
 
 
 def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UUID,
@@ -106,7 +78,7 @@ def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UU
     session.add(RefreshToken(
         tenant_id=tenant_id, id=uuid7(), family_id=family_id or uuid7(),
         user_id=user.id if user else None, consumer_id=consumer.id if consumer else None,
-        token_hash=digest(secret), expires_at=_now() + timedelta(days=settings.refresh_ttl_days)))
+        token_hash=digest(secret), expires_at=utcnow() + timedelta(days=settings.refresh_ttl_days)))
     session.flush()
     if user is not None:
         access = issue_access_token(settings.secret_key, ttl_seconds=settings.access_ttl_seconds,
@@ -117,6 +89,8 @@ def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UU
                                     tenant_id=tenant_id, subject=consumer.id, kind="consumer")
     return Session_(access, f"{tenant_id}.{secret}", settings.access_ttl_seconds)
 
+
+# --- refresh tokens ------------------------------------------------------------------------
 
 def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
     tenant_part, secret = split_compound(refresh_token, 2)
@@ -135,24 +109,40 @@ def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
 def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> Session_:
     """Rotate: the presented token is spent and a new one issued in the same family.
 
-    Presenting a spent token means it was stolen (or replayed): the whole family is revoked.
+    Presenting a spent token means it was stolen (or replayed): the whole family is revoked,
+    and the caller must commit that revocation even though the request fails.
     """
     row = _refresh_row(session, refresh_token)
     if row.used_at is not None:
-        revoke_family(session, row)
-        raise RefreshTokenReused("This refresh token was already used; the session is closed.")
-    if row.revoked_at is not None or row.expires_at < _now():
+        _reused(session, row)
+    if row.revoked_at is not None or aware(row.expires_at) < utcnow():
         raise InvalidToken("The refresh token has expired or was revoked.")
-    row.used_at = _now()
+    # Spend it with a conditional UPDATE: of two concurrent refreshes only one wins, and the
+    # loser is treated as a replay.
+    spent = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.tenant_id == row.tenant_id, RefreshToken.id == row.id,
+               RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
+        .values(used_at=utcnow()).execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        _reused(session, row)
     user = session.get(User, (row.tenant_id, row.user_id)) if row.user_id else None
     consumer = session.get(Consumer, (row.tenant_id, row.consumer_id)) if row.consumer_id else None
-    if user is not None and not (user.active and _org(session, user.tenant_id, user.org_id).active):
+    if row.user_id and not is_active_staff(session, user):
         raise InvalidToken("The account is deactivated.")
+    if row.consumer_id and consumer is None:
+        raise InvalidToken("The account no longer exists.")
     return _open_family(session, settings, tenant_id=row.tenant_id, user=user,
                         consumer=consumer, family_id=row.family_id)
 
 
+def _reused(session: Session, row: RefreshToken) -> None:
+    revoke_family(session, row)
+    raise RefreshTokenReused("This refresh token was already used; the session is closed.")
+
+
 def logout(session: Session, *, refresh_token: str) -> None:
+    """Revoke the whole family of this refresh token (also when it was already spent)."""
     revoke_family(session, _refresh_row(session, refresh_token))
 
 
@@ -161,68 +151,8 @@ def revoke_family(session: Session, row: RefreshToken) -> None:
         update(RefreshToken)
         .where(RefreshToken.tenant_id == row.tenant_id, RefreshToken.family_id == row.family_id,
                RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=_now()).execution_options(synchronize_session=False))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session=False))
     session.flush()
-
-
-# --- API keys ------------------------------------------------------------------------------
-
-API_KEY_PREFIX = "tmk"
-
-
-def create_api_key(session: Session, scope: Scope, *, org_id: uuid.UUID, name: str,
-                   role: Role) -> tuple[ApiKey, str]:
-    """A key for a server of an org the caller manages; the plain key is shown only once."""
-    org = get_visible(session, Org, scope, org_id)
-    require_manager(scope, org)
-    secret = new_secret()
-    key = ApiKey(tenant_id=scope.tenant_id, id=uuid7(), org_id=org.id, owner_path=org.path,
-                 name=name, role=role, secret_hash=digest(secret), created_by=_user_id(scope))
-    session.add(key)
-    record_event(session, tenant_id=org.tenant_id, owner_path=org.path, type="api_key.created",
-                 subject_id=key.id, payload={"name": name, "role": role.value, **actor_of(scope)})
-    session.flush()
-    return key, f"{API_KEY_PREFIX}.{scope.tenant_id.hex}.{key.id.hex}.{secret}"
-
-
-def _user_id(scope: Scope) -> uuid.UUID | None:
-    return scope.actor_id if scope.actor_kind is ActorKind.staff else None
-
-
-def list_api_keys(session: Session, scope: Scope) -> list[ApiKey]:
-    return list(session.scalars(scoped(ApiKey, scope).order_by(ApiKey.created_at)))
-
-
-def revoke_api_key(session: Session, scope: Scope, *, key_id: uuid.UUID) -> ApiKey:
-    key = get_visible(session, ApiKey, scope, key_id)
-    require_manager(scope, _org(session, key.tenant_id, key.org_id))
-    if key.revoked_at is None:
-        key.revoked_at = _now()
-        record_event(session, tenant_id=key.tenant_id, owner_path=key.owner_path,
-                     type="api_key.revoked", subject_id=key.id, payload=actor_of(scope))
-    session.flush()
-    return key
-
-
-def authenticate_api_key(session: Session, presented: str) -> Scope:
-    """The scope of the org that owns this key (revoked or unknown keys: 401)."""
-    prefix, tenant_hex, key_hex, secret = split_compound(presented, 4)
-    try:
-        tenant_id, key_id = uuid.UUID(hex=tenant_hex), uuid.UUID(hex=key_hex)
-    except ValueError as error:
-        raise InvalidToken("The API key is malformed.") from error
-    if prefix != API_KEY_PREFIX:
-        raise InvalidToken("The API key is malformed.")
-    use_scope(session, system_scope(tenant_id))
-    key = session.get(ApiKey, (tenant_id, key_id))
-    if key is None or key.revoked_at or not hmac.compare_digest(key.secret_hash, digest(secret)):
-        raise InvalidToken("The API key is not valid.")
-    org = _org(session, tenant_id, key.org_id)
-    if not org.active:
-        raise InvalidToken("The API key's org is deactivated.")
-    tenant = session.get(Tenant, tenant_id)
-    return staff_scope(session, tenant=tenant, org=org, role=key.role,
-                       actor_kind=ActorKind.api_key, actor_id=key.id)
 
 
 # --- consumers -----------------------------------------------------------------------------
@@ -276,4 +206,3 @@ def _link_identities(session: Session, consumer: Consumer,
             session.add(ConsumerIdentity(tenant_id=consumer.tenant_id, consumer_id=consumer.id,
                                          owner_path=consumer.owner_path, kind=kind, value=value))
     session.flush()
-

@@ -1,5 +1,6 @@
 """Liveness and readiness probes."""
 
+import marshmallow as ma
 from flask.views import MethodView
 from sqlalchemy import text
 
@@ -10,9 +11,14 @@ from app.extensions import db
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
 
 
+class ProbeSchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "ok"})
+
+
 @blp.route("/healthz")
 class Health(MethodView):
-    @blp.response(200)
+    @blp.public
+    @blp.response(200, ProbeSchema)
     def get(self):
         """The process is alive."""
         return {"status": "ok"}
@@ -20,13 +26,14 @@ class Health(MethodView):
 
 @blp.route("/readyz")
 class Ready(MethodView):
-    @blp.response(200)
+    @blp.public
+    @blp.response(200, ProbeSchema)
     @blp.errors(503)
     def get(self):
         """The database answers."""
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception as error:
+        except Exception as error:  # any failure to reach the database means: not ready
             raise DomainError("The database does not answer.", code="not_ready", status=503) from error
         finally:
             db.session.rollback()
