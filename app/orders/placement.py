@@ -10,12 +10,13 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import uuid7
-from app.errors import NotFound
+from app.db import utcnow, uuid7
+from app.errors import DomainError, NotFound
 from app.orders import events, rules, stock_moves
+from app.orders.cache import TtlCache
 from app.orders.errors import IdempotencyKeyReused, InvalidOrder, InvalidSeller
 from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus
 from app.orders.transitions import actor_of, record_placed
@@ -25,6 +26,8 @@ from app.tenancy.models import Consumer, Org, Tenant
 from app.tenancy.scope import Scope
 
 MAX_LINES = 100
+_TENANT_TERMS = TtlCache(seconds=60)
+_SKU_NAMES = TtlCache(seconds=300)
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,21 @@ class Request:
 def place_retail(session: Session, *, scope: Scope, request: Request,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
-    consumer = get_visible(session, Consumer, scope, scope.consumer_id)
     digest = request.digest(store_id=store_id)
+    # Entered before the first statement, the system scope is set once, at BEGIN.
     with stock_moves.as_system(session, scope.tenant_id):
-        store = _org(session, scope.tenant_id, store_id or consumer.home_store_id)
+        store = _org(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise InvalidSeller("Retail orders are placed at an active store.")
         return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
-                      consumer=consumer, request=request, digest=digest)
+                      consumer_id=scope.consumer_id, request=request, digest=digest)
+
+
+def _home_store(session: Session, scope: Scope) -> Org | None:
+    """The consumer's home store, in one statement."""
+    return session.scalar(select(Org).join(
+        Consumer, (Consumer.tenant_id == Org.tenant_id) & (Consumer.home_store_id == Org.id))
+        .where(Consumer.tenant_id == scope.tenant_id, Consumer.id == scope.consumer_id))
 
 
 def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, request: Request) -> Placed:
@@ -76,7 +86,7 @@ def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, requ
         if store is None or store.kind is not OrgKind.store:
             raise InvalidSeller("In-store retail is placed by the staff of a store.")
         return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
-                      consumer=member, request=request, digest=digest, guide_id=scope.actor_id)
+                      consumer_id=member.id, request=request, digest=digest, guide_id=scope.actor_id)
 
 
 def place_supply_order(session: Session, *, scope: Scope, request: Request) -> Placed:
@@ -88,7 +98,7 @@ def place_supply_order(session: Session, *, scope: Scope, request: Request) -> P
             raise InvalidSeller("The brand has no parent to buy from.")
         seller = _org(session, scope.tenant_id, buyer.parent_id)
         flow = OrderFlow.replenish if buyer.kind is OrgKind.store else OrderFlow.purchase
-        return _place(session, scope=scope, flow=flow, seller=seller, buyer_org=buyer, consumer=None,
+        return _place(session, scope=scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
                       request=request, digest=digest)
 
 
@@ -97,17 +107,20 @@ def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID | None) -> Or
 
 
 def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buyer_org: Org | None,
-           consumer: Consumer | None, request: Request, digest: str,
+           consumer_id: uuid.UUID | None, request: Request, digest: str,
            guide_id: uuid.UUID | None = None) -> Placed:
     """Quote, write the order (the idempotency key claims it), reserve stock, record order.placed."""
-    if request.idempotency_key:
-        existing = _by_key(session, scope, request.idempotency_key)
-        if existing is not None:
-            return _replay(existing, digest)
+    if not request.lines and request.idempotency_key:  # a replayed cart checkout, the cart now empty
+        return _replay(_by_key(session, scope, request.idempotency_key), digest)
     sku_qty = _requested(request.lines)
-    tenant = session.get(Tenant, seller.tenant_id)
-    settings = (tenant.settings or {}).get("orders", {})
-    prices = _quote(session, seller=seller, buyer_org=buyer_org, sku_ids=[s for s, _ in sku_qty])
+    currency, settings = _terms(session, seller.tenant_id)
+    try:
+        prices = _quote(session, seller=seller, buyer_org=buyer_org, sku_ids=[s for s, _ in sku_qty])
+    except DomainError:  # no longer on sale: a replay still answers the order it made
+        existing = _by_key(session, scope, request.idempotency_key) if request.idempotency_key else None
+        if existing is None:
+            raise
+        return _replay(existing, digest)
     priced = rules.price_lines([(prices[sku_id], qty) for sku_id, qty in sku_qty])
     if request.delivery == "ship" and flow is OrderFlow.retail and not request.ship_to:
         raise InvalidOrder("A retail order to ship needs an address (ship_to).")
@@ -116,24 +129,21 @@ def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buye
     totals = rules.totals(priced, shipping)
     owner = buyer_org or seller
     columns = {"owner_path": owner.path, "seller_path": seller.path,
-               "buyer_consumer_id": consumer.id if consumer else None}
+               "buyer_consumer_id": consumer_id}
+    now = utcnow()
     order = Order(
         tenant_id=seller.tenant_id, id=uuid7(), flow=flow, status=OrderStatus.pending_payment,
         seller_org_id=seller.id, buyer_org_id=buyer_org.id if buyer_org else None, guide_id=guide_id,
-        currency=tenant.currency, goods_minor=totals.goods_minor, discount_minor=totals.discount_minor,
+        currency=currency, goods_minor=totals.goods_minor, discount_minor=totals.discount_minor,
         shipping_minor=totals.shipping_minor, total_minor=totals.total_minor, refunded_minor=0,
-        payment_method=request.payment_method, delivery=request.delivery, ship_to=request.ship_to,
-        note=request.note, placed_by_kind=scope.actor_kind, placed_by_id=scope.actor_id,
-        idempotency_key=request.idempotency_key, request_hash=digest if request.idempotency_key else None,
+        payment_method=request.payment_method, payment_ref=None, delivery=request.delivery,
+        ship_to=request.ship_to, note=request.note, placed_by_kind=scope.actor_kind,
+        placed_by_id=scope.actor_id, idempotency_key=request.idempotency_key,
+        request_hash=digest if request.idempotency_key else None, paid_at=None, shipped_at=None,
+        completed_at=None, cancelled_at=None, cancel_reason=None, created_at=now, updated_at=now,
         **columns)
-    session.add(order)
-    if request.idempotency_key:
-        try:
-            with session.begin_nested():
-                session.flush([order])
-        except IntegrityError:  # a concurrent request with the same key won the race
-            session.expunge(order)
-            return _replay(_by_key(session, scope, request.idempotency_key), digest)
+    if not _claim(session, order):  # this actor already used the key: answer what it made
+        return _replay(_by_key(session, scope, request.idempotency_key), digest)
     names = _sku_names(session, order.tenant_id, [sku_id for sku_id, _ in sku_qty])
     lines = [OrderLine(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, line_no=number,
                        sku_id=sku_id, sku_code=names.get(sku_id, (None, None))[0],
@@ -149,6 +159,38 @@ def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buye
     events.emit(session, order, "order.placed", events.order_payload(order, lines))
     session.flush()
     return Placed(order, True, lines)
+
+
+def _claim(session: Session, order: Order) -> bool:
+    """INSERT the order unless the actor's Idempotency-Key is taken (ON CONFLICT DO NOTHING).
+
+    One statement instead of a look-up plus a savepoint; a concurrent twin waits for the first
+    to commit and then finds its order.
+    """
+    values = {column.key: getattr(order, column.key) for column in Order.__table__.columns}
+    statement = _insert(session, Order).values(values).returning(Order.id)
+    if order.idempotency_key:
+        statement = statement.on_conflict_do_nothing(
+            index_elements=["tenant_id", "placed_by_id", "idempotency_key"])
+    if session.execute(statement).first() is None:
+        return False
+    make_transient_to_detached(order)
+    session.add(order)
+    return True
+
+
+def _insert(session: Session, model):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model.__table__)
+
+
+def _terms(session: Session, tenant_id: uuid.UUID) -> tuple[str, dict]:
+    """The tenant's currency and order settings (cached for a minute)."""
+    def load():
+        tenant = session.get(Tenant, tenant_id)
+        return tenant.currency, (tenant.settings or {}).get("orders", {})
+
+    return _TENANT_TERMS.get(tenant_id, load)
 
 
 def _requested(lines: list[dict]) -> list[tuple[uuid.UUID, int]]:
@@ -177,12 +219,16 @@ def has_key(session: Session, scope: Scope, key: str) -> bool:
 
 def _sku_names(session: Session, tenant_id: uuid.UUID,
                sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
-    """Code and name of each SKU, snapshotted on the line (the catalog may rename it later)."""
+    """Code and name of each SKU, snapshotted on the line (cached for a few minutes)."""
     from app.catalog.models import Sku  # noqa: PLC0415
 
-    rows = session.execute(select(Sku.id, Sku.code, Sku.name).where(
-        Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids)))
-    return {sku_id: (code, name) for sku_id, code, name in rows}
+    def load(keys):
+        rows = session.execute(select(Sku.id, Sku.code, Sku.name).where(
+            Sku.tenant_id == tenant_id, Sku.id.in_([sku_id for _, sku_id in keys])))
+        return {(tenant_id, sku_id): (code, name) for sku_id, code, name in rows}
+
+    found = _SKU_NAMES.get_many([(tenant_id, sku_id) for sku_id in sku_ids], load)
+    return {sku_id: value for (_, sku_id), value in found.items()}
 
 
 def _by_key(session: Session, scope: Scope, key: str) -> Order | None:

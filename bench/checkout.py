@@ -1,0 +1,207 @@
+"""Checkout throughput through HTTP: gunicorn workers, PostgreSQL as the app role (RLS on).
+
+Creates its own database and roles, migrates and seeds it, starts gunicorn on 127.0.0.1, then
+16 client threads place 3-line retail orders for ~20 s; then the same against the ceiling
+endpoint (the same writes, no business logic). Prints orders/s, p50/p99 and the ratio.
+
+Usage: .venv/bin/python bench/checkout.py [--seconds 20] [--clients 16] [--workers 4] [--keep]
+Needs the postgres superuser on 127.0.0.1:5432; uses Redis db 15 as the Celery broker when it
+answers (so the outbox relay is enqueued, not run inline), else the eager default.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.auth.tokens import issue_access_token  # noqa: E402
+from app.tenancy.roles import create_roles  # noqa: E402
+
+DB = "tm_checkout_bench"
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+ADMIN_URL = f"{SERVER}/{DB}"
+OWNER_URL = f"postgresql+psycopg://{DB}_owner:owner-secret@127.0.0.1:5432/{DB}"
+APP_URL = f"postgresql+psycopg://{DB}_app:app-secret@127.0.0.1:5432/{DB}"
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
+PORT = 8765
+SKUS, CONSUMERS, STOCK = 30, 200, 10_000_000
+
+
+def recreate_database() -> None:
+    engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{DB}"'))
+    engine.dispose()
+    create_roles(ADMIN_URL, OWNER_URL, APP_URL)
+    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATIONS_DATABASE_URL": OWNER_URL, "SECRET_KEY": SECRET}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade", "heads"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def seed() -> dict:
+    """One tenant, a brand and a store selling SKUS SKUs with plenty of stock, CONSUMERS members."""
+    import app.models  # noqa: F401
+    from app.catalog import stock
+    from app.catalog.models import PriceChannel, PriceEntry, Product, Sku, StoreAssortment
+    from app.db import utcnow, uuid7
+    from app.tenancy.enums import OrgKind
+    from app.tenancy.models import Consumer, Org, Tenant
+
+    engine = create_engine(ADMIN_URL)
+    with Session(engine) as session:
+        tenant = Tenant(id=uuid7(), slug="bench", name="Bench", currency="CNY", settings={})
+        brand_id, store_id = uuid7(), uuid7()
+        brand = Org(tenant_id=tenant.id, id=brand_id, kind=OrgKind.brand, name="Brand",
+                    path=f"/{brand_id}/", depth=0)
+        store = Org(tenant_id=tenant.id, id=store_id, kind=OrgKind.store, name="Store",
+                    parent_id=brand_id, path=f"/{brand_id}/{store_id}/", depth=1)
+        product = Product(tenant_id=tenant.id, id=uuid7(), owner_path=brand.path, name="Tea")
+        for batch in ([tenant], [brand], [store, product]):
+            session.add_all(batch)
+            session.flush()
+        skus = [Sku(tenant_id=tenant.id, id=uuid7(), owner_path=brand.path, product_id=product.id,
+                    code=f"B-{n}", name=f"Tea {n}") for n in range(SKUS)]
+        session.add_all(skus)
+        session.flush()
+        for sku in skus:
+            session.add(PriceEntry(tenant_id=tenant.id, id=uuid7(), owner_path=brand.path,
+                                   seller_org_id=brand.id, sku_id=sku.id, channel=PriceChannel.retail,
+                                   amount_minor=12800, effective_from=utcnow()))
+            session.add(StoreAssortment(tenant_id=tenant.id, id=uuid7(), owner_path=store.path,
+                                        store_id=store.id, sku_id=sku.id))
+            session.flush()
+            stock.add_initial(session, tenant_id=tenant.id, org=store, sku_id=sku.id, qty=STOCK)
+        consumers = [Consumer(tenant_id=tenant.id, id=uuid7(), home_store_id=store.id,
+                              owner_path=store.path) for _ in range(CONSUMERS)]
+        session.add_all(consumers)
+        session.commit()
+        shop = {"tenant_id": tenant.id, "store_id": store.id, "store_path": store.path,
+                "sku_ids": [str(sku.id) for sku in skus], "consumer_ids": [c.id for c in consumers]}
+    engine.dispose()
+    return shop
+
+
+def start_gunicorn(workers: int, broker: str | None) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": APP_URL, "SECRET_KEY": SECRET, "TIERMALL_ENV": "bench",
+           "TIERMALL_BENCH": "1"}
+    if broker:
+        env["CELERY_BROKER_URL"] = broker
+    log = open("/tmp/tm_checkout_bench.log", "w")  # noqa: SIM115  (gunicorn writes it until terminated)
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{PORT}",
+         "--access-logfile", "/dev/null", "bench.checkout_app:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(100):
+        try:
+            requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=10)
+            return process
+        except requests.RequestException:
+            time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start; see /tmp/tm_checkout_bench.log")
+
+
+def run(path: str, shop: dict, tokens: list[str], seconds: float, clients: int) -> dict:
+    """`clients` threads posting 3-line orders to `path` for `seconds`; latencies of 2xx answers."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def client(number: int) -> None:
+        http = requests.Session()
+        rng = random.Random(number)
+        mine, failed = [], {}
+        while time.perf_counter() < deadline:
+            token = tokens[rng.randrange(len(tokens))]
+            body = {"lines": [{"sku_id": sku, "qty": rng.randint(1, 3)}
+                              for sku in rng.sample(shop["sku_ids"], 3)], "delivery": "pickup"}
+            if path.endswith("ceiling"):
+                body |= {"store_id": str(shop["store_id"]), "store_path": shop["store_path"]}
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+            started = time.perf_counter()
+            response = http.post(f"http://127.0.0.1:{PORT}{path}", json=body, headers=headers)
+            elapsed = time.perf_counter() - started
+            if response.status_code in (200, 201):
+                mine.append(elapsed)
+            else:
+                failed[response.status_code] = failed.get(response.status_code, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for status, count in failed.items():
+                errors[status] = errors.get(status, 0) + count
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(latencies) / wall, "count": len(latencies), "errors": errors,
+            "p50": 1000 * statistics.median(latencies) if latencies else float("nan"),
+            "p99": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")}
+
+
+def broker_url() -> str | None:
+    try:
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+        return "redis://127.0.0.1:6379/15"
+    except Exception:
+        return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    args = parser.parse_args()
+    print(f"building {DB} (migrations, seed) ...", flush=True)
+    recreate_database()
+    shop = seed()
+    tokens = [issue_access_token(SECRET, ttl_seconds=3600, tenant_id=shop["tenant_id"], subject=consumer,
+                                 kind="consumer") for consumer in shop["consumer_ids"]]
+    broker = broker_url()
+    print(f"gunicorn: {args.workers} sync workers; broker: {broker or 'none (eager relay)'}", flush=True)
+    server = start_gunicorn(args.workers, broker)
+    try:
+        run("/storefront/orders", shop, tokens, 3, args.clients)  # warm-up: imports, pools, plans
+        checkout = run("/storefront/orders", shop, tokens, args.seconds, args.clients)
+        run("/bench/ceiling", shop, tokens, 3, args.clients)
+        ceiling = run("/bench/ceiling", shop, tokens, args.seconds, args.clients)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    for name, result in (("checkout (3 lines)", checkout), ("ceiling (same writes)", ceiling)):
+        print(f"{name:24s} {result['rps']:7.1f} orders/s  p50 {result['p50']:6.1f} ms  "
+              f"p99 {result['p99']:6.1f} ms  n={result['count']}  errors={result['errors']}")
+    print(f"ratio checkout / ceiling: {checkout['rps'] / ceiling['rps']:.2f}  "
+          f"(target >= 0.5, p99 < 150 ms)")
+    if not args.keep:
+        engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
