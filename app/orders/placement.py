@@ -152,10 +152,10 @@ def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buye
                        total_minor=line.total_minor, shipped_qty=0, released_qty=0, refunded_qty=0,
                        refunded_minor=0, **columns)
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
-    session.add_all(lines)
+    _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
     stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,
                       moves=sku_qty, order_id=order.id)
-    record_placed(session, order, actor_of(scope))
+    record_placed(session, order, actor_of(scope), now=now)
     events.emit(session, order, "order.placed", events.order_payload(order, lines))
     session.flush()
     return Placed(order, True, lines)
@@ -177,6 +177,16 @@ def _claim(session: Session, order: Order) -> bool:
     make_transient_to_detached(order)
     session.add(order)
     return True
+
+
+def _insert_persistent(session: Session, model, rows: list) -> None:
+    """INSERT fully built rows in one statement and attach them to the session as loaded."""
+    columns = [column.key for column in model.__table__.columns]
+    session.execute(model.__table__.insert(),
+                    [{key: getattr(row, key) for key in columns} for row in rows])
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
 
 
 def _insert(session: Session, model):

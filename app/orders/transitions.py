@@ -144,8 +144,14 @@ def advance_due(session: Session, *, tenant_id: uuid.UUID, action: str, due_colu
     return [row.id for row in rows]
 
 
-def record_placed(session: Session, order: Order, actor: Actor) -> None:
-    _history(session, order, "place", None, order.status.value, actor, None, refund_id=None)
+def record_placed(session: Session, order: Order, actor: Actor, *, now: datetime | None = None) -> None:
+    """The first history row, written straight away (one INSERT, no unit-of-work bookkeeping)."""
+    session.execute(insert(OrderHistory.__table__), [{
+        "tenant_id": order.tenant_id, "id": uuid7(), "order_id": order.id, "refund_id": None,
+        "action": "place", "from_status": None, "to_status": order.status.value,
+        "actor_kind": actor.kind, "actor_id": actor.id, "note": None, "owner_path": order.owner_path,
+        "seller_path": order.seller_path, "buyer_consumer_id": order.buyer_consumer_id,
+        "created_at": now or utcnow()}])
 
 
 def _history(session: Session, row, action: str, source: str | None, target: str, actor: Actor,
