@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Sku
 from app.orders import aftersales, fulfilment
 from app.orders.models import Order, RefundKind
-from app.orders.payment_hooks import mark_paid, mark_refund_executed
 from app.orders.placement import Request, place_in_store, place_retail, place_supply_order
 from app.orders.queries import lines_of
+from app.payments.credit import confirm_bank_transfer
+from app.platform.outbox import relay_pending
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.models import Consumer, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope
@@ -104,14 +105,16 @@ class _Seeder:
                                   request=Request(lines=self._lines(picks, qty))).order
 
     def paid(self, order: Order) -> Order:
-        use_scope(self.session, system_scope(self.tenant.id))
-        return mark_paid(self.session, tenant_id=self.tenant.id, order_id=order.id,
-                         amount_minor=order.total_minor, payment_ref=f"demo-{order.id.hex[:10]}",
-                         method="offline")
+        """The seller's finance confirms an offline payment (a Payment row, then mark_paid)."""
+        seller = self.session.get(Org, (self.tenant.id, order.seller_org_id))
+        confirm_bank_transfer(self.session, scope=self.staff(seller), order_id=order.id,
+                              reference=f"demo-{order.id.hex}")
+        self.session.refresh(order)
+        return order
 
     def shipped(self, order: Order, seller: Org) -> Order:
         fulfilment.ship(self.session, scope=self.staff(seller), order_id=order.id, carrier="SF Express",
-                        tracking_number=f"SF{order.id.int % 10**12:012d}")
+                        tracking_number=f"SF{order.id.hex[-12:].upper()}")
         return order
 
     def completed(self, order: Order, member: Consumer) -> Order:
@@ -136,7 +139,6 @@ class _Seeder:
                                      note="Photos show no damage")
         elif decide in ("approve", "execute"):
             aftersales.approve_refund(self.session, scope=self.staff(store), refund_id=refund.id)
-            if decide == "execute":
+            if decide == "execute":  # what the payments module does when order.refund_approved is relayed
                 use_scope(self.session, system_scope(self.tenant.id))
-                mark_refund_executed(self.session, tenant_id=self.tenant.id, refund_id=refund.id,
-                                     gateway_ref=f"demo-re-{refund.id.hex[:10]}")
+                relay_pending(self.session, tenant_id=self.tenant.id)
