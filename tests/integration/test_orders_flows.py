@@ -189,3 +189,19 @@ def test_every_transition_leaves_a_history_row(session, shop):
                            .order_by(OrderHistory.created_at, OrderHistory.id)).all()
     assert [(r.from_status, r.to_status) for r in rows] == [
         (None, "pending_payment"), ("pending_payment", "paid"), ("paid", "shipped"), ("shipped", "completed")]
+
+
+def test_the_timeout_tasks_are_scheduled_and_run_per_tenant(session, shop):
+    from app.extensions import celery
+    from app.orders import tasks
+
+    net, catalog, consumer = shop
+    net.tenant.settings = {"orders": {"auto_cancel_minutes": 0}}
+    order = retail_order(session, consumer_scope_of(session, consumer), catalog, 1).order
+    session.flush()
+    schedule = {entry["task"] for entry in celery.conf.beat_schedule.values()}
+    assert {"app.orders.tasks.cancel_unpaid_orders", "app.orders.tasks.complete_shipped_orders"} <= schedule
+    assert tasks.cancel_unpaid_for_tenant.run(str(net.tenant.id)) == 1
+    use_scope(session, system_scope(net.tenant.id))
+    session.refresh(order)
+    assert order.status is OrderStatus.cancelled
