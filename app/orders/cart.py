@@ -45,9 +45,15 @@ def items(session: Session, *, scope: Scope, store_id: uuid.UUID | None = None) 
 def _prices(session: Session, store: Org, sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
     from app.catalog.pricing import quote  # noqa: PLC0415
 
-    prices = {}
+    if not sku_ids:
+        return {}
     with stock_moves.as_system(session, store.tenant_id):
-        for sku_id in sku_ids:  # one by one: an unavailable SKU shows without a price
+        try:  # one quote for the whole cart; SKU by SKU only when one of them is off sale
+            return quote(session, tenant_id=store.tenant_id, seller=store, buyer_org=None, sku_ids=sku_ids)
+        except DomainError:
+            pass
+        prices = {}
+        for sku_id in sku_ids:
             try:
                 prices.update(quote(session, tenant_id=store.tenant_id, seller=store, buyer_org=None,
                                     sku_ids=[sku_id]))
