@@ -51,3 +51,11 @@ class NotYourPriceList(Forbidden):
 
 class StockStaffOnly(Forbidden):
     code = "stock_staff_only"
+
+
+class InvalidPricePeriod(DomainError):
+    status, code = 422, "invalid_price_period"
+
+
+class InvalidBand(DomainError):
+    status, code = 422, "invalid_band"

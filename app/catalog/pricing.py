@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from app.catalog import rules
 from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_manager
-from app.catalog.errors import InvalidPriceAudience, NoPrice, PriceOutOfBand, SkuUnavailable
+from app.catalog.errors import (
+    InvalidBand,
+    InvalidPriceAudience,
+    InvalidPricePeriod,
+    NoPrice,
+    PriceOutOfBand,
+    SkuUnavailable,
+)
 from app.catalog.models import (
     PriceBand,
     PriceChannel,
@@ -147,10 +154,11 @@ def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: Pric
     require_brand_manager(scope)
     get_catalog_row(session, Sku, scope, sku_id)
     if ceiling_minor is not None and ceiling_minor < floor_minor:
-        raise InvalidPriceAudience("The ceiling is below the floor.")
+        raise InvalidBand("The ceiling is below the floor.")
+    effective_from, effective_to = _period(effective_from, effective_to)
     band = PriceBand(tenant_id=scope.tenant_id, owner_path=scope.org_path, sku_id=sku_id,
                      channel=channel, floor_minor=floor_minor, ceiling_minor=ceiling_minor,
-                     effective_from=now_or(effective_from), effective_to=effective_to)
+                     effective_from=effective_from, effective_to=effective_to)
     session.add(band)
     session.flush()
     return band
@@ -167,7 +175,7 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
     get_catalog_row(session, Sku, scope, sku_id)
     buyer = _check_audience(session, scope, seller, channel, buyer_org_id, buyer_depth,
                             buyer_kind)
-    effective_from = now_or(effective_from)
+    effective_from, effective_to = _period(effective_from, effective_to)
     if channel is PriceChannel.retail or seller.kind is not OrgKind.brand:
         _check_band(session, scope.tenant_id, sku_id, channel, amount_minor, effective_from)
     entry = PriceEntry(
@@ -178,6 +186,14 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
     session.add(entry)
     session.flush()
     return entry
+
+
+def _period(effective_from, effective_to) -> tuple[datetime, datetime | None]:
+    """Default the start to now; an end must come after the start."""
+    effective_from, effective_to = now_or(effective_from), as_aware(effective_to)
+    if effective_to is not None and effective_to <= effective_from:
+        raise InvalidPricePeriod("effective_to must be after effective_from.")
+    return effective_from, effective_to
 
 
 def _check_audience(session, scope, seller: Org, channel, buyer_org_id, buyer_depth,

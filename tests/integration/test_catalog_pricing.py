@@ -5,7 +5,14 @@ from datetime import timedelta
 import pytest
 
 from app.catalog import assortment, pricing, products
-from app.catalog.errors import InvalidPriceAudience, NoPrice, PriceOutOfBand, SkuUnavailable
+from app.catalog.errors import (
+    InvalidBand,
+    InvalidPriceAudience,
+    InvalidPricePeriod,
+    NoPrice,
+    PriceOutOfBand,
+    SkuUnavailable,
+)
 from app.catalog.models import PriceChannel, ShelfStatus
 from app.db import utcnow
 from app.tenancy.enums import OrgKind
@@ -147,3 +154,20 @@ def test_a_per_buyer_price_must_name_an_org_below_the_seller(session):
     sku = a_sku(session, net)
     with pytest.raises(InvalidPriceAudience):
         set_price(session, net, "brand", "east", sku, 100, buyer_org_id=net.org("brand").id)
+
+
+def test_a_price_that_ends_before_it_starts_is_refused(session):
+    net = make_tenant(session)
+    sku = a_sku(session, net)
+    now = utcnow()
+    with pytest.raises(InvalidPricePeriod):
+        set_price(session, net, "brand", "brand", sku, 100, effective_from=now,
+                  effective_to=now - timedelta(days=1))
+
+
+def test_a_band_whose_ceiling_is_below_its_floor_is_refused(session):
+    net = make_tenant(session)
+    sku = a_sku(session, net)
+    with pytest.raises(InvalidBand):
+        pricing.set_band(session, scope_of(session, net, "brand"), sku_id=sku.id,
+                         channel=RETAIL, floor_minor=200, ceiling_minor=100)
