@@ -7,6 +7,8 @@ from sqlalchemy import select
 from app.auth.passwords import hash_password
 from app.db import uuid7
 from app.extensions import db
+from app.seed_catalog import seed_catalog
+from app.seed_orders import seed_orders
 from app.tenancy import grants, network
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, IdentityKind, OrgKind, Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
@@ -72,6 +74,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
                                      owner_path=store.path, kind=IdentityKind.phone, value=phone))
     session.flush()
     _seed_grants(session, tenant, orgs)
+    seed_catalog(session, tenant, orgs)
+    seed_orders(session, tenant, orgs)
     return logins
 
 

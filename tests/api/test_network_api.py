@@ -1,5 +1,8 @@
 """The network API: orgs, moves, grants, consumers, through HTTP."""
 
+from app.platform.outbox import relay_pending
+from app.tenancy.rls import use_scope
+from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, login, make_tenant
 
 
@@ -97,6 +100,8 @@ def test_the_audit_trail_shows_my_subtree_only(client, session):
         "parent_id": str(net.org("west").id), "kind": "store", "name": "Chongqing"})
     client.post("/network/orgs", headers=login(client, net, "east"), json={
         "parent_id": str(net.org("east").id), "kind": "store", "name": "Suzhou"})
+    use_scope(session, system_scope(net.tenant.id))
+    relay_pending(session, tenant_id=net.tenant.id)  # explicit: eager relays are best effort in tests
     west_actions = client.get("/network/audit", headers=login(client, net, "west")).get_json()
     names = {entry["details"].get("name") for entry in west_actions}
     assert "Chongqing" in names and "Suzhou" not in names
