@@ -88,9 +88,12 @@ class TiermallApi(Api):
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         status = error.code or 500
+        # Keep werkzeug's own headers (Allow on 405, Retry-After on 429/503), not its HTML type.
+        headers = {name: value for name, value in error.get_headers()
+                   if name.lower() != "content-type"} | (data.get("headers") or {})
         if status >= 500:
             # Never a stack trace or an exception text: Flask has logged it already.
-            return dict(_INTERNAL_ERROR), status, data.get("headers", {})
+            return dict(_INTERNAL_ERROR), status, headers
         body = {"code": _HTTP_CODES.get(status, "error"), "message": error.description}
         errors = data.get("errors") or data.get("messages")
         if status == 400 and errors:
@@ -98,7 +101,7 @@ class TiermallApi(Api):
         elif status == 422 and errors:
             body["message"] = "The request is not valid."
             body["errors"] = _flatten_locations(errors)
-        return body, status, data.get("headers", {})
+        return body, status, headers
 
 
 def _flatten_locations(errors: dict) -> dict:

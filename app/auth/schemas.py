@@ -15,28 +15,35 @@ class LoginSchema(Schema):
 
 
 class ConsumerLoginSchema(Schema):
-    tenant = ma.fields.String(required=True, validate=ma.validate.Length(1, 63))
+    tenant = ma.fields.String(required=True, validate=ma.validate.Length(1, 63),
+                              metadata={"example": "acme"})
     code = ma.fields.String(required=True, validate=ma.validate.Length(1, 256),
-                            metadata={"description": "wx.login() code (demo: 'dev-<name>')"})
+                            metadata={"description": "wx.login() code (demo: 'dev-<name>')",
+                                      "example": "dev-alice"})
     store_id = ma.fields.UUID(load_default=None,
                               metadata={"description": "Store of the QR code; enrols new members"})
 
 
 class RefreshSchema(Schema):
-    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    refresh_token = ma.fields.String(required=True, validate=ma.validate.Length(1, 200), metadata={
+        "description": "From the last sign-in or refresh; works once",
+        "example": "01936f4e-0000-7000-8000-000000000000.q9Zk3…"})
 
 
 class TokensSchema(Schema):
-    access_token = ma.fields.String()
-    refresh_token = ma.fields.String()
+    access_token = ma.fields.String(metadata={"description": "JWT; send as 'Authorization: Bearer'"})
+    refresh_token = ma.fields.String(metadata={"description": "Opaque; trade it at /auth/refresh"})
     token_type = ma.fields.String(dump_default="Bearer")
-    expires_in = ma.fields.Integer(metadata={"description": "Seconds the access token lives"})
+    expires_in = ma.fields.Integer(metadata={"description": "Seconds the access token lives",
+                                             "example": 900})
 
 
 class ApiKeyCreateSchema(Schema):
     org_id = ma.fields.UUID(required=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
-    role = ma.fields.Enum(Role, load_default=Role.viewer)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100),
+                            metadata={"example": "ERP sync"})
+    role = ma.fields.Enum(Role, load_default=Role.viewer,
+                          metadata={"description": "Owner keys only by owners"})
 
 
 class ApiKeySchema(Schema):
@@ -50,4 +57,5 @@ class ApiKeySchema(Schema):
 
 
 class NewApiKeySchema(ApiKeySchema):
-    key = ma.fields.String(metadata={"description": "Shown once; send it as X-Api-Key"})
+    key = ma.fields.String(metadata={"description": "Shown once; send it as X-Api-Key",
+                                     "example": "tmk.<tenant hex>.<key hex>.<secret>"})

@@ -17,7 +17,8 @@ from app.tenancy.models import Consumer, ConsumerIdentity, Org
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
-from tests.support.wechat import closed_port_url, running_wechat
+from tests.support.apps import closed_port_url
+from tests.support.wechat import running_wechat
 
 
 def sign_in(client, net, org_key, *, password=PASSWORD, address="10.0.0.1", email=None):

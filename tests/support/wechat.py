@@ -72,12 +72,3 @@ def running_wechat(appid: str = "wx-test-appid", secret: str = "wx-test-secret")
         server.server_close()
         thread.join(timeout=5)
 
-
-def closed_port_url() -> str:
-    """A base URL on which nothing listens."""
-    import socket  # noqa: PLC0415
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

@@ -1,0 +1,35 @@
+"""A second app made by create_app, for tests that need other config or throwaway routes."""
+
+import socket
+from contextlib import contextmanager
+
+from app import create_app
+from app.extensions import api, db
+from app.extensions import celery as celery_app
+
+
+@contextmanager
+def fresh_app(**config):
+    """create_app with `config`, not in TESTING mode (so errors are handled, not raised).
+
+    create_app binds the global Api and Celery to the newest app; they are put back afterwards
+    so that the session-wide test app keeps serving its own spec and running its own tasks.
+    """
+    saved = (api._app, api.spec, api.config, celery_app.Task)
+    schedule = dict(celery_app.conf.beat_schedule)  # modules add entries at import time
+    app = create_app({"TESTING": False, "TIERMALL_ENV": "test", **config})
+    try:
+        yield app
+    finally:
+        api._app, api.spec, api.config, celery_app.Task = saved
+        celery_app.conf.beat_schedule = schedule
+        with app.app_context():
+            db.engine.dispose()
+
+
+def closed_port_url() -> str:
+    """A base URL on which nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
