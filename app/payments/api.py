@@ -104,6 +104,7 @@ class Repayments(MethodView):
 
 @hooks.route("/stripe")
 class StripeWebhook(MethodView):
+    @hooks.public  # authenticated by the Stripe-Signature header, not by a token
     @hooks.response(200, WebhookAckSchema)
     @hooks.errors(400, 503)
     def post(self):
