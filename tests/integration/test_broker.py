@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from app.extensions import celery as celery_app
+from app.platform import tasks  # not the task proxies: pytest's collection would evaluate them
 from app.platform.audit import AUDITED
 from app.platform.models import OutboxEvent
-from app.platform.tasks import relay_all_outboxes, relay_outbox
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
@@ -168,7 +168,7 @@ def test_committed_events_reach_the_audit_log_through_the_broker_and_a_worker(en
     with committed_tenant(engines) as (session, tenant_ids), producer(BROKER_URL, queue):
         tenant_id = build_tenant(session, tenant_ids)
         session.commit()  # the after-commit hook enqueues one relay through Redis
-        relay_outbox.delay(str(tenant_id))  # a second relay of the same events changes nothing
+        tasks.relay_outbox.delay(str(tenant_id))  # a second relay of the same events changes nothing
         events, _, audit_rows = wait_until_audited(admin_engine, tenant_id, worker)
         time.sleep(1)  # let the duplicate relay run too
         assert events > 0
@@ -188,7 +188,7 @@ def test_events_committed_while_the_broker_is_down_are_relayed_by_the_periodic_s
         assert events > 0 and pending == events and audit_rows == 0
 
         with producer(BROKER_URL, queue):
-            relay_all_outboxes.delay()  # what celery beat sends every 30 seconds
+            tasks.relay_all_outboxes.delay()  # what celery beat sends every 30 seconds
             wait_until_audited(admin_engine, tenant_id, worker)
         assert audited_events(admin_engine, tenant_id) == (events, 0, events)
 
