@@ -2,22 +2,28 @@
 consumer login (ONE ID, WeChat stand-in) and login throttling."""
 
 import hashlib
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
+from app.auth import services
+from app.auth.errors import RefreshTokenReused
 from app.auth.models import ApiKey, LoginAttempt, RefreshToken
+from app.auth.services import AuthSettings
 from app.auth.tokens import issue_access_token
 from app.db import uuid7
 from app.tenancy.enums import Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org
 from app.tenancy.rls import use_scope
-from app.tenancy.scope import system_scope
+from app.tenancy.scope import set_current_scope, system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
 from tests.support.apps import closed_port_url
+from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.wechat import running_wechat
 
 
@@ -649,3 +655,52 @@ def test_consumer_logins_are_throttled_too(client, session):
                            json={"tenant": net.slug, "code": "dev-eve",
                                  "store_id": str(net.org("jingan").id)})
     assert response.status_code == 429 and "Retry-After" in response.headers
+
+
+# --- refresh under real concurrency (own committed connections, not the test transaction) ---
+
+RACERS = 8
+
+
+def test_of_parallel_refreshes_with_one_token_exactly_one_wins_and_the_family_is_revoked(app):
+    engine = app_role_engine()
+    settings = AuthSettings(secret_key=app.config["SECRET_KEY"])
+    with Session(engine, expire_on_commit=False) as setup:
+        net = make_tenant(setup)
+        token = services.staff_login(setup, settings, tenant_slug=net.slug,
+                                     email=net.users["east"].email, password=PASSWORD).refresh_token
+        setup.commit()
+    set_current_scope(None)
+    barrier, outcomes = threading.Barrier(RACERS), []
+
+    def race() -> None:
+        with Session(engine) as session:
+            try:
+                barrier.wait(timeout=30)
+                services.refresh(session, settings, refresh_token=token)
+                session.commit()
+                outcomes.append("refreshed")
+            except RefreshTokenReused:
+                session.commit()  # as the view does: the revocation must persist
+                outcomes.append("reused")
+            except Exception as error:  # noqa: BLE001  (reported in the assertion)
+                session.rollback()
+                outcomes.append(repr(error))
+
+    try:
+        threads = [threading.Thread(target=race) for _ in range(RACERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert sorted(outcomes) == ["refreshed"] + ["reused"] * (RACERS - 1)
+        with Session(engine) as check:
+            use_scope(check, system_scope(net.tenant.id))
+            rows = check.scalars(select(RefreshToken).where(
+                RefreshToken.tenant_id == net.tenant.id)).all()
+            # The winner's new token was revoked with its family: a replay kills the session.
+            assert len(rows) == 2 and all(row.revoked_at is not None for row in rows)
+    finally:
+        set_current_scope(None)
+        engine.dispose()
+        delete_tenant(net.tenant.id)
