@@ -1,5 +1,6 @@
 """Test data builders: tenants with a network, staff scopes, consumers, tokens."""
 
+import functools
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -58,12 +59,18 @@ def make_tenant(session, *, slug: str | None = None, settings: dict | None = Non
     return net
 
 
+@functools.cache
+def password_hash() -> str:
+    """Argon2 is deliberately slow: hash the shared test password once per run, not per user."""
+    return hash_password(PASSWORD)
+
+
 def add_user(session, net: Net, org_key: str, role: Role, email: str | None = None) -> User:
     use_scope(session, system_scope(net.tenant.id))
     org = net.orgs[org_key]
     user = User(tenant_id=net.tenant.id, id=uuid7(), org_id=org.id, owner_path=org.path,
                 email=email or f"{org_key}-{role.value}-{next(_counter)}@example.com",
-                name=f"{org_key} {role.value}", password_hash=hash_password(PASSWORD), role=role)
+                name=f"{org_key} {role.value}", password_hash=password_hash(), role=role)
     session.add(user)
     session.flush()
     return user
