@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import (
@@ -49,6 +49,10 @@ class Payment(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
         tenant_fk(["order_id"], "orders"),
         UniqueConstraint("tenant_id", "gateway", "gateway_ref"),
         Index("ix_payments_order", "tenant_id", "order_id"),
+        # One open attempt per order and gateway: concurrent "pay" requests share one intent.
+        Index("uq_payments_one_open_per_order", "tenant_id", "order_id", "gateway", unique=True,
+              postgresql_where=text("status IN ('pending', 'failed')"),
+              sqlite_where=text("status IN ('pending', 'failed')")),
         CheckConstraint("amount_minor > 0 AND refunded_minor >= 0", name="amounts_sane"),
     )
 
@@ -136,6 +140,9 @@ class CreditEntryKind(StrEnum):
     charge = "charge"  # an order paid on credit
     repayment = "repayment"
     credit_note = "credit_note"  # a refund of an order paid on credit
+    deposit = "deposit"  # a credit note beyond what was owed: the seller holds the buyer's money
+    deposit_applied = "deposit_applied"  # the deposit paid (part of) a later order
+    deposit_refund = "deposit_refund"  # the seller paid the deposit back by bank transfer
 
 
 class CreditAccount(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
@@ -148,6 +155,7 @@ class CreditAccount(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["buyer_org_id"], "orgs"),
         UniqueConstraint("tenant_id", "seller_org_id", "buyer_org_id"),
         CheckConstraint("limit_minor >= 0 AND used_minor >= 0", name="amounts_sane"),
+        CheckConstraint("deposit_minor >= 0", name="deposit_sane"),
     )
 
     seller_org_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -155,6 +163,7 @@ class CreditAccount(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     limit_minor: Mapped[int] = mapped_column(BigInteger)
     used_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -167,6 +176,11 @@ class CreditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["account_id"], "credit_accounts"),
         tenant_fk(["order_id"], "orders"),
         Index("ix_credit_entries_account", "tenant_id", "account_id", "created_at"),
+        # One bank transfer pays once: a repayment's reference is unique per account.
+        Index("uq_credit_entries_repayment_reference", "tenant_id", "account_id", "reference", unique=True,
+              postgresql_where=text("kind = 'repayment'"), sqlite_where=text("kind = 'repayment'")),
+        Index("uq_credit_entries_idempotency_key", "tenant_id", "account_id", "idempotency_key",
+              unique=True),
         CheckConstraint("amount_minor > 0 AND outstanding_minor >= 0"
                         " AND outstanding_minor <= amount_minor", name="amounts_sane"),
     )
@@ -177,4 +191,45 @@ class CreditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     outstanding_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     reference: Mapped[str | None] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class ReceiptReason(StrEnum):
+    amount_mismatch = "amount_mismatch"
+    duplicate_payment = "duplicate_payment"
+    order_cancelled = "order_cancelled"  # paid (or a transfer confirmed) after the order ended
+
+
+class UnappliedReceipt(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
+    """Money that arrived without a home; finance applies it to an order or returns it.
+
+    Open while applied + returned < amount; both totals move only by conditional increments.
+    """
+
+    __tablename__ = "unapplied_receipts"
+    __table_args__ = (
+        tenant_fk(["payment_id"], "payments"),
+        tenant_fk(["order_id"], "orders"),
+        tenant_fk(["applied_order_id"], "orders"),
+        UniqueConstraint("tenant_id", "payment_id"),
+        Index("ix_unapplied_receipts_seller", "tenant_id", "seller_path", "created_at"),
+        CheckConstraint("amount_minor > 0 AND applied_minor >= 0 AND returned_minor >= 0"
+                        " AND applied_minor + returned_minor <= amount_minor", name="amounts_sane"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    order_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the order the money was meant for
+    reason: Mapped[ReceiptReason] = mapped_column(str_enum(ReceiptReason, 30))
+    method: Mapped[str] = mapped_column(String(20))  # stripe | offline: where the money sits
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    applied_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    returned_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
+    applied_order_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    return_reference: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def open_minor(self) -> int:
+        return self.amount_minor - self.applied_minor - self.returned_minor

@@ -40,6 +40,9 @@ def _privileges(database: str, owner: str, app: str) -> list[str]:
     dml = "SELECT, INSERT, UPDATE, DELETE"
     return [
         f'GRANT CONNECT ON DATABASE "{database}" TO "{app}"',
+        # No temp tables: one named like a real table would shadow it in unqualified SQL.
+        f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC',
+        f'REVOKE TEMPORARY ON DATABASE "{database}" FROM "{app}"',
         f'GRANT USAGE ON SCHEMA public TO "{app}"',
         f'GRANT {dml} ON ALL TABLES IN SCHEMA public TO "{app}"',
         f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{app}"',
