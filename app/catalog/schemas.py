@@ -3,16 +3,14 @@
 import marshmallow as ma
 
 from app.catalog.models import PriceChannel, ShelfStatus, StockReason
-from app.schemas import PageQuery, Schema
+from app.schemas import MAX_QTY, Money, PageQuery, Quantity, Schema, StrictInteger
 from app.tenancy.enums import OrgKind
-
-Money = ma.fields.Integer  # minor units (fen/cents), never floats
 
 
 class CategoryCreateSchema(Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 120))
     parent_id = ma.fields.UUID(load_default=None)
-    sort_order = ma.fields.Integer(load_default=0)
+    sort_order = StrictInteger(load_default=0, bound=MAX_QTY)
 
 
 class CategorySchema(Schema):
@@ -119,7 +117,7 @@ class PriceSetSchema(Schema):
     channel = ma.fields.Enum(PriceChannel, required=True)
     amount_minor = Money(required=True, validate=ma.validate.Range(0))
     buyer_org_id = ma.fields.UUID(load_default=None, metadata={"description": "one buyer org"})
-    buyer_depth = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1),
+    buyer_depth = StrictInteger(load_default=None, bound=100, validate=ma.validate.Range(1),
                                     metadata={"description": "a distributor level (depth)"})
     buyer_kind = ma.fields.Enum(OrgKind, load_default=None)
     effective_from = ma.fields.AwareDateTime(load_default=None)
@@ -159,8 +157,8 @@ class AssortmentSchema(Schema):
 class StockLevelSchema(Schema):
     org_id = ma.fields.UUID()
     sku_id = ma.fields.UUID()
-    on_hand = ma.fields.Integer()
-    reserved = ma.fields.Integer()
+    on_hand = Quantity()
+    reserved = Quantity()
     available = ma.fields.Function(lambda level: level.on_hand - level.reserved)
     updated_at = ma.fields.DateTime()
 
@@ -177,7 +175,7 @@ class MovementQuery(StockQuery):
 class StocktakeSchema(Schema):
     org_id = ma.fields.UUID(required=True)
     sku_id = ma.fields.UUID(required=True)
-    counted = ma.fields.Integer(required=True, validate=ma.validate.Range(0))
+    counted = Quantity(required=True, validate=ma.validate.Range(0))
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 500))
 
 
@@ -186,10 +184,10 @@ class MovementSchema(Schema):
     org_id = ma.fields.UUID()
     sku_id = ma.fields.UUID()
     reason = ma.fields.Enum(StockReason)
-    qty = ma.fields.Integer(metadata={"description": "change of on_hand"})
-    reserved_delta = ma.fields.Integer()
-    on_hand_after = ma.fields.Integer()
-    reserved_after = ma.fields.Integer()
+    qty = Quantity(metadata={"description": "change of on_hand"})
+    reserved_delta = Quantity()
+    on_hand_after = Quantity()
+    reserved_after = Quantity()
     order_id = ma.fields.UUID(allow_none=True)
     actor_id = ma.fields.UUID(allow_none=True)
     note = ma.fields.String(allow_none=True)

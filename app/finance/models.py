@@ -28,6 +28,7 @@ class AccountCode(StrEnum):
     sales_returns = "sales_returns"
     gateway_fees = "gateway_fees"
     receivable = "receivable"  # what a buyer org owes (credit on account), per counterparty
+    customer_deposits = "customer_deposits"  # a buyer org's money the seller holds, per counterparty
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
     commission_expense = "commission_expense"
     points_liability = "points_liability"
@@ -41,6 +42,7 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.sales_returns: AccountKind.revenue,  # contra-revenue: debit balance
     AccountCode.gateway_fees: AccountKind.expense,
     AccountCode.receivable: AccountKind.asset,
+    AccountCode.customer_deposits: AccountKind.liability,
     AccountCode.payable: AccountKind.liability,
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,

@@ -107,6 +107,38 @@ def post_repayment(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer
         memo="credit repayment", details={"buyer_org_id": str(buyer_org_id)})
 
 
+def _buyer_accounts(session: Session, tenant_id: uuid.UUID, seller: Org, buyer_org_id: uuid.UUID,
+                    currency: str) -> tuple[LedgerAccount, LedgerAccount]:
+    receivable = ensure_account(session, tenant_id=tenant_id, org=seller, code=A.receivable,
+                                currency=currency, counterparty_org_id=buyer_org_id)
+    deposits = ensure_account(session, tenant_id=tenant_id, org=seller, code=A.customer_deposits,
+                              currency=currency, counterparty_org_id=buyer_org_id)
+    return receivable, deposits
+
+
+def post_deposit(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org_id: uuid.UUID,
+                 source_key: str, amount_minor: int, currency: str, memo: str) -> JournalEntry | None:
+    """Positive: Dr receivable, Cr customer deposits (a credit note beyond the debt). Negative: back."""
+    receivable, deposits = _buyer_accounts(session, tenant_id, seller, buyer_org_id, currency)
+    return post_entry(
+        session, tenant_id=tenant_id, owner_path=seller.path, kind="customer_deposit",
+        source_key=source_key, currency=currency,
+        lines=[(receivable, amount_minor), (deposits, -amount_minor)],
+        memo=memo, details={"buyer_org_id": str(buyer_org_id)})
+
+
+def post_deposit_refunded(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org_id: uuid.UUID,
+                          entry_id: uuid.UUID, amount_minor: int, currency: str) -> JournalEntry | None:
+    """Dr customer deposits; Cr the seller's cash: the deposit went back by bank transfer."""
+    _, deposits = _buyer_accounts(session, tenant_id, seller, buyer_org_id, currency)
+    cash = ensure_account(session, tenant_id=tenant_id, org=seller, code=A.cash, currency=currency)
+    return post_entry(
+        session, tenant_id=tenant_id, owner_path=seller.path, kind="customer_deposit_refund",
+        source_key=f"credit.deposit_refund:{entry_id}", currency=currency,
+        lines=[(deposits, amount_minor), (cash, -amount_minor)],
+        memo="customer deposit paid back", details={"buyer_org_id": str(buyer_org_id)})
+
+
 @subscribe("order.paid")
 def journal_order_paid(session: Session, event: OutboxEvent) -> None:
     order = session.get(Order, (event.tenant_id, event.subject_id))

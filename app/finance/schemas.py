@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.finance.models import AccountCode, AccountKind
-from app.schemas import PageQuery, Schema
+from app.schemas import Money, PageQuery, Schema
 
 
 class AccountQuery(Schema):
@@ -18,8 +18,8 @@ class AccountBalanceSchema(Schema):
     kind = ma.fields.Enum(AccountKind, attribute="account.kind")
     counterparty_org_id = ma.fields.UUID(attribute="account.counterparty_org_id", allow_none=True)
     currency = ma.fields.String(attribute="account.currency")
-    debit_minus_credit = ma.fields.Integer()
-    balance = ma.fields.Integer(metadata={"description": "In the account's normal direction"})
+    debit_minus_credit = Money()
+    balance = Money(metadata={"description": "In the account's normal direction"})
 
 
 class EntryQuery(PageQuery):
@@ -28,7 +28,7 @@ class EntryQuery(PageQuery):
 
 class LineSchema(Schema):
     account_id = ma.fields.UUID()
-    amount_minor = ma.fields.Integer(metadata={"description": "Debit > 0, credit < 0"})
+    amount_minor = Money(metadata={"description": "Debit > 0, credit < 0"})
 
 
 class EntrySchema(Schema):

@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
-from app.schemas import PageQuery, Schema
+from app.schemas import Money, PageQuery, Quantity, Schema
 from app.tenancy.enums import ActorKind, Fidelity
 
 EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"
@@ -22,7 +22,7 @@ class IdempotencyHeader(ma.Schema):
 
 class LineIn(Schema):
     sku_id = ma.fields.UUID(required=True, metadata={"example": EXAMPLE_SKU})
-    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 9999), metadata={"example": 2})
+    qty = Quantity(required=True, validate=ma.validate.Range(1, 9999), metadata={"example": 2})
 
 
 class ShipTo(Schema):
@@ -69,7 +69,7 @@ class SupplyOrderIn(Schema):
 class CartItemIn(Schema):
     store_id = ma.fields.UUID(load_default=None)
     sku_id = ma.fields.UUID(required=True, metadata={"example": EXAMPLE_SKU})
-    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 9999),
+    qty = Quantity(required=True, validate=ma.validate.Range(0, 9999),
                             metadata={"description": "0 removes the SKU", "example": 1})
 
 
@@ -79,20 +79,20 @@ class CartQuery(Schema):
 
 class CartLine(Schema):
     sku_id = ma.fields.UUID()
-    qty = ma.fields.Integer()
-    unit_price_minor = ma.fields.Integer(allow_none=True)
-    total_minor = ma.fields.Integer(allow_none=True)
+    qty = Quantity()
+    unit_price_minor = Money(allow_none=True)
+    total_minor = Money(allow_none=True)
 
 
 class CartOut(Schema):
     store_id = ma.fields.UUID()
     lines = ma.fields.List(ma.fields.Nested(CartLine))
-    goods_minor = ma.fields.Integer()
+    goods_minor = Money()
 
 
 class ShipLineIn(Schema):
     line_id = ma.fields.UUID(required=True)
-    qty = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 9999))
+    qty = Quantity(required=True, validate=ma.validate.Range(1, 9999))
 
 
 class ShipIn(Schema):
@@ -106,7 +106,7 @@ class ShipIn(Schema):
 class RefundIn(Schema):
     kind = ma.fields.Enum(RefundKind, required=True, metadata={"example": "refund_only"})
     lines = ma.fields.List(ma.fields.Nested(ShipLineIn), required=True, validate=ma.validate.Length(1, 100))
-    amount_minor = ma.fields.Integer(load_default=None, validate=ma.validate.Range(1, None),
+    amount_minor = Money(load_default=None, validate=ma.validate.Range(1, None),
                                      metadata={"description": "Default: what the units are worth"})
     reason = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
 
@@ -140,15 +140,15 @@ class OrderLineOut(Schema):
     sku_id = ma.fields.UUID()
     sku_code = ma.fields.String(allow_none=True)
     name = ma.fields.String(allow_none=True)
-    unit_price_minor = ma.fields.Integer(metadata={"example": 12800})
-    qty = ma.fields.Integer()
-    goods_minor = ma.fields.Integer()
-    discount_minor = ma.fields.Integer()
-    total_minor = ma.fields.Integer()
-    shipped_qty = ma.fields.Integer()
-    released_qty = ma.fields.Integer()
-    refunded_qty = ma.fields.Integer()
-    refunded_minor = ma.fields.Integer()
+    unit_price_minor = Money(metadata={"example": 12800})
+    qty = Quantity()
+    goods_minor = Money()
+    discount_minor = Money()
+    total_minor = Money()
+    shipped_qty = Quantity()
+    released_qty = Quantity()
+    refunded_qty = Quantity()
+    refunded_minor = Money()
 
 
 class HistoryOut(Schema):
@@ -173,8 +173,8 @@ class ShipmentOut(Schema):
 
 class RefundLineOut(Schema):
     order_line_id = ma.fields.UUID()
-    qty = ma.fields.Integer()
-    amount_minor = ma.fields.Integer()
+    qty = Quantity()
+    amount_minor = Money()
 
 
 class RefundOut(Schema):
@@ -182,7 +182,7 @@ class RefundOut(Schema):
     order_id = ma.fields.UUID()
     kind = ma.fields.Enum(RefundKind)
     status = ma.fields.Enum(RefundStatus)
-    amount_minor = ma.fields.Integer()
+    amount_minor = Money()
     currency = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
     decision_note = ma.fields.String(allow_none=True)
@@ -202,11 +202,11 @@ class OrderSummaryOut(Schema):
     buyer_consumer_id = ma.fields.UUID(allow_none=True)
     guide_id = ma.fields.UUID(allow_none=True)
     currency = ma.fields.String(metadata={"example": "CNY"})
-    goods_minor = ma.fields.Integer(metadata={"example": 25600})
-    discount_minor = ma.fields.Integer(metadata={"example": 0})
-    shipping_minor = ma.fields.Integer(metadata={"example": 800})
-    total_minor = ma.fields.Integer(metadata={"example": 26400})
-    refunded_minor = ma.fields.Integer()
+    goods_minor = Money(metadata={"example": 25600})
+    discount_minor = Money(metadata={"example": 0})
+    shipping_minor = Money(metadata={"example": 800})
+    total_minor = Money(metadata={"example": 26400})
+    refunded_minor = Money()
     payment_method = ma.fields.Enum(PaymentMethod, allow_none=True)
     delivery = ma.fields.String()
     created_at = ma.fields.DateTime()

@@ -7,7 +7,8 @@ from app.auth.request import consumer_only, request_scope, staff_only
 from app.blueprint import Blueprint
 from app.extensions import db
 from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
-from app.payments import credit, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
+from app.orders.schemas import IdempotencyHeader
+from app.payments import credit, deposits, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (
@@ -92,12 +93,30 @@ class CreditAccounts(MethodView):
 
 @blp.route("/credit-accounts/<uuid:account_id>/repayments")
 class Repayments(MethodView):
+    @blp.arguments(IdempotencyHeader, location="headers")
     @blp.arguments(RepaymentSchema)
     @blp.response(201, CreditEntrySchema)
-    @blp.errors(401, 403, 404, 422)
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, headers, body, account_id):
+        """Record a buyer's repayment once per bank reference; it settles the oldest charges first.
+
+        The same Idempotency-Key answers the first entry again; another transfer with a reference
+        already booked on the account is 409 duplicate_repayment.
+        """
+        entry = credit.record_repayment(db.session, scope=staff_only(), account_id=account_id,
+                                        idempotency_key=headers["idempotency_key"], **body)
+        db.session.commit()
+        return entry
+
+
+@blp.route("/credit-accounts/<uuid:account_id>/deposit-refunds")
+class DepositRefunds(MethodView):
+    @blp.arguments(RepaymentSchema)
+    @blp.response(201, CreditEntrySchema)
+    @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, account_id):
-        """Record a buyer's repayment; it settles the oldest charges first."""
-        entry = credit.record_repayment(db.session, scope=staff_only(), account_id=account_id, **body)
+        """The seller's finance paid the buyer's deposit back by bank transfer (once per reference)."""
+        entry = deposits.refund_deposit(db.session, scope=staff_only(), account_id=account_id, **body)
         db.session.commit()
         return entry
 

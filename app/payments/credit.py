@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
@@ -12,8 +13,11 @@ from app.finance import postings
 from app.orders.models import OrderFlow, OrderStatus, Refund
 from app.orders.payment_hooks import mark_paid, mark_refund_executed
 from app.orders.queries import get_order
+from app.payments import deposits
 from app.payments.errors import (
     CreditLimitExceeded,
+    DuplicateRepayment,
+    IdempotencyKeyReused,
     InvalidRepayment,
     NoCreditAccount,
     NotPayable,
@@ -96,7 +100,7 @@ def _account(session: Session, tenant_id, seller_org_id, buyer_org_id) -> Credit
 
 
 def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Payment:
-    """The buyer org pays a pending purchase/replenish order on account, within its credit limit."""
+    """The buyer org pays a pending purchase/replenish order on account: its deposit first, then credit."""
     order = get_order(session, scope, order_id)
     if not (scope.is_staff and scope.org_id == order.buyer_org_id and scope.role in BUYING_ROLES):
         raise NotTheBuyer("Only the buying org's staff pay its orders on credit.")
@@ -106,22 +110,16 @@ def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Pay
         account = _account(session, order.tenant_id, order.seller_org_id, order.buyer_org_id)
         if account is None or account.currency != order.currency:
             raise NoCreditAccount("The seller has not granted this buyer credit in this currency.")
-        # One conditional UPDATE: concurrent orders cannot together go past the limit.
-        charged = session.execute(
-            update(CreditAccount)
-            .where(CreditAccount.tenant_id == account.tenant_id, CreditAccount.id == account.id,
-                   CreditAccount.used_minor + order.total_minor <= CreditAccount.limit_minor)
-            .values(used_minor=CreditAccount.used_minor + order.total_minor)
-            .returning(CreditAccount.id)).first()
-        if charged is None:
-            session.refresh(account)
+        limit, used, deposit = lock_account(session, account)
+        from_deposit = min(deposit, order.total_minor)
+        on_credit = order.total_minor - from_deposit
+        if used + on_credit > limit:
             raise CreditLimitExceeded(
-                f"Credit limit {account.limit_minor}, used {account.used_minor}: "
-                f"{order.total_minor} more does not fit.")
-        session.refresh(account)
+                f"Credit limit {limit}, used {used}: {on_credit} more does not fit.")
+        change_account(session, account, used=on_credit, deposit=-from_deposit)
         entry = CreditEntry(tenant_id=order.tenant_id, id=uuid7(), account_id=account.id,
                             kind=CreditEntryKind.charge, order_id=order.id, amount_minor=order.total_minor,
-                            outstanding_minor=order.total_minor, owner_path=account.owner_path,
+                            outstanding_minor=on_credit, owner_path=account.owner_path,
                             recorded_by_id=scope.actor_id)
         payment = Payment(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, gateway="credit",
                           gateway_ref=str(entry.id), status=PaymentStatus.succeeded,
@@ -132,7 +130,36 @@ def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Pay
         session.flush()
         mark_paid(session, tenant_id=order.tenant_id, order_id=order.id, amount_minor=order.total_minor,
                   payment_ref=str(entry.id), method="credit")
+        if from_deposit:
+            deposits.apply_deposit(session, account=account, order=order, amount_minor=from_deposit,
+                                   actor_id=scope.actor_id)
     return payment
+
+
+def lock_account(session: Session, account: CreditAccount) -> tuple[int, int, int]:
+    """Take the account's row lock (a no-op UPDATE) and read (limit, used, deposit) under it.
+
+    Everything that moves a credit account takes this lock first, so concurrent charges,
+    repayments and credit notes queue on the row and each sees the others' committed totals.
+    """
+    row = session.execute(
+        update(CreditAccount).where(CreditAccount.tenant_id == account.tenant_id,
+                                    CreditAccount.id == account.id)
+        .values(updated_at=utcnow())
+        .returning(CreditAccount.limit_minor, CreditAccount.used_minor, CreditAccount.deposit_minor)
+        .execution_options(synchronize_session=False)).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def change_account(session: Session, account: CreditAccount, *, used: int = 0, deposit: int = 0) -> None:
+    """Increments in SQL (never `x += a` on a loaded row); the CHECKs refuse a negative total."""
+    session.execute(
+        update(CreditAccount).where(CreditAccount.tenant_id == account.tenant_id,
+                                    CreditAccount.id == account.id)
+        .values(used_minor=CreditAccount.used_minor + used,
+                deposit_minor=CreditAccount.deposit_minor + deposit)
+        .execution_options(synchronize_session=False))
+    session.expire(account, ["used_minor", "deposit_minor", "updated_at"])
 
 
 def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID,
@@ -168,21 +195,38 @@ def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID
 
 
 def record_repayment(session: Session, *, scope: Scope, account_id: uuid.UUID, amount_minor: int,
-                     reference: str) -> CreditEntry:
-    """The buyer paid back: oldest charges first; the used credit and the receivable go down."""
+                     reference: str, idempotency_key: str | None = None) -> CreditEntry:
+    """The buyer paid back: oldest charges first; the used credit and the receivable go down.
+
+    Once per bank transfer: the reference is unique per account (the same transfer posted again
+    is refused), and the same Idempotency-Key answers the first entry again.
+    """
     account = get_visible(session, CreditAccount, scope, account_id)
     _require_finance_of(scope, account.seller_org_id)
     with acting_as(session, system_scope(account.tenant_id)):
-        lowered = session.execute(
-            update(CreditAccount)
-            .where(CreditAccount.tenant_id == account.tenant_id, CreditAccount.id == account.id,
-                   CreditAccount.used_minor >= amount_minor)
-            .values(used_minor=CreditAccount.used_minor - amount_minor).returning(CreditAccount.id)).first()
-        if lowered is None:
-            raise InvalidRepayment("The repayment is more than the buyer owes.")
-        session.refresh(account)
-        entry = _settle_charges(session, account, amount_minor, CreditEntryKind.repayment, reference,
-                                scope.actor_id)
+        replay = _repayment_replay(session, account, amount_minor, reference, idempotency_key)
+        if replay is not None:
+            return replay
+        entry = CreditEntry(tenant_id=account.tenant_id, id=uuid7(), account_id=account.id,
+                            kind=CreditEntryKind.repayment, amount_minor=amount_minor, outstanding_minor=0,
+                            reference=reference, idempotency_key=idempotency_key,
+                            owner_path=account.owner_path, recorded_by_id=scope.actor_id)
+        try:
+            # The unique index decides between parallel posts of one transfer: the loser waits
+            # for the winner's commit, then fails here and answers as a replay or a duplicate.
+            with session.begin_nested():
+                session.add(entry)
+                session.flush()
+        except IntegrityError:
+            replay = _repayment_replay(session, account, amount_minor, reference, idempotency_key)
+            if replay is None:
+                raise
+            return replay
+        _, used, _ = lock_account(session, account)
+        if amount_minor > used:
+            raise InvalidRepayment(f"The repayment is more than the buyer owes ({used}).")
+        change_account(session, account, used=-amount_minor)
+        _settle_charges(session, account, amount_minor)
         seller = session.get(Org, (account.tenant_id, account.seller_org_id))
         postings.post_repayment(session, tenant_id=account.tenant_id, seller=seller,
                                 buyer_org_id=account.buyer_org_id, entry_id=entry.id,
@@ -190,33 +234,65 @@ def record_repayment(session: Session, *, scope: Scope, account_id: uuid.UUID, a
     return entry
 
 
-def _settle_charges(session: Session, account: CreditAccount, amount_minor: int, kind: CreditEntryKind,
-                    reference: str | None, actor_id, order_id: uuid.UUID | None = None) -> CreditEntry:
-    charges = list(session.scalars(select(CreditEntry).where(
+def _repayment_replay(session: Session, account: CreditAccount, amount_minor: int, reference: str,
+                      key: str | None) -> CreditEntry | None:
+    """The entry an earlier post of this key made (same body), or a refusal if the transfer is booked."""
+    same = (CreditEntry.reference == reference) & (CreditEntry.kind == CreditEntryKind.repayment)
+    if key is not None:
+        same = same | (CreditEntry.idempotency_key == key)
+    found = list(session.scalars(select(CreditEntry).where(
+        CreditEntry.tenant_id == account.tenant_id, CreditEntry.account_id == account.id, same)
+        .execution_options(populate_existing=True)))
+    for entry in found:
+        if key is not None and entry.idempotency_key == key:
+            if (entry.amount_minor, entry.reference) != (amount_minor, reference):
+                raise IdempotencyKeyReused("This Idempotency-Key recorded another repayment.")
+            return entry
+    if found:
+        raise DuplicateRepayment(f"The transfer {reference!r} is already recorded on this account.")
+    return None
+
+
+def _settle_charges(session: Session, account: CreditAccount, amount_minor: int,
+                    order_id: uuid.UUID | None = None) -> None:
+    """Lower open charges by amount_minor (this order's first, then the oldest), as SQL decrements."""
+    charges = list(session.execute(select(CreditEntry.id, CreditEntry.outstanding_minor).where(
         CreditEntry.tenant_id == account.tenant_id, CreditEntry.account_id == account.id,
         CreditEntry.kind == CreditEntryKind.charge, CreditEntry.outstanding_minor > 0)
         .order_by((CreditEntry.order_id != order_id) if order_id else CreditEntry.created_at,
-                  CreditEntry.created_at)))
-    for charge, part in zip(charges, allocate_oldest_first([c.outstanding_minor for c in charges],
-                                                           amount_minor), strict=True):
-        charge.outstanding_minor -= part
-    entry = CreditEntry(tenant_id=account.tenant_id, id=uuid7(), account_id=account.id, kind=kind,
-                        order_id=order_id, amount_minor=amount_minor, outstanding_minor=0,
-                        reference=reference, owner_path=account.owner_path, recorded_by_id=actor_id)
-    session.add(entry)
-    session.flush()
-    return entry
+                  CreditEntry.created_at, CreditEntry.id)))
+    parts = allocate_oldest_first([int(owed) for _, owed in charges], amount_minor)
+    for (charge_id, _), part in zip(charges, parts, strict=True):
+        if part:
+            session.execute(update(CreditEntry).where(
+                CreditEntry.tenant_id == account.tenant_id, CreditEntry.id == charge_id,
+                CreditEntry.outstanding_minor >= part)
+                .values(outstanding_minor=CreditEntry.outstanding_minor - part))
 
 
 def credit_note(session: Session, *, payment: Payment, refund: Refund) -> PaymentRefund:
-    """A refund of an order paid on credit lowers what the buyer owes instead of moving money."""
+    """A refund of an order paid on credit lowers what the buyer owes; beyond that, it is a deposit.
+
+    The buyer who already repaid keeps the money: the part of the refund the account no longer
+    owes becomes a customer deposit (journaled), used by the next order or paid back by finance.
+    """
     charge = session.get(CreditEntry, (payment.tenant_id, uuid.UUID(payment.gateway_ref)))
     account = session.get(CreditAccount, (payment.tenant_id, charge.account_id))
-    # What was already repaid stays repaid: the note lowers only what is still owed.
-    amount = min(refund.amount_minor, account.used_minor)
-    account.used_minor -= amount
-    note = _settle_charges(session, account, amount, CreditEntryKind.credit_note,
-                           f"refund {refund.id}", None, order_id=payment.order_id) if amount else None
+    _, used, _ = lock_account(session, account)
+    lowered = min(refund.amount_minor, used)
+    excess = refund.amount_minor - lowered
+    change_account(session, account, used=-lowered, deposit=excess)
+    note = None
+    if lowered:
+        _settle_charges(session, account, lowered, order_id=payment.order_id)
+        note = CreditEntry(tenant_id=account.tenant_id, id=uuid7(), account_id=account.id,
+                           kind=CreditEntryKind.credit_note, order_id=payment.order_id,
+                           amount_minor=lowered, outstanding_minor=0, reference=f"refund {refund.id}",
+                           owner_path=account.owner_path)
+        session.add(note)
+    if excess:
+        deposits.add_deposit(session, account=account, order_id=payment.order_id, refund_id=refund.id,
+                             amount_minor=excess)
     row = PaymentRefund(tenant_id=payment.tenant_id, id=uuid7(), payment_id=payment.id,
                         order_id=payment.order_id, refund_id=refund.id, reason=RefundReason.order_refund,
                         idempotency_key=f"refund:{refund.id}",
@@ -224,8 +300,11 @@ def credit_note(session: Session, *, payment: Payment, refund: Refund) -> Paymen
                         amount_minor=refund.amount_minor, currency=payment.currency,
                         status=RefundExecutionStatus.succeeded, executed_at=utcnow(),
                         owner_path=payment.owner_path, seller_path=payment.seller_path)
-    payment.refunded_minor += refund.amount_minor
     session.add(row)
+    session.execute(update(Payment).where(Payment.tenant_id == payment.tenant_id, Payment.id == payment.id)
+                    .values(refunded_minor=Payment.refunded_minor + refund.amount_minor)
+                    .execution_options(synchronize_session=False))
+    session.expire(payment, ["refunded_minor"])
     session.flush()
     mark_refund_executed(session, tenant_id=payment.tenant_id, refund_id=refund.id,
                          gateway_ref=row.gateway_ref)

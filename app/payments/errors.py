@@ -37,3 +37,15 @@ class GatewayUnavailable(DomainError):
 
 class WebhooksNotConfigured(DomainError):
     status, code = 503, "webhooks_not_configured"
+
+
+class DuplicateRepayment(DomainError):
+    status, code = 409, "duplicate_repayment"
+
+
+class IdempotencyKeyReused(DomainError):
+    status, code = 409, "idempotency_key_reused"
+
+
+class InsufficientDeposit(DomainError):
+    status, code = 422, "insufficient_deposit"

@@ -145,6 +145,9 @@ class CreditEntryKind(StrEnum):
     deposit_refund = "deposit_refund"  # the seller paid the deposit back by bank transfer
 
 
+BANK_KINDS = "kind IN ('repayment', 'deposit_refund')"  # entries that book one bank transfer
+
+
 class CreditAccount(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     """Credit on account (授信) a seller grants one buyer org; owned by the buyer, so both see it."""
 
@@ -176,9 +179,9 @@ class CreditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["account_id"], "credit_accounts"),
         tenant_fk(["order_id"], "orders"),
         Index("ix_credit_entries_account", "tenant_id", "account_id", "created_at"),
-        # One bank transfer pays once: a repayment's reference is unique per account.
+        # One bank transfer books once: a repayment's (or deposit refund's) reference is unique per account.
         Index("uq_credit_entries_repayment_reference", "tenant_id", "account_id", "reference", unique=True,
-              postgresql_where=text("kind = 'repayment'"), sqlite_where=text("kind = 'repayment'")),
+              postgresql_where=text(BANK_KINDS), sqlite_where=text(BANK_KINDS)),
         Index("uq_credit_entries_idempotency_key", "tenant_id", "account_id", "idempotency_key",
               unique=True),
         CheckConstraint("amount_minor > 0 AND outstanding_minor >= 0"

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from app.payments.credit import BUCKETS
 from app.payments.models import CreditEntryKind, PaymentStatus
-from app.schemas import Schema
+from app.schemas import Money, Schema
 
 
 class PaymentSchema(Schema):
@@ -13,9 +13,9 @@ class PaymentSchema(Schema):
     gateway = ma.fields.String(metadata={"example": "stripe"})
     gateway_ref = ma.fields.String(metadata={"example": "pi_3Pq..."})
     status = ma.fields.Enum(PaymentStatus)
-    amount_minor = ma.fields.Integer()
-    received_minor = ma.fields.Integer()
-    refunded_minor = ma.fields.Integer()
+    amount_minor = Money()
+    received_minor = Money()
+    refunded_minor = Money()
     currency = ma.fields.String(metadata={"example": "CNY"})
     client_secret = ma.fields.String(allow_none=True,
                                      metadata={"description": "For Stripe.js / the mini-program to confirm"})
@@ -30,7 +30,7 @@ class OfflineConfirmationSchema(Schema):
 
 class CreditLimitSchema(Schema):
     buyer_org_id = ma.fields.UUID(required=True)
-    limit_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 10**14),
+    limit_minor = Money(required=True, validate=ma.validate.Range(0, 10**14),
                                     metadata={"example": 5_000_000})
 
 
@@ -39,13 +39,15 @@ class CreditAccountSchema(Schema):
     seller_org_id = ma.fields.UUID()
     buyer_org_id = ma.fields.UUID()
     currency = ma.fields.String()
-    limit_minor = ma.fields.Integer()
-    used_minor = ma.fields.Integer()
+    limit_minor = Money()
+    used_minor = Money()
+    deposit_minor = Money(metadata={"description": "The buyer's money the seller holds (a refund beyond "
+                                                   "the debt); the next order on account uses it first"})
     available_minor = ma.fields.Function(lambda account: account.limit_minor - account.used_minor)
 
 
 class RepaymentSchema(Schema):
-    amount_minor = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10**14))
+    amount_minor = Money(required=True, validate=ma.validate.Range(1, 10**14))
     reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
 
 
@@ -54,8 +56,8 @@ class CreditEntrySchema(Schema):
     account_id = ma.fields.UUID()
     kind = ma.fields.Enum(CreditEntryKind)
     order_id = ma.fields.UUID(allow_none=True)
-    amount_minor = ma.fields.Integer()
-    outstanding_minor = ma.fields.Integer()
+    amount_minor = Money()
+    outstanding_minor = Money()
     reference = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 
@@ -63,8 +65,8 @@ class CreditEntrySchema(Schema):
 class AgedBalanceSchema(Schema):
     account = ma.fields.Nested(CreditAccountSchema)
     buckets = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.OneOf(BUCKETS)),
-                             values=ma.fields.Integer(), metadata={"example": dict.fromkeys(BUCKETS, 0)})
-    total_minor = ma.fields.Integer()
+                             values=Money(), metadata={"example": dict.fromkeys(BUCKETS, 0)})
+    total_minor = Money()
 
 
 class WebhookAckSchema(Schema):

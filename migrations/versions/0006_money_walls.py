@@ -28,8 +28,8 @@ def upgrade():
         batch.add_column(sa.Column('idempotency_key', sa.String(length=255), nullable=True))
     op.create_index('uq_credit_entries_repayment_reference', 'credit_entries',
                     ['tenant_id', 'account_id', 'reference'], unique=True,
-                    postgresql_where=sa.text("kind = 'repayment'"),
-                    sqlite_where=sa.text("kind = 'repayment'"))
+                    postgresql_where=sa.text("kind IN ('repayment', 'deposit_refund')"),
+                    sqlite_where=sa.text("kind IN ('repayment', 'deposit_refund')"))
     op.create_index('uq_credit_entries_idempotency_key', 'credit_entries',
                     ['tenant_id', 'account_id', 'idempotency_key'], unique=True)
     op.create_table('unapplied_receipts',
