@@ -63,24 +63,43 @@ def post_order_refunded(session: Session, *, order: Order, refund_id: str, amoun
 
 
 def post_unapplied_receipt(session: Session, *, order: Order, payment_id: uuid.UUID, amount_minor: int,
-                           currency: str, reason: str) -> JournalEntry | None:
-    """Money arrived that pays no order (paid twice, after cancellation, wrong amount): we owe it back."""
+                           currency: str, reason: str, method: str = "stripe") -> JournalEntry | None:
+    """Money arrived that pays no order (paid twice, after cancellation, wrong amount): we owe it back.
+
+    Dr where it sits (gateway clearing, or the seller's bank for a transfer); Cr unapplied receipts.
+    """
     return post_entry(
         session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="unapplied_receipt",
         source_key=f"payment.unapplied:{payment_id}", currency=currency,
-        lines=[(tenant_account(session, order.tenant_id, A.gateway_clearing, currency), amount_minor),
+        lines=[(settlement_account(session, order, method), amount_minor),
                (tenant_account(session, order.tenant_id, A.unapplied_receipts, currency), -amount_minor)],
         memo=reason, details={"order_id": str(order.id), "payment_id": str(payment_id)})
 
 
 def post_unapplied_returned(session: Session, *, order: Order, payment_refund_id: uuid.UUID,
-                            amount_minor: int, currency: str) -> JournalEntry | None:
+                            amount_minor: int, currency: str, method: str = "stripe") -> JournalEntry | None:
+    """Dr unapplied receipts; Cr where the money left from (the gateway, or the seller's bank)."""
     return post_entry(
         session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="unapplied_return",
         source_key=f"payment.returned:{payment_refund_id}", currency=currency,
         lines=[(tenant_account(session, order.tenant_id, A.unapplied_receipts, currency), amount_minor),
-               (tenant_account(session, order.tenant_id, A.gateway_clearing, currency), -amount_minor)],
+               (settlement_account(session, order, method), -amount_minor)],
         memo="unapplied payment returned", details={"order_id": str(order.id)})
+
+
+def post_unapplied_applied(session: Session, *, order: Order, receipt_id: uuid.UUID, amount_minor: int,
+                           method: str) -> JournalEntry | None:
+    """Dr unapplied receipts; Cr where the money sits: the order's own payment entry debits it again.
+
+    Together with order.paid (Dr settlement, Cr revenue) the money is counted once, as revenue.
+    """
+    return post_entry(
+        session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="unapplied_applied",
+        source_key=f"payment.applied:{receipt_id}:{order.id}", currency=order.currency,
+        lines=[(tenant_account(session, order.tenant_id, A.unapplied_receipts, order.currency), amount_minor),
+               (settlement_account(session, order, method), -amount_minor)],
+        memo="unapplied payment applied to an order", details={"order_id": str(order.id),
+                                                                "receipt_id": str(receipt_id)})
 
 
 def post_gateway_fee(session: Session, *, tenant_id: uuid.UUID, owner_path: str, transaction_id: str,

@@ -8,17 +8,21 @@ from app.blueprint import Blueprint
 from app.extensions import db
 from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.orders.schemas import IdempotencyHeader
-from app.payments import credit, deposits, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
+from app.payments import credit, deposits, refunds, retail, tasks, unapplied, webhooks  # noqa: F401  (refund handler)
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (
     AgedBalanceSchema,
+    ApplyReceiptSchema,
     CreditAccountSchema,
     CreditEntrySchema,
     CreditLimitSchema,
     OfflineConfirmationSchema,
     PaymentSchema,
+    ReceiptQuery,
+    ReceiptSchema,
     RepaymentSchema,
+    ReturnReceiptSchema,
     WebhookAckSchema,
 )
 
@@ -119,6 +123,41 @@ class DepositRefunds(MethodView):
         entry = deposits.refund_deposit(db.session, scope=staff_only(), account_id=account_id, **body)
         db.session.commit()
         return entry
+
+
+@blp.route("/unapplied-receipts")
+class Receipts(MethodView):
+    @blp.arguments(ReceiptQuery, location="query")
+    @blp.response(200, ReceiptSchema(many=True))
+    @blp.errors(401, 403)
+    def get(self, query):
+        """Money without a home in my scope (wrong amount, paid twice, after cancellation), oldest first."""
+        return unapplied.list_receipts(db.session, scope=staff_only(), **query)
+
+
+@blp.route("/unapplied-receipts/<uuid:receipt_id>/application")
+class ReceiptApplication(MethodView):
+    @blp.arguments(ApplyReceiptSchema)
+    @blp.response(200, ReceiptSchema)
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, body, receipt_id):
+        """Finance pays a pending order of the same buyer and seller with the receipt's money."""
+        receipt = unapplied.apply_receipt(db.session, scope=staff_only(), receipt_id=receipt_id, **body)
+        db.session.commit()
+        return receipt
+
+
+@blp.route("/unapplied-receipts/<uuid:receipt_id>/return")
+class ReceiptReturn(MethodView):
+    @blp.arguments(ReturnReceiptSchema)
+    @blp.response(200, ReceiptSchema)
+    @blp.errors(401, 403, 404, 409, 422, 502)
+    def post(self, body, receipt_id):
+        """Finance returns what is open: a gateway refund for card money, a bank transfer (reference) else."""
+        receipt = unapplied.return_receipt(db.session, scope=staff_only(), receipt_id=receipt_id,
+                                           gateway=current_gateway(), **body)
+        db.session.commit()
+        return receipt
 
 
 @hooks.route("/stripe")

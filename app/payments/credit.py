@@ -171,9 +171,16 @@ def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID
 
     order = get_order(session, scope, order_id)
     _require_finance_of(scope, order.seller_org_id)
-    if order.status is not OrderStatus.pending_payment:
-        raise NotPayable(f"The order is {order.status.value}; only a pending order can be confirmed.")
     with acting_as(session, system_scope(order.tenant_id)):
+        booked = session.scalars(select(Payment).where(
+            Payment.tenant_id == order.tenant_id, Payment.gateway == OfflineGateway.name,
+            (Payment.reference == reference) | (Payment.gateway_ref == f"bank:{reference}"))).first()
+        if booked is not None:
+            if booked.order_id != order.id:
+                raise NotPayable(f"The transfer {reference!r} is already booked on another order.")
+            return booked  # the same transfer confirmed again: nothing more arrived
+        # A transfer for an order that is no longer pending (cancelled, or paid another way)
+        # still arrived: payment_succeeded turns it into an unapplied receipt for finance.
         payment = session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
             Payment.gateway == OfflineGateway.name, Payment.status == PaymentStatus.pending)).first()

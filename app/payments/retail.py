@@ -3,7 +3,8 @@
 import logging
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import uuid7
@@ -12,9 +13,10 @@ from app.orders.errors import AmountMismatch, IllegalTransition
 from app.orders.models import Order, OrderFlow, OrderStatus
 from app.orders.payment_hooks import mark_paid
 from app.orders.queries import get_order
+from app.payments import unapplied
 from app.payments.errors import GatewayUnavailable, NotPayable
 from app.payments.gateway import GatewayError, GatewayPayment, PaymentGateway, payment_idempotency_key
-from app.payments.models import Payment, PaymentStatus, RefundReason
+from app.payments.models import Payment, PaymentStatus, ReceiptReason, RefundReason
 from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
@@ -25,34 +27,53 @@ OPEN = (PaymentStatus.pending, PaymentStatus.failed)
 
 def start_payment(session: Session, *, scope: Scope, order_id: uuid.UUID,
                   gateway: PaymentGateway) -> Payment:
-    """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it."""
+    """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it.
+
+    One open intent per order: parallel requests derive the same idempotency key (the order and
+    its attempt number), so the gateway answers them all with one intent, and the partial unique
+    index on open payments lets one row in; the others read it back.
+    """
     order = get_order(session, scope, order_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be paid.")
     if order.flow is OrderFlow.retail and scope.consumer_id != order.buyer_consumer_id:
         raise NotPayable("Only the consumer who placed the order pays it.")
-    open_payment = session.scalars(select(Payment).where(
-        Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
-        Payment.gateway == gateway.name, Payment.status.in_(OPEN),
-        Payment.amount_minor == order.total_minor)).first()
-    if open_payment is not None:
-        return open_payment
-    payment_id = uuid7()
-    try:
-        at_gateway = gateway.create_payment(
-            amount_minor=order.total_minor, currency=order.currency, order_id=str(order.id),
-            tenant_id=str(order.tenant_id),
-            idempotency_key=payment_idempotency_key(order.tenant_id, payment_id))
-    except GatewayError as error:
-        raise GatewayUnavailable("The payment gateway did not answer; try again.") from error
-    payment = Payment(tenant_id=order.tenant_id, id=payment_id, order_id=order.id, gateway=gateway.name,
-                      gateway_ref=at_gateway.id, status=PaymentStatus.pending, amount_minor=order.total_minor,
-                      currency=order.currency, client_secret=at_gateway.client_secret,
-                      owner_path=order.owner_path, seller_path=order.seller_path,
-                      buyer_consumer_id=order.buyer_consumer_id)
-    session.add(payment)
-    session.flush()
+    with acting_as(session, system_scope(order.tenant_id)):
+        open_payment = _open_payment(session, order, gateway.name)
+        if open_payment is not None:
+            return open_payment
+        attempt = session.scalar(select(func.count()).select_from(Payment).where(
+            Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
+            Payment.gateway == gateway.name))
+        try:
+            at_gateway = gateway.create_payment(
+                amount_minor=order.total_minor, currency=order.currency, order_id=str(order.id),
+                tenant_id=str(order.tenant_id),
+                idempotency_key=payment_idempotency_key(order.tenant_id, f"{order.id}:{attempt}"))
+        except GatewayError as error:
+            raise GatewayUnavailable("The payment gateway did not answer; try again.") from error
+        payment = Payment(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, gateway=gateway.name,
+                          gateway_ref=at_gateway.id, status=PaymentStatus.pending,
+                          amount_minor=order.total_minor, currency=order.currency,
+                          client_secret=at_gateway.client_secret, owner_path=order.owner_path,
+                          seller_path=order.seller_path, buyer_consumer_id=order.buyer_consumer_id)
+        try:
+            with session.begin_nested():
+                session.add(payment)
+                session.flush()
+        except IntegrityError:
+            open_payment = _open_payment(session, order, gateway.name)
+            if open_payment is None:
+                raise
+            return open_payment
     return payment
+
+
+def _open_payment(session: Session, order: Order, gateway_name: str) -> Payment | None:
+    return session.scalars(select(Payment).where(
+        Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
+        Payment.gateway == gateway_name, Payment.status.in_(OPEN))
+        .execution_options(populate_existing=True)).first()
 
 
 def find_payment(session: Session, tenant_id: uuid.UUID, gateway: str, gateway_ref: str) -> Payment | None:
@@ -89,9 +110,8 @@ def payment_succeeded(session: Session, *, tenant_id: uuid.UUID, at_gateway: Gat
             return "already_processed"
         _post_fees(session, payment=payment, order=order, gateway=gateway)
         if not matches:
-            postings.post_unapplied_receipt(session, order=order, payment_id=payment.id,
-                                            amount_minor=received, currency=at_gateway.currency.upper(),
-                                            reason="amount_mismatch")
+            unapplied.receive(session, payment=payment, order=order, amount_minor=received,
+                              reason=ReceiptReason.amount_mismatch, method=_method(gateway.name))
             return "amount_mismatch"
         try:
             with session.begin_nested():
@@ -102,11 +122,12 @@ def payment_succeeded(session: Session, *, tenant_id: uuid.UUID, at_gateway: Gat
             session.refresh(order)
         reason = (RefundReason.order_cancelled if order.status is OrderStatus.cancelled
                   else RefundReason.duplicate_payment)
-        from app.payments.refunds import return_payment  # noqa: PLC0415  (refunds builds on this module)
-
-        postings.post_unapplied_receipt(session, order=order, payment_id=payment.id, amount_minor=received,
-                                        currency=order.currency, reason=reason.value)
-        return_payment(session, payment=payment, reason=reason, gateway=gateway)
+        receipt = unapplied.receive(session, payment=payment, order=order, amount_minor=received,
+                                    reason=ReceiptReason(reason.value), method=_method(gateway.name))
+        if gateway.name != "offline":
+            # Card money paid twice or too late goes back at once; a bank transfer waits for
+            # finance, who knows the account to return it to (or applies it to another order).
+            unapplied.return_receipt_now(session, receipt=receipt, gateway=gateway)
         return reason.value
 
 

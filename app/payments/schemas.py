@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.payments.credit import BUCKETS
-from app.payments.models import CreditEntryKind, PaymentStatus
+from app.payments.models import CreditEntryKind, PaymentStatus, ReceiptReason
 from app.schemas import Money, Schema
 
 
@@ -72,3 +72,32 @@ class AgedBalanceSchema(Schema):
 class WebhookAckSchema(Schema):
     received = ma.fields.Boolean()
     duplicate = ma.fields.Boolean()
+
+
+class ReceiptSchema(Schema):
+    id = ma.fields.UUID()
+    payment_id = ma.fields.UUID()
+    order_id = ma.fields.UUID(metadata={"description": "The order the money was meant for"})
+    reason = ma.fields.Enum(ReceiptReason)
+    method = ma.fields.String(metadata={"example": "offline", "description": "stripe | offline"})
+    amount_minor = Money()
+    applied_minor = Money()
+    returned_minor = Money()
+    open_minor = Money(metadata={"description": "Still waiting for finance: apply or return"})
+    currency = ma.fields.String()
+    applied_order_id = ma.fields.UUID(allow_none=True)
+    return_reference = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class ReceiptQuery(Schema):
+    open_only = ma.fields.Boolean(load_default=True)
+
+
+class ApplyReceiptSchema(Schema):
+    order_id = ma.fields.UUID(required=True, metadata={"description": "A pending order of the same buyer"})
+
+
+class ReturnReceiptSchema(Schema):
+    reference = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 200),
+                                 metadata={"description": "The bank reference (required for bank money)"})

@@ -139,6 +139,8 @@ def test_a_late_payment_for_a_cancelled_order_is_refunded_automatically(session,
 def test_paying_an_order_twice_refunds_the_second_payment(session, shop, gateway, standin):
     net, consumer, order = shop
     first = _start(session, consumer, order, gateway)
+    assert _succeed(session, gateway, standin, first) == "paid"
+    # A second intent made before the first was paid (another tab, an older app version):
     second_pi = gateway.create_payment(amount_minor=12_800, currency="CNY", order_id=str(order.id),
                                        tenant_id=str(net.tenant.id), idempotency_key="second-tab")
     from app.payments.models import Payment
@@ -150,7 +152,6 @@ def test_paying_an_order_twice_refunds_the_second_payment(session, shop, gateway
                      buyer_consumer_id=consumer.id)
     session.add(second)
     session.flush()
-    assert _succeed(session, gateway, standin, first) == "paid"
     assert _succeed(session, gateway, standin, second) == "duplicate_payment"
     refunds = session.scalars(select(PaymentRefund).where(PaymentRefund.payment_id == second.id)).all()
     assert [r.amount_minor for r in refunds] == [12_800]
