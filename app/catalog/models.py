@@ -50,6 +50,7 @@ class StockReason(StrEnum):
     ship = "ship"
     receive = "receive"
     restock = "restock"
+    return_out = "return_out"  # returned goods leave the buyer org that had received them
     adjust = "adjust"
 
 

@@ -63,6 +63,16 @@ def restock(session: Session, *, tenant_id: uuid.UUID, org: Org, sku_id: uuid.UU
     _add(session, tenant_id, org, sku_id, qty, StockReason.restock, order_id)
 
 
+def return_out(session: Session, *, tenant_id: uuid.UUID, org: Org, sku_id: uuid.UUID, qty: int,
+               order_id: uuid.UUID | None) -> None:
+    """Goods a buyer org received go back to the seller: on_hand -= qty (never below what is reserved)."""
+    after = _change(session, tenant_id, org, sku_id, on_hand=-qty, reserved=0,
+                    condition=StockLevel.on_hand - StockLevel.reserved >= qty)
+    if after is None:
+        raise InsufficientStock(f"{org.name} does not hold {qty} free units of SKU {sku_id} to return.")
+    _movement(session, tenant_id, org, sku_id, StockReason.return_out, -qty, 0, after, order_id)
+
+
 def add_initial(session: Session, *, tenant_id: uuid.UUID, org: Org, sku_id: uuid.UUID,
                 qty: int, actor_id: uuid.UUID | None = None, note: str | None = None) -> None:
     """Opening stock (demo data, imports): on_hand += qty as an 'initial' movement."""

@@ -13,6 +13,7 @@ from app.orders.models import (
     OrderFlow,
     OrderHistory,
     OrderLine,
+    OrderStatus,
     Refund,
     RefundKind,
     RefundLine,
@@ -119,12 +120,29 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                       moves=released, order_id=order.id)
     stock_moves.apply(session, verb="restock", tenant_id=order.tenant_id, org_id=order.seller_org_id,
                       moves=restocked, order_id=order.id)
+    if order.flow is not OrderFlow.retail and order.status is OrderStatus.completed:
+        # The buyer org received these units into its stock: they leave it as they return, so the
+        # network's total is conserved (before completion nothing was received; see after_completed).
+        stock_moves.apply(session, verb="return_out", tenant_id=order.tenant_id, org_id=order.buyer_org_id,
+                          moves=restocked, order_id=order.id)
     from app.orders.fulfilment import mark_shipped_if_done  # noqa: PLC0415  (fulfilment imports us)
 
     mark_shipped_if_done(session, scope=scope, order=order)
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
     session.flush()
     return refund
+
+
+def returned_qty(session: Session, order: Order) -> dict[uuid.UUID, int]:
+    """Per order line: units of approved returns (return_and_refund), which the buyer does not keep."""
+    rows = session.execute(
+        select(RefundLine.order_line_id, func.sum(RefundLine.qty))
+        .join(Refund, (Refund.tenant_id == RefundLine.tenant_id) & (Refund.id == RefundLine.refund_id))
+        .where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id,
+               Refund.kind == RefundKind.return_and_refund,
+               Refund.status.in_((RefundStatus.refund_approved, RefundStatus.refunded)))
+        .group_by(RefundLine.order_line_id))
+    return {line_id: int(qty) for line_id, qty in rows}
 
 
 def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,

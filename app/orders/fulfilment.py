@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.db import uuid7
 from app.orders import events, stock_moves
-from app.orders.aftersales import require_buyer_side, require_seller
+from app.orders.aftersales import require_buyer_side, require_seller, returned_qty
 from app.orders.errors import InvalidShipment, NotTheBuyer
 from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus, Shipment
 from app.orders.queries import get_order, lines_of, seller_side
@@ -103,9 +103,11 @@ def after_completed(session: Session, orders: list[Order], actor: Actor) -> None
     for order in orders:
         lines = lines_by_order[order.id]
         if order.flow is not OrderFlow.retail:
+            returned = returned_qty(session, order)  # sent back before arriving: never received
             stock_moves.apply(session, verb="receive", tenant_id=order.tenant_id,
                               org_id=order.buyer_org_id, order_id=order.id,
-                              moves=[(line.sku_id, line.shipped_qty) for line in lines])
+                              moves=[(line.sku_id, line.shipped_qty - returned.get(line.id, 0))
+                                     for line in lines])
         events.emit(session, order, "order.completed", events.order_payload(order, lines))
 
 
