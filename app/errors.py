@@ -3,7 +3,7 @@
 import marshmallow as ma
 from flask import Flask, current_app
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -132,3 +132,16 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         current_app.logger.info("database refused a write: %s", error.orig)
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
+
+    @app.errorhandler(OperationalError)
+    def _lock_conflict(error):
+        """A deadlock or serialization failure that outlived its retries: try again, never a 500."""
+        from app.extensions import db  # noqa: PLC0415
+        from app.uow import is_lock_conflict  # noqa: PLC0415
+
+        if not is_lock_conflict(error):
+            raise error
+        db.session.rollback()
+        current_app.logger.warning("lock conflict outlived its retries: %s", error.orig.sqlstate)
+        return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
+                409, {"Retry-After": "1"})

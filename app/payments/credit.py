@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.finance import postings
+from app.orders import locks
 from app.orders.models import OrderFlow, OrderStatus, Refund
 from app.orders.payment_hooks import mark_paid, mark_refund_executed
 from app.orders.queries import get_order
@@ -31,6 +32,7 @@ from app.payments.models import (
     Payment,
     PaymentRefund,
     PaymentStatus,
+    RefundChannel,
     RefundExecutionStatus,
     RefundReason,
 )
@@ -283,6 +285,7 @@ def credit_note(session: Session, *, payment: Payment, refund: Refund) -> Paymen
     The buyer who already repaid keeps the money: the part of the refund the account no longer
     owes becomes a customer deposit (journaled), used by the next order or paid back by finance.
     """
+    locks.lock_order(session, payment.tenant_id, payment.order_id)  # the order row first, then the account
     charge = session.get(CreditEntry, (payment.tenant_id, uuid.UUID(payment.gateway_ref)))
     account = session.get(CreditAccount, (payment.tenant_id, charge.account_id))
     _, used, _ = lock_account(session, account)
@@ -306,12 +309,14 @@ def credit_note(session: Session, *, payment: Payment, refund: Refund) -> Paymen
                         gateway_ref=f"credit:{note.id if note else refund.id}",
                         amount_minor=refund.amount_minor, currency=payment.currency,
                         status=RefundExecutionStatus.succeeded, executed_at=utcnow(),
+                        channel=RefundChannel.credit, attempts=0,
                         owner_path=payment.owner_path, seller_path=payment.seller_path)
     session.add(row)
     session.execute(update(Payment).where(Payment.tenant_id == payment.tenant_id, Payment.id == payment.id)
-                    .values(refunded_minor=Payment.refunded_minor + refund.amount_minor)
+                    .values(refunded_minor=Payment.refunded_minor + refund.amount_minor,
+                            refund_reserved_minor=Payment.refund_reserved_minor + refund.amount_minor)
                     .execution_options(synchronize_session=False))
-    session.expire(payment, ["refunded_minor"])
+    session.expire(payment, ["refunded_minor", "refund_reserved_minor"])
     session.flush()
     mark_refund_executed(session, tenant_id=payment.tenant_id, refund_id=refund.id,
                          gateway_ref=row.gateway_ref)

@@ -49,3 +49,7 @@ class IdempotencyKeyReused(DomainError):
 
 class InsufficientDeposit(DomainError):
     status, code = 422, "insufficient_deposit"
+
+
+class RefundNotActionable(DomainError):
+    status, code = 409, "refund_not_actionable"

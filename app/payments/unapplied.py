@@ -76,9 +76,10 @@ def _claim(session: Session, receipt: UnappliedReceipt, *, applied: int = 0, ret
     return claimed is not None
 
 
-def return_receipt_now(session: Session, *, receipt: UnappliedReceipt, gateway: PaymentGateway) -> None:
-    """Return what is open through the gateway that took it (one idempotency key per receipt)."""
-    from app.payments.refunds import _execute  # noqa: PLC0415  (refunds builds on retail, which uses us)
+def return_receipt_now(session: Session, *, receipt: UnappliedReceipt,
+                       gateway: PaymentGateway | None = None) -> None:
+    """Return what is open through the gateway that took it (one idempotency key per payment)."""
+    from app.payments.refunds import claim  # noqa: PLC0415  (refunds builds on retail, which uses us)
 
     amount = receipt.open_minor
     if amount <= 0 or not _claim(session, receipt, returned=amount):
@@ -86,8 +87,9 @@ def return_receipt_now(session: Session, *, receipt: UnappliedReceipt, gateway: 
     payment = session.get(Payment, (receipt.tenant_id, receipt.payment_id))
     reason = (RefundReason.duplicate_payment if receipt.reason is ReceiptReason.duplicate_payment
               else RefundReason.order_cancelled)
-    _execute(session, payment=payment, amount_minor=amount, key=f"auto:{receipt.payment_id}", reason=reason,
-             refund_id=None, gateway=gateway)
+    # Reserved on the payment and committed before the gateway is asked (after commit, by a task).
+    claim(session, payment=payment, amount_minor=amount, key=f"auto:{receipt.payment_id}", reason=reason,
+          refund_id=None)
 
 
 def _require_finance(scope: Scope, receipt: UnappliedReceipt) -> None:

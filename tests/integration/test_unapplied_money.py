@@ -13,6 +13,7 @@ from app.finance.journal import trial_balance
 from app.finance.models import AccountCode
 from app.orders.models import OrderStatus
 from app.payments import credit, retail, unapplied
+from app.payments.gateway import use_gateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, UnappliedReceipt
 from app.payments.offline_gateway import OfflineGateway
 from app.payments.stripe_gateway import StripeGateway
@@ -101,8 +102,10 @@ def test_an_overpayment_is_applied_to_its_order_by_finance_and_the_rest_goes_bac
     assert (applied.applied_minor, applied.open_minor) == (12_800, 200)
     session.refresh(order)
     assert order.status is OrderStatus.paid
-    unapplied.return_receipt(session, scope=scope_of(session, net, "jingan"), receipt_id=receipt.id,
-                             reference=None, gateway=gateway)
+    with use_gateway(gateway):  # claimed and committed first; the gateway is asked after the commit
+        unapplied.return_receipt(session, scope=scope_of(session, net, "jingan"), receipt_id=receipt.id,
+                                 reference=None, gateway=gateway)
+        session.commit()
     (call,) = standin.state.calls("POST", "/v1/refunds")
     assert call.form["amount"] == "200"
     use_scope(session, system_scope(net.tenant.id))
