@@ -27,6 +27,7 @@ class AccountCode(StrEnum):
     sales_revenue = "sales_revenue"
     sales_returns = "sales_returns"
     gateway_fees = "gateway_fees"
+    disputed_funds = "disputed_funds"  # withdrawn by the gateway while a dispute runs
     receivable = "receivable"  # what a buyer org owes (credit on account), per counterparty
     customer_deposits = "customer_deposits"  # a buyer org's money the seller holds, per counterparty
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
@@ -41,6 +42,7 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.sales_revenue: AccountKind.revenue,
     AccountCode.sales_returns: AccountKind.revenue,  # contra-revenue: debit balance
     AccountCode.gateway_fees: AccountKind.expense,
+    AccountCode.disputed_funds: AccountKind.asset,
     AccountCode.receivable: AccountKind.asset,
     AccountCode.customer_deposits: AccountKind.liability,
     AccountCode.payable: AccountKind.liability,

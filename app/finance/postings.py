@@ -52,11 +52,15 @@ def post_order_paid(session: Session, *, order: Order, amount_minor: int, method
 
 
 def post_order_refunded(session: Session, *, order: Order, refund_id: str, amount_minor: int,
-                        method: str) -> JournalEntry | None:
-    """Dr the seller's sales returns; Cr where the money went back from."""
+                        method: str, execution: str | None = None) -> JournalEntry | None:
+    """Dr the seller's sales returns; Cr where the money went back from.
+
+    Once per execution (the gateway refund): a refund that bounced and was paid again posts again.
+    """
     return post_entry(
         session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="order_refund",
-        source_key=f"order.refunded:{refund_id}", currency=order.currency,
+        source_key=f"order.refunded:{refund_id}" + (f":{execution}" if execution else ""),
+        currency=order.currency,
         lines=[(seller_account(session, order, A.sales_returns), amount_minor),
                (settlement_account(session, order, method), -amount_minor)],
         memo="order refunded", details={"order_id": str(order.id), "refund_id": refund_id})
@@ -100,6 +104,20 @@ def post_unapplied_applied(session: Session, *, order: Order, receipt_id: uuid.U
                (settlement_account(session, order, method), -amount_minor)],
         memo="unapplied payment applied to an order", details={"order_id": str(order.id),
                                                                 "receipt_id": str(receipt_id)})
+
+
+def post_dispute(session: Session, *, order: Order, dispute_ref: str, step: str,
+                 amount_minor: int) -> JournalEntry | None:
+    """opened: Dr disputed funds, Cr gateway clearing (the gateway holds them); won: back; lost:
+    Dr gateway clearing, Cr disputed funds, and the order's refund then takes them out of clearing."""
+    held = tenant_account(session, order.tenant_id, A.disputed_funds, order.currency)
+    clearing = tenant_account(session, order.tenant_id, A.gateway_clearing, order.currency)
+    sign = 1 if step == "opened" else -1
+    return post_entry(
+        session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind=f"dispute_{step}",
+        source_key=f"dispute.{step}:{dispute_ref}", currency=order.currency,
+        lines=[(held, sign * amount_minor), (clearing, -sign * amount_minor)],
+        memo=f"dispute {step}", details={"order_id": str(order.id), "dispute": dispute_ref})
 
 
 def post_gateway_fee(session: Session, *, tenant_id: uuid.UUID, owner_path: str, transaction_id: str,
@@ -171,4 +189,20 @@ def journal_order_refunded(session: Session, event: OutboxEvent) -> None:
     order = session.get(Order, (event.tenant_id, event.subject_id))
     method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
     post_order_refunded(session, order=order, refund_id=event.payload["refund_id"],
-                        amount_minor=int(event.payload["amount_minor"]), method=method)
+                        amount_minor=int(event.payload["amount_minor"]), method=method,
+                        execution=event.payload.get("gateway_ref"))
+
+
+@subscribe("order.refund_bounced")
+def journal_order_refund_bounced(session: Session, event: OutboxEvent) -> None:
+    """The refund's money came back: Dr where it went back from, Cr sales returns (once per event)."""
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
+    amount = int(event.payload["amount_minor"])
+    post_entry(
+        session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="order_refund_bounced",
+        source_key=f"order.refund_bounced:{event.id}", currency=order.currency,
+        lines=[(settlement_account(session, order, method), amount),
+               (seller_account(session, order, A.sales_returns), -amount)],
+        memo="refund failed after it succeeded", details={"order_id": str(order.id),
+                                                           "refund_id": event.payload["refund_id"]})

@@ -37,6 +37,8 @@ REFUND_TRANSITIONS: dict[str, tuple[frozenset[RefundStatus], RefundStatus]] = {
     # The gateway refused the money: the claim stays, finance retries or pays it back offline.
     "fail": (frozenset({R.refund_approved}), R.refund_failed),
     "retry": (frozenset({R.refund_failed}), R.refund_approved),
+    # The gateway turned a succeeded refund failed: the money is back with us, finance acts again.
+    "bounce": (frozenset({R.refunded}), R.refund_failed),
 }
 
 # After-sales may be requested once the order is paid, until (and after) it completes.

@@ -72,6 +72,9 @@ class PaymentGateway(Protocol):
 
     def get_payment(self, payment_id: str) -> GatewayPayment: ...
 
+    def list_refunds(self, *, payment_id: str) -> list[GatewayRefund]:
+        """Every refund of a payment as the gateway has it now (a Charge no longer embeds them)."""
+
     def refund(self, *, payment_id: str, amount_minor: int, idempotency_key: str,
                metadata: dict) -> GatewayRefund: ...
 

@@ -27,6 +27,7 @@ class PaymentStatus(StrEnum):
     failed = "failed"
     amount_mismatch = "amount_mismatch"  # money arrived that does not match the order: finance looks
     refunded = "refunded"  # paid twice or after cancellation: returned automatically
+    canceled = "canceled"  # the intent was canceled at the gateway: a new one is needed to pay
 
 
 class RefundExecutionStatus(StrEnum):
@@ -45,6 +46,8 @@ class RefundReason(StrEnum):
     order_refund = "order_refund"
     duplicate_payment = "duplicate_payment"
     order_cancelled = "order_cancelled"
+    outside = "outside"  # refunded at the gateway (dashboard, support), reported by webhook
+    dispute_lost = "dispute_lost"  # the card holder's bank took the money back
 
 
 class Payment(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
@@ -252,3 +255,30 @@ class UnappliedReceipt(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     @property
     def open_minor(self) -> int:
         return self.amount_minor - self.applied_minor - self.returned_minor
+
+
+class DisputeStatus(StrEnum):
+    open = "open"  # the gateway holds the funds while the dispute runs
+    won = "won"  # the funds came back
+    lost = "lost"  # the money is gone: the order counts it as refunded
+
+
+class PaymentDispute(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
+    """A card holder's dispute (chargeback) of a payment, as the gateway reported it."""
+
+    __tablename__ = "payment_disputes"
+    __table_args__ = (
+        tenant_fk(["payment_id"], "payments"),
+        tenant_fk(["order_id"], "orders"),
+        UniqueConstraint("tenant_id", "gateway_ref"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+    )
+
+    payment_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    gateway_ref: Mapped[str] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[DisputeStatus] = mapped_column(str_enum(DisputeStatus))
+    reason: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

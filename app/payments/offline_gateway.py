@@ -29,6 +29,9 @@ class OfflineGateway:
     def get_payment(self, payment_id):
         raise GatewayError("offline payments are confirmed by finance; there is nothing to fetch")
 
+    def list_refunds(self, *, payment_id):
+        return []  # nothing moves outside the app without finance recording it
+
     def refund(self, *, payment_id, amount_minor, idempotency_key, metadata):
         # Money is paid back by hand: pending until finance confirms it with a bank reference.
         return GatewayRefund(id=_ref("re", idempotency_key), status="pending",

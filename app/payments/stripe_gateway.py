@@ -80,6 +80,17 @@ class StripeGateway:
     def get_payment(self, payment_id):
         return _payment(self._call(self.client.v1.payment_intents.retrieve, payment_id))
 
+    def list_refunds(self, *, payment_id):
+        # Since API 2022-11-15 a Charge (also in webhooks) no longer carries `refunds`: list them
+        # by PaymentIntent, every page.
+        params, found = {"payment_intent": payment_id, "limit": 100}, []
+        while True:
+            page = self._call(self.client.v1.refunds.list, params=params)
+            found.extend(_refund(refund) for refund in page["data"])
+            if not page.get("has_more") or not page["data"]:
+                return found
+            params["starting_after"] = page["data"][-1]["id"]
+
     def refund(self, *, payment_id, amount_minor, idempotency_key, metadata):
         refund = self._call(self.client.v1.refunds.create, params={
             "payment_intent": payment_id, "amount": amount_minor,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.finance.accounts import brand_root
-from app.payments import refunds, retail
+from app.payments import outside, refunds, retail
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
@@ -156,16 +156,66 @@ def on_refund_updated(session: Session, event: dict, gateway: PaymentGateway) ->
     return refunds.refund_updated(session, tenant_id=tenant_id, at_gateway=refund)
 
 
+def _followed_payment(session: Session, payment_intent_id: str | None,
+                      gateway: PaymentGateway) -> tuple[uuid.UUID, Payment] | None:
+    """The tenant and our payment of a PaymentIntent, its success caught up first (any event order)."""
+    if not payment_intent_id:
+        return None
+    tenant_id = _catch_up_payment(session, payment_intent_id, gateway)
+    if tenant_id is None:
+        return None
+    with acting_as(session, system_scope(tenant_id)):
+        payment = retail.find_payment(session, tenant_id, gateway.name, payment_intent_id)
+    return (tenant_id, payment) if payment is not None else None
+
+
+def _reconcile_refunds_of(session: Session, payment_intent_id: str | None, gateway: PaymentGateway) -> str:
+    """Re-list the PaymentIntent's refunds from the gateway and book each (known, lost answer, or outside)."""
+    followed = _followed_payment(session, payment_intent_id, gateway)
+    if followed is None:
+        return "unknown_payment"
+    tenant_id, payment = followed
+    return outside.reconcile_refunds(session, tenant_id=tenant_id, payment=payment,
+                                     at_gateway=gateway.list_refunds(payment_id=payment_intent_id))
+
+
 def on_charge_refunded(session: Session, event: dict, gateway: PaymentGateway) -> str:
-    """A charge was (partly) refunded: settle every refund listed on it, after catching up the payment."""
-    charge = event["data"]["object"]
-    payment_intent = _id(charge.get("payment_intent"))
-    tenant_id = _catch_up_payment(session, payment_intent, gateway) if payment_intent else None
+    """A charge was (partly) refunded. Since API 2022-11-15 the Charge has no `refunds`: list them."""
+    return _reconcile_refunds_of(session, _id(event["data"]["object"].get("payment_intent")), gateway)
+
+
+def on_refund_event(session: Session, event: dict, gateway: PaymentGateway) -> str:
+    """refund.created / refund.updated (also succeeded → failed): the refund's payment, re-listed."""
+    payment_intent = _id(event["data"]["object"].get("payment_intent"))
+    if payment_intent is None:  # a refund of a bare charge: only its own row can follow
+        return on_refund_updated(session, event, gateway)
+    return _reconcile_refunds_of(session, payment_intent, gateway)
+
+
+def on_dispute(session: Session, event: dict, gateway: PaymentGateway) -> str:
+    """charge.dispute.created holds the funds; charge.dispute.closed returns them (won) or not (lost)."""
+    dispute = event["data"]["object"]
+    followed = _followed_payment(session, _id(dispute.get("payment_intent")), gateway)
+    if followed is None:
+        return "unknown_payment"
+    tenant_id, payment = followed
+    with acting_as(session, system_scope(tenant_id)):
+        if event["type"] == "charge.dispute.closed":
+            return outside.dispute_closed(session, payment=payment, dispute=dispute)
+        outside.dispute_opened(session, payment=payment, dispute=dispute)
+        return "dispute_opened"
+
+
+def on_payment_canceled(session: Session, event: dict, gateway: PaymentGateway) -> str:
+    obj = event["data"]["object"]
+    tenant_id = _known_tenant(session, _tenant_hint(event))
     if tenant_id is None:
         return "unknown_tenant"
-    outcomes = [refunds.refund_updated(session, tenant_id=tenant_id, at_gateway=_refund_of(refund))
-                for refund in (charge.get("refunds") or {}).get("data", [])]
-    return "settled" if "settled" in outcomes else "unchanged"
+    with acting_as(session, system_scope(tenant_id)):
+        payment = retail.find_payment(session, tenant_id, gateway.name, obj["id"])
+        if payment is None:
+            return "unknown_payment"
+        return outside.payment_canceled(session, payment=payment)
 
 
 def on_transfer(session: Session, event: dict, gateway: PaymentGateway) -> str:
@@ -225,9 +275,13 @@ def on_account_updated(session: Session, event: dict, gateway: PaymentGateway) -
 HANDLERS = {
     "payment_intent.succeeded": on_payment_succeeded,
     "payment_intent.payment_failed": on_payment_failed,
+    "payment_intent.canceled": on_payment_canceled,
     "charge.refunded": on_charge_refunded,
-    "refund.updated": on_refund_updated,
-    "charge.refund.updated": on_refund_updated,
+    "refund.created": on_refund_event,
+    "refund.updated": on_refund_event,
+    "charge.refund.updated": on_refund_event,
+    "charge.dispute.created": on_dispute,
+    "charge.dispute.closed": on_dispute,
     "transfer.created": on_transfer,
     "transfer.reversed": on_transfer,
     "payout.paid": on_payout,

@@ -68,13 +68,41 @@ def upgrade():
     )
     op.create_index('ix_unapplied_receipts_seller', 'unapplied_receipts',
                     ['tenant_id', 'seller_path', 'created_at'], unique=False)
+    op.create_table('payment_disputes',
+    sa.Column('payment_id', sa.Uuid(), nullable=False),
+    sa.Column('order_id', sa.Uuid(), nullable=False),
+    sa.Column('gateway_ref', sa.String(length=255), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.String(length=100), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('seller_path', PATH, nullable=False),
+    sa.Column('buyer_consumer_id', sa.Uuid(), nullable=True),
+    sa.Column('owner_path', PATH, nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_minor > 0', name=op.f('ck_payment_disputes_amount_positive')),
+    sa.CheckConstraint("owner_path LIKE '/%/' AND owner_path NOT LIKE '%~%'",
+                       name=op.f('ck_payment_disputes_owner_path_shape')),
+    sa.CheckConstraint("seller_path LIKE '/%/' AND seller_path NOT LIKE '%~%'",
+                       name=op.f('ck_payment_disputes_seller_path_shape')),
+    sa.ForeignKeyConstraint(['tenant_id', 'order_id'], ['orders.tenant_id', 'orders.id'],
+                            name=op.f('fk_payment_disputes_tenant_id_order_id_orders')),
+    sa.ForeignKeyConstraint(['tenant_id', 'payment_id'], ['payments.tenant_id', 'payments.id'],
+                            name=op.f('fk_payment_disputes_tenant_id_payment_id_payments')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_payment_disputes')),
+    sa.UniqueConstraint('tenant_id', 'gateway_ref', name=op.f('uq_payment_disputes_tenant_id_gateway_ref')),
+    )
     # One open PaymentIntent per order and gateway: concurrent "pay" requests share one.
     op.create_index('uq_payments_one_open_per_order', 'payments', ['tenant_id', 'order_id', 'gateway'],
                     unique=True, postgresql_where=sa.text("status IN ('pending', 'failed')"),
                     sqlite_where=sa.text("status IN ('pending', 'failed')"))
     if op.get_bind().dialect.name == "postgresql":
-        for statement in rls.enable_rls_sql('unapplied_receipts', RECEIPT_PREDICATE):
-            op.execute(statement)
+        for table in ('unapplied_receipts', 'payment_disputes'):
+            for statement in rls.enable_rls_sql(table, RECEIPT_PREDICATE):
+                op.execute(statement)
         op.execute(JOURNAL_WALL)
         op.execute(PIN_SEARCH_PATH)
 
@@ -193,6 +221,7 @@ def downgrade():
         op.execute("DROP FUNCTION IF EXISTS tm_journal_entry_stamp()")
         op.execute("ALTER TABLE journal_entries DROP COLUMN IF EXISTS created_xid")
     op.drop_index('uq_payments_one_open_per_order', table_name='payments')
+    op.drop_table('payment_disputes')
     op.drop_index('ix_unapplied_receipts_seller', table_name='unapplied_receipts')
     op.drop_table('unapplied_receipts')
     op.drop_index('uq_credit_entries_idempotency_key', table_name='credit_entries')

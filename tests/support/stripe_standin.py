@@ -61,6 +61,7 @@ class StripeStandIn:
     payment_intents: dict = field(default_factory=dict)
     refunds: dict = field(default_factory=dict)
     transfers: dict = field(default_factory=dict)
+    disputes: dict = field(default_factory=dict)
     balance_transactions: list = field(default_factory=list)
     _replays: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -86,6 +87,44 @@ class StripeStandIn:
         refund = self.refunds[refund_id]
         refund["status"] = status
         return refund
+
+    def charge(self, pi_id: str) -> dict:
+        """The PaymentIntent's latest Charge as API 2022-11-15+ sends it: no embedded `refunds` list."""
+        pi = self.payment_intents[pi_id]
+        refunded = sum(r["amount"] for r in self.refunds.values()
+                       if r["payment_intent"] == pi_id and r["status"] in ("pending", "succeeded"))
+        return {"object": "charge", "id": pi["latest_charge"], "payment_intent": pi_id,
+                "amount": pi["amount_received"], "amount_captured": pi["amount_received"],
+                "amount_refunded": refunded, "refunded": refunded >= pi["amount_received"],
+                "currency": pi["currency"], "status": "succeeded", "metadata": dict(pi["metadata"])}
+
+    def refund_from_dashboard(self, pi_id: str, amount: int, status: str = "succeeded") -> dict:
+        """Someone refunded in the Stripe dashboard: a refund without our metadata."""
+        pi = self.payment_intents[pi_id]
+        refund = {"object": "refund", "id": _new_id("re"), "amount": amount, "currency": pi["currency"],
+                  "payment_intent": pi_id, "charge": pi["latest_charge"], "status": status,
+                  "metadata": {}, "created": int(time.time())}
+        self.refunds[refund["id"]] = refund
+        self.balance_transactions.append(self._bt(-amount, 0, "refund", refund["id"], pi["currency"]))
+        return refund
+
+    def dispute(self, pi_id: str, status: str = "needs_response") -> dict:
+        """The card holder disputes the whole charge; Stripe withdraws the amount at once."""
+        pi = self.payment_intents[pi_id]
+        dispute = {"object": "dispute", "id": _new_id("dp"), "amount": pi["amount_received"],
+                   "currency": pi["currency"], "charge": pi["latest_charge"], "payment_intent": pi_id,
+                   "status": status, "reason": "fraudulent", "created": int(time.time())}
+        self.disputes[dispute["id"]] = dispute
+        return dispute
+
+    def close_dispute(self, dispute_id: str, status: str) -> dict:
+        self.disputes[dispute_id]["status"] = status  # won | lost
+        return self.disputes[dispute_id]
+
+    def cancel(self, pi_id: str) -> dict:
+        pi = self.payment_intents[pi_id]
+        pi.update(status="canceled", cancellation_reason="abandoned")
+        return pi
 
     def calls(self, method: str, path_prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
