@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -342,7 +342,10 @@ def aged_statement(session: Session, *, scope: Scope, as_of: datetime | None = N
         for charge in session.scalars(scoped(CreditEntry, scope).where(
                 CreditEntry.account_id.in_(list(accounts)), CreditEntry.kind == CreditEntryKind.charge,
                 CreditEntry.outstanding_minor > 0)):
-            days = (as_of - charge.created_at).days
+            created = charge.created_at
+            if created.tzinfo is None:  # SQLite keeps no offset: the value is UTC
+                created = created.replace(tzinfo=UTC)
+            days = (as_of - created).days
             accounts[charge.account_id].buckets[age_bucket(days)] += charge.outstanding_minor
     return list(accounts.values())
 
