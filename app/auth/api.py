@@ -22,7 +22,7 @@ from app.extensions import db
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign in and API keys")
 
 
-def _tokens(result: services.Session_) -> dict:
+def _tokens(result: services.IssuedTokens) -> dict:
     return {"access_token": result.access_token, "refresh_token": result.refresh_token,
             "token_type": "Bearer", "expires_in": result.expires_in}
 

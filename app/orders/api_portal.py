@@ -11,7 +11,7 @@ from app.orders import (
     queries,
     tasks,  # noqa: F401  (registers the timeout tasks and their beat entries)
 )
-from app.orders.placement import Request, place_supply_order
+from app.orders.placement import OrderRequest, place_supply_order
 from app.orders.schemas import (
     CancelIn,
     DecisionIn,
@@ -57,8 +57,8 @@ class Orders(MethodView):
     def post(self, headers, body):
         """Place a purchase order with my parent org."""
         scope = staff_only()
-        placed = place_supply_order(db.session, scope=scope,
-                                    request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_supply_order(db.session, scope,
+                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
@@ -93,7 +93,7 @@ class Cancel(MethodView):
     def post(self, body, order_id):
         """Cancel an unpaid order I sell or buy."""
         scope = staff_only()
-        return order_response(scope, fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body))
+        return order_response(scope, fulfilment.cancel(db.session, scope, order_id=order_id, **body))
 
 
 @blp.route("/orders/<uuid:order_id>/confirm-receipt")
@@ -103,7 +103,7 @@ class ConfirmReceipt(MethodView):
     def post(self, order_id):
         """My org received a purchase order: completed, goods into my stock."""
         scope = staff_only()
-        return order_response(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.complete(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/refunds")

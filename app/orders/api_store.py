@@ -6,7 +6,7 @@ from app.auth.request import staff_only
 from app.blueprint import Blueprint
 from app.extensions import db
 from app.orders import aftersales, fulfilment, queries
-from app.orders.placement import Request, place_in_store, place_supply_order
+from app.orders.placement import OrderRequest, place_in_store, place_supply_order
 from app.orders.schemas import (
     CancelIn,
     DecisionIn,
@@ -55,8 +55,8 @@ class Replenishments(MethodView):
     def post(self, headers, body):
         """Replenish my store from my distributor."""
         scope = staff_only()
-        placed = place_supply_order(db.session, scope=scope,
-                                    request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_supply_order(db.session, scope,
+                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
@@ -73,8 +73,8 @@ class InStoreOrders(MethodView):
         """A guide sells in the store to a member: a retail order credited to the guide."""
         scope = staff_only()
         member_id = body.pop("member_id")
-        placed = place_in_store(db.session, scope=scope, member_id=member_id,
-                                request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_in_store(db.session, scope, member_id=member_id,
+                                request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
@@ -108,7 +108,7 @@ class PickUp(MethodView):
     def post(self, order_id):
         """The member collected a paid order at the counter: shipped and completed."""
         scope = staff_only()
-        return order_response(scope, fulfilment.pick_up(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.pick_up(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/confirm-receipt")
@@ -118,7 +118,7 @@ class ConfirmReceipt(MethodView):
     def post(self, order_id):
         """My replenishment arrived: completed, goods into my store's stock."""
         scope = staff_only()
-        return order_response(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.complete(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")
@@ -129,7 +129,7 @@ class Cancel(MethodView):
     def post(self, body, order_id):
         """Cancel an unpaid order my store sells or buys."""
         scope = staff_only()
-        return order_response(scope, fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body))
+        return order_response(scope, fulfilment.cancel(db.session, scope, order_id=order_id, **body))
 
 
 @blp.route("/refunds")

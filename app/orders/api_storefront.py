@@ -6,7 +6,7 @@ from app.auth.request import consumer_only
 from app.blueprint import Blueprint
 from app.extensions import db
 from app.orders import aftersales, cart, fulfilment, queries
-from app.orders.placement import Request, place_retail
+from app.orders.placement import OrderRequest, place_retail
 from app.orders.schemas import (
     CancelIn,
     CartItemIn,
@@ -68,8 +68,9 @@ class Checkout(MethodView):
     def post(self, headers, body):
         """Check out my cart at one store: a retail order waiting for payment."""
         scope = consumer_only()
-        placed = cart.checkout(db.session, scope=scope, store_id=body.pop("store_id"),
-                               request=Request(lines=[], idempotency_key=headers["idempotency_key"], **body))
+        placed = cart.checkout(db.session, scope, store_id=body.pop("store_id"),
+                               request=OrderRequest(lines=[], idempotency_key=headers["idempotency_key"],
+                                                    **body))
         return placed_response(placed, scope)
 
 
@@ -91,8 +92,8 @@ class MyOrders(MethodView):
     def post(self, headers, body):
         """Buy these SKUs now (without the cart): a retail order waiting for payment."""
         scope = consumer_only()
-        placed = place_retail(db.session, scope=scope, store_id=body.pop("store_id"),
-                              request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_retail(db.session, scope, store_id=body.pop("store_id"),
+                              request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return placed_response(placed, scope)
 
 
@@ -114,7 +115,7 @@ class CancelMyOrder(MethodView):
     def post(self, body, order_id):
         """Cancel my unpaid order; its stock is released."""
         scope = consumer_only()
-        order = fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body)
+        order = fulfilment.cancel(db.session, scope, order_id=order_id, **body)
         return _commit(scope, order)
 
 
@@ -125,7 +126,7 @@ class ConfirmReceipt(MethodView):
     def post(self, order_id):
         """I received my parcel: the order completes."""
         scope = consumer_only()
-        return _commit(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        return _commit(scope, fulfilment.complete(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/refunds")

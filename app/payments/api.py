@@ -35,7 +35,7 @@ class PaymentIntent(MethodView):
         scope = request_scope()
         if not scope.is_staff:
             consumer_only()
-        payment = retail.start_payment(db.session, scope=scope, order_id=order_id, gateway=current_gateway())
+        payment = retail.start_payment(db.session, scope, order_id=order_id, gateway=current_gateway())
         db.session.commit()
         return payment
 

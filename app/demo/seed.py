@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from app.auth.passwords import hash_password
 from app.db import uuid7
+from app.demo.catalog import seed_catalog
+from app.demo.orders import seed_orders
 from app.extensions import db
-from app.seed_catalog import seed_catalog
-from app.seed_orders import seed_orders
 from app.tenancy import grants, network
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, IdentityKind, OrgKind, Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
