@@ -30,10 +30,10 @@ from app.payments.models import (
     RefundExecutionStatus,
     RefundReason,
 )
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Role
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 FINANCE_ROLES = frozenset({Role.owner, Role.admin, Role.finance})
@@ -73,7 +73,7 @@ def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID,
     """The seller sets (or changes) the credit limit of a buyer org directly below it."""
     buyer = get_visible(session, Org, scope, buyer_org_id)
     _require_finance_of(scope, buyer.parent_id)
-    with acting_as(session, system_scope(scope.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(scope.tenant_id)):
         from app.tenancy.models import Tenant  # noqa: PLC0415
 
         currency = currency or session.get(Tenant, scope.tenant_id).currency
@@ -102,7 +102,7 @@ def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Pay
         raise NotTheBuyer("Only the buying org's staff pay its orders on credit.")
     if order.flow is OrderFlow.retail or order.status is not OrderStatus.pending_payment:
         raise NotPayable("Only a pending purchase or replenishment order is paid on credit.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         account = _account(session, order.tenant_id, order.seller_org_id, order.buyer_org_id)
         if account is None or account.currency != order.currency:
             raise NoCreditAccount("The seller has not granted this buyer credit in this currency.")
@@ -146,7 +146,7 @@ def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID
     _require_finance_of(scope, order.seller_org_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be confirmed.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         payment = session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
             Payment.gateway == OfflineGateway.name, Payment.status == PaymentStatus.pending)).first()
@@ -172,7 +172,7 @@ def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, a
     """The buyer paid back: oldest charges first; the used credit and the receivable go down."""
     account = get_visible(session, CreditAccount, scope, account_id)
     _require_finance_of(scope, account.seller_org_id)
-    with acting_as(session, system_scope(account.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(account.tenant_id)):
         lowered = session.execute(
             update(CreditAccount)
             .where(CreditAccount.tenant_id == account.tenant_id, CreditAccount.id == account.id,
