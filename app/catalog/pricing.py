@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.catalog import rules
-from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_manager
+from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_staff
 from app.catalog.errors import (
     InvalidBand,
     InvalidPriceAudience,
@@ -38,7 +38,7 @@ from app.catalog.models import (
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.network import require_manager
+from app.tenancy.permissions import Action, require
 from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
@@ -151,7 +151,7 @@ def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: Pric
              effective_from: datetime | None = None,
              effective_to: datetime | None = None) -> PriceBand:
     """The brand's floor and ceiling for a SKU's supply (between orgs) or retail prices."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_price_bands)
     get_catalog_row(session, Sku, scope, sku_id)
     if ceiling_minor is not None and ceiling_minor < floor_minor:
         raise InvalidBand("The ceiling is below the floor.")
@@ -170,8 +170,9 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
               effective_from: datetime | None = None,
               effective_to: datetime | None = None) -> PriceEntry:
     """A price the seller asks, effective-dated; managers of the seller (or above) set it."""
+    require(scope, Action.edit_price_lists)
     seller = get_visible(session, Org, scope, seller_org_id)
-    require_manager(scope, seller)
+    require(scope, Action.edit_price_lists, on=seller.path)
     get_catalog_row(session, Sku, scope, sku_id)
     buyer = _check_audience(session, scope, seller, channel, buyer_org_id, buyer_depth,
                             buyer_kind)

@@ -20,6 +20,7 @@ from app.orders.models import (
 )
 from app.orders.queries import get_order, get_refund, lines_of, refund_lines_of, seller_side
 from app.orders.transitions import actor_of, advance_refund, require_refundable
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
 OPEN = (RefundStatus.refund_requested, RefundStatus.refund_approved, RefundStatus.refunded)
@@ -36,9 +37,11 @@ def require_buyer_side(scope: Scope, order: Order) -> None:
     raise NotTheBuyer("Only the buyer can do this.")
 
 
-def require_seller(scope: Scope, order: Order) -> None:
+def require_seller(scope: Scope, order: Order, action: Action) -> None:
+    """The selling org, or an org above it where the role's reach for `action` is its subtree."""
     if not seller_side(scope, order):
         raise NotTheSeller("Only the seller (or an org above it) can do this.")
+    require(scope, action, on=order.seller_path)
 
 
 def claimed(session: Session, order: Order) -> dict[uuid.UUID, tuple[int, int]]:
@@ -56,6 +59,7 @@ def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind:
                    lines: list[dict], amount_minor: int | None = None,
                    reason: str | None = None) -> Refund:
     """Ask for money back on some units of some lines; the amount defaults to what they are worth."""
+    require(scope, Action.request_refund)
     order = get_order(session, scope, order_id)
     require_buyer_side(scope, order)
     require_refundable(order)
@@ -101,9 +105,10 @@ def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind:
 def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
+    require(scope, Action.approve_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.approve_refund)
     advance_refund(session, refund, "approve", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
     refund_lines = refund_lines_of(session, refund)
@@ -129,9 +134,10 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
 
 def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
+    require(scope, Action.reject_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.reject_refund)
     advance_refund(session, refund, "reject", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
     session.flush()

@@ -23,6 +23,7 @@ from app.orders.transitions import actor_of, record_placed
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Consumer, Org, Tenant
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
 MAX_LINES = 100
@@ -60,6 +61,7 @@ class Request:
 def place_retail(session: Session, *, scope: Scope, request: Request,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
+    require(scope, Action.place_retail_order)
     digest = request.digest(store_id=store_id)
     # Entered before the first statement, the system scope is set once, at BEGIN.
     with stock_moves.as_system(session, scope.tenant_id):
@@ -79,6 +81,7 @@ def _home_store(session: Session, scope: Scope) -> Org | None:
 
 def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, request: Request) -> Placed:
     """A guide sells at their store to a member (a consumer the store sees)."""
+    require(scope, Action.sell_in_store)
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
     with stock_moves.as_system(session, scope.tenant_id):
@@ -91,6 +94,7 @@ def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, requ
 
 def place_supply_order(session: Session, *, scope: Scope, request: Request) -> Placed:
     """My org buys from its parent: replenish for a store, purchase for a distributor."""
+    require(scope, Action.place_supply_order)
     digest = request.digest()
     with stock_moves.as_system(session, scope.tenant_id):
         buyer = _org(session, scope.tenant_id, scope.org_id)

@@ -10,6 +10,7 @@ from app.schemas import PageQuery
 from app.tenancy import consumers, grants, network, policy
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
+from app.tenancy.permissions import permissions_of
 from app.tenancy.schemas import (
     AuditEntrySchema,
     ConsumerSchema,
@@ -40,7 +41,8 @@ class Me(MethodView):
         return {"tenant_id": scope.tenant_id, "actor_kind": scope.actor_kind.value,
                 "actor_id": scope.actor_id, "org_id": scope.org_id, "org_path": scope.org_path,
                 "role": scope.role.value if scope.role else None,
-                "fidelity": {d.value: v.max_fidelity().value for d, v in scope.views.items()}}
+                "fidelity": {d.value: v.max_fidelity().value for d, v in scope.views.items()},
+                "permissions": permissions_of(scope)}
 
 
 @blp.route("/orgs")

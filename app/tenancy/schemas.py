@@ -86,6 +86,10 @@ class MeSchema(Schema):
     role = ma.fields.String(allow_none=True)
     fidelity = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
                               metadata={"description": "Best fidelity per dataset"})
+    permissions = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(),
+        metadata={"description": "What I may do: permission → reach (own, subtree, own rows)",
+                  "example": {"refund.approve": "subtree", "order.ship": "own"}})
 
 
 class PolicySchema(Schema):
