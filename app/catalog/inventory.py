@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from app.catalog import stock
 from app.catalog.access import get_catalog_row
 from app.catalog.models import Sku, StockLevel, StockMovement
+from app.platform.audit import audit
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
@@ -46,5 +47,8 @@ def stocktake(session: Session, scope: Scope, *, org_id: uuid.UUID, sku_id: uuid
     org = get_visible(session, Org, scope, org_id)
     require(scope, Action.adjust_stock, on=org.path)
     get_catalog_row(session, Sku, scope, sku_id)
-    return stock.count(session, tenant_id=scope.tenant_id, org=org, sku_id=sku_id,
-                       counted=counted, actor_id=scope.actor_id, note=note)
+    level = stock.count(session, tenant_id=scope.tenant_id, org=org, sku_id=sku_id,
+                        counted=counted, actor_id=scope.actor_id, note=note)
+    audit(session, scope, "stock.adjust", owner_path=org.path, subject_id=sku_id, subject_type="sku",
+          org_id=org.id, counted=counted)
+    return level

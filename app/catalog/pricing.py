@@ -35,6 +35,7 @@ from app.catalog.models import (
     Sku,
     StoreAssortment,
 )
+from app.platform.audit import audit
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
@@ -161,6 +162,8 @@ def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: Pric
                      effective_from=effective_from, effective_to=effective_to)
     session.add(band)
     session.flush()
+    audit(session, scope, "price_bands.edit", owner_path=band.owner_path, subject_id=band.id,
+          subject_type="price_band", sku_id=sku_id, floor_minor=floor_minor, ceiling_minor=ceiling_minor)
     return band
 
 
@@ -186,6 +189,8 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
         effective_from=effective_from, effective_to=effective_to, created_by=scope.actor_id)
     session.add(entry)
     session.flush()
+    audit(session, scope, "price_lists.edit", owner_path=entry.owner_path, subject_id=entry.id,
+          subject_type="price", sku_id=sku_id, seller_org_id=seller.id, amount_minor=amount_minor)
     return entry
 
 

@@ -1,9 +1,7 @@
 """Finance endpoints: account balances and journal entries in my scope."""
 
-from flask.views import MethodView
-
 from app.auth.request import staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.finance.accounts import account_balances
@@ -12,6 +10,7 @@ from app.tenancy.permissions import Action, require
 
 blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
 
+
 def finance_scope():
     scope = staff_only()
     require(scope, Action.view_finance)
@@ -19,7 +18,7 @@ def finance_scope():
 
 
 @blp.route("/accounts")
-class Accounts(MethodView):
+class Accounts(TransactionalView):
     @blp.arguments(AccountQuery, location="query")
     @blp.response(200, AccountBalanceSchema(many=True))
     @blp.errors(401, 403)
@@ -29,7 +28,7 @@ class Accounts(MethodView):
 
 
 @blp.route("/entries")
-class Entries(MethodView):
+class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
     @blp.response(200, EntrySchema(many=True))
     @blp.errors(401, 403)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.orders import events, rules, stock_moves
+from app.orders.audit import audit_order
 from app.orders.errors import InvalidOrder, NotTheBuyer, NotTheSeller, RefundTooLarge
 from app.orders.models import (
     Order,
@@ -55,7 +56,7 @@ def claimed(session: Session, order: Order) -> dict[uuid.UUID, tuple[int, int]]:
     return {line_id: (int(qty), int(amount)) for line_id, qty, amount in rows}
 
 
-def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind: RefundKind,
+def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind: RefundKind,
                    lines: list[dict], amount_minor: int | None = None,
                    reason: str | None = None) -> Refund:
     """Ask for money back on some units of some lines; the amount defaults to what they are worth."""
@@ -102,7 +103,7 @@ def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind:
     return refund
 
 
-def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
     require(scope, Action.approve_refund)
@@ -126,13 +127,14 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                       moves=restocked, order_id=order.id)
     from app.orders.fulfilment import mark_shipped_if_done  # noqa: PLC0415  (fulfilment imports us)
 
-    mark_shipped_if_done(session, scope=scope, order=order)
+    mark_shipped_if_done(session, scope, order=order)
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
+    audit_order(session, scope, order, Action.approve_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 
 
-def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def reject_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
     require(scope, Action.reject_refund)
     refund = get_refund(session, scope, refund_id)
@@ -140,6 +142,7 @@ def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
     require_seller(scope, order, Action.reject_refund)
     advance_refund(session, refund, "reject", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
+    audit_order(session, scope, order, Action.reject_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.finance import postings
+from app.orders.audit import audit_order
 from app.orders.models import OrderFlow, OrderStatus, Refund
 from app.orders.payment_hooks import mark_paid, mark_refund_executed
 from app.orders.queries import get_order
@@ -30,6 +31,7 @@ from app.payments.models import (
     RefundExecutionStatus,
     RefundReason,
 )
+from app.platform.audit import audit
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
@@ -67,7 +69,7 @@ def _require_seller_org(scope: Scope, org_id: uuid.UUID) -> None:
         raise NotSellerFinance("Only the seller org's own staff may do this.")
 
 
-def set_credit_limit(session: Session, *, scope: Scope, buyer_org_id: uuid.UUID, limit_minor: int,
+def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID, limit_minor: int,
                      currency: str | None = None) -> CreditAccount:
     """The seller sets (or changes) the credit limit of a buyer org directly below it."""
     require(scope, Action.set_credit_limit)
@@ -86,6 +88,8 @@ def set_credit_limit(session: Session, *, scope: Scope, buyer_org_id: uuid.UUID,
         else:
             account.limit_minor = limit_minor
         session.flush()
+    audit(session, scope, "credit.set_limit", owner_path=account.owner_path, subject_id=account.id,
+          subject_type="credit_account", buyer_org_id=buyer.id, limit_minor=limit_minor)
     return account
 
 
@@ -95,7 +99,7 @@ def _account(session: Session, tenant_id, seller_org_id, buyer_org_id) -> Credit
         CreditAccount.buyer_org_id == buyer_org_id)).one_or_none()
 
 
-def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Payment:
+def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Payment:
     """The buyer org pays a pending purchase/replenish order on account, within its credit limit."""
     require(scope, Action.pay_order)
     order = get_order(session, scope, order_id)
@@ -133,10 +137,11 @@ def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Pay
         session.flush()
         mark_paid(session, tenant_id=order.tenant_id, order_id=order.id, amount_minor=order.total_minor,
                   payment_ref=str(entry.id), method="credit")
+    audit_order(session, scope, order, Action.pay_order, method="credit", amount=order.total_minor)
     return payment
 
 
-def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID,
+def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID,
                           reference: str) -> Payment:
     """The seller's finance saw the money arrive (bank transfer, or an offline demo payment): paid."""
     from app.payments.gateway import GatewayPayment  # noqa: PLC0415
@@ -166,10 +171,11 @@ def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID
         payment_succeeded(session, tenant_id=order.tenant_id, at_gateway=at_gateway,
                           gateway=OfflineGateway(), confirmed_by=scope.actor_id, reference=reference)
         session.refresh(payment)
+    audit_order(session, scope, order, Action.confirm_payment, reference=reference, amount=order.total_minor)
     return payment
 
 
-def record_repayment(session: Session, *, scope: Scope, account_id: uuid.UUID, amount_minor: int,
+def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, amount_minor: int,
                      reference: str) -> CreditEntry:
     """The buyer paid back: oldest charges first; the used credit and the receivable go down."""
     require(scope, Action.post_repayment)
@@ -190,6 +196,8 @@ def record_repayment(session: Session, *, scope: Scope, account_id: uuid.UUID, a
         postings.post_repayment(session, tenant_id=account.tenant_id, seller=seller,
                                 buyer_org_id=account.buyer_org_id, entry_id=entry.id,
                                 amount_minor=amount_minor, currency=account.currency)
+    audit(session, scope, "credit.post_repayment", owner_path=account.owner_path, subject_id=account.id,
+          subject_type="credit_account", amount=amount_minor, reference=reference)
     return entry
 
 
@@ -245,7 +253,7 @@ class AgedBalance:
         return sum(self.buckets.values())
 
 
-def aged_statement(session: Session, *, scope: Scope, as_of: datetime | None = None) -> list[AgedBalance]:
+def aged_statement(session: Session, scope: Scope, *, as_of: datetime | None = None) -> list[AgedBalance]:
     """What each buyer in my scope owes, by the age of the unpaid charges (0-30, 31-60, 61-90, 90+ days)."""
     as_of = as_of or utcnow()
     accounts = {a.id: AgedBalance(a) for a in session.scalars(

@@ -9,9 +9,8 @@ import hmac
 
 import marshmallow as ma
 from flask import current_app, request
-from flask.views import MethodView
 
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.errors import Unauthorized
 from app.extensions import db
 from app.schemas import Schema
@@ -57,7 +56,7 @@ class TenantCreatedSchema(Schema):
 
 
 @blp.route("/tenants")
-class Tenants(MethodView):
+class Tenants(TransactionalView):
     @blp.doc(security=[{"platformToken": []}])
     @blp.arguments(TenantCreateSchema)
     @blp.response(201, TenantCreatedSchema)
@@ -65,7 +64,6 @@ class Tenants(MethodView):
     def post(self, body):
         """Create a tenant, its brand org and its first owner (platform operators only)."""
         made = onboard_tenant(db.session, platform_only(), via="platform_api", **body)
-        db.session.commit()
         return {"tenant_id": made.tenant.id, "slug": made.tenant.slug, "brand_org_id": made.brand.id,
                 "owner_user_id": made.owner.id, "owner_email": made.owner.email}
 
