@@ -43,8 +43,9 @@ def create_tenant(session: Session, *, slug: str, name: str, currency: str = "CN
 def require_grantable(scope: Scope, role: Role) -> None:
     """No escalation: users and keys get only roles at or below the caller's own."""
     if scope.actor_kind is not ActorKind.system and not grantable(scope.role, role):
-        raise RoleAboveCaller(f"A {scope.role.value if scope.role else 'caller without a role'} "
-                              f"cannot give the {role.value} role.")
+        mine = scope.role.value if scope.role else "none"
+        raise RoleAboveCaller(f"Your role ({mine}) cannot give the {role.value} role: "
+                              "only roles at or below your own.")
 
 
 def create_org(session: Session, scope: Scope, *, parent_id: uuid.UUID, kind: OrgKind,
