@@ -12,13 +12,13 @@ from app.auth.models import ApiKey
 from app.auth.tokens import InvalidToken, digest, new_secret, split_compound
 from app.db import uuid7
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Role
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org, Tenant
 from app.tenancy.network import actor_payload, require_grantable
 from app.tenancy.permissions import Action, require
 from app.tenancy.resolve import staff_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 
 API_KEY_PREFIX = "tmk"
@@ -73,7 +73,7 @@ def authenticate_api_key(session: Session, presented: str) -> Scope:
         raise InvalidToken("The API key is malformed.") from error
     if prefix != API_KEY_PREFIX:
         raise InvalidToken("The API key is malformed.")
-    use_scope(session, system_scope(tenant_id))
+    enter_scope(session, Why.authenticate, scope=system_scope(tenant_id))
     key = session.get(ApiKey, (tenant_id, key_id))
     if key is None or key.revoked_at or not hmac.compare_digest(key.secret_hash, digest(secret)):
         raise InvalidToken("The API key is not valid.")

@@ -19,11 +19,11 @@ from app.catalog.errors import NotAStore
 from app.catalog.models import Product, ShelfStatus, Sku, StoreAssortment
 from app.db import utcnow
 from app.errors import NotFound
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 
@@ -90,7 +90,7 @@ def storefront_catalog(session: Session, scope: Scope, *, store_id: uuid.UUID,
                        limit: int = 50, offset: int = 0) -> list[ShelfItem]:
     """The store's on-shelf assortment with the retail price a consumer pays there now."""
     tenant_id = scope.tenant_id
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.read_store_shelf, scope=system_scope(tenant_id)):
         store = session.get(Org, (tenant_id, store_id))
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise NotFound("No store with that id.")

@@ -36,11 +36,11 @@ from app.catalog.models import (
     StoreAssortment,
 )
 from app.platform.audit import audit
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 RETAIL_SELLERS = {OrgKind.brand, OrgKind.store}
@@ -59,7 +59,7 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
     """
     at = now_or(at)
     wanted = list(dict.fromkeys(sku_ids))
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):
         _require_sellable(session, tenant_id, seller, buyer_org, wanted)
         prices = price_map(session, tenant_id=tenant_id, seller=seller, buyer_org=buyer_org,
                            sku_ids=wanted, at=at)
@@ -225,7 +225,7 @@ def _check_audience(session, scope, seller: Org, channel, buyer_org_id, buyer_de
 
 
 def _check_band(session, tenant_id, sku_id, channel, amount_minor, at) -> None:
-    with acting_as(session, system_scope(tenant_id)):  # bands are the brand's; read all
+    with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):  # bands: brand's
         bands = _bands(session, tenant_id, channel, [sku_id], at).get(sku_id, [])
     message = rules.check_band(amount_minor, rules.band_in_force(bands, at))
     if message:

@@ -32,10 +32,10 @@ from app.payments.models import (
     RefundReason,
 )
 from app.platform.audit import audit
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
@@ -75,7 +75,7 @@ def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID,
     require(scope, Action.set_credit_limit)
     buyer = get_visible(session, Org, scope, buyer_org_id)
     _require_seller_org(scope, buyer.parent_id)
-    with acting_as(session, system_scope(scope.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(scope.tenant_id)):
         from app.tenancy.models import Tenant  # noqa: PLC0415
 
         currency = currency or session.get(Tenant, scope.tenant_id).currency
@@ -107,7 +107,7 @@ def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Pay
         raise NotTheBuyer("Only the buying org's staff pay its orders on credit.")
     if order.flow is OrderFlow.retail or order.status is not OrderStatus.pending_payment:
         raise NotPayable("Only a pending purchase or replenishment order is paid on credit.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         account = _account(session, order.tenant_id, order.seller_org_id, order.buyer_org_id)
         if account is None or account.currency != order.currency:
             raise NoCreditAccount("The seller has not granted this buyer credit in this currency.")
@@ -153,7 +153,7 @@ def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID
     _require_seller_org(scope, order.seller_org_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be confirmed.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         payment = session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
             Payment.gateway == OfflineGateway.name, Payment.status == PaymentStatus.pending)).first()
@@ -181,7 +181,7 @@ def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, a
     require(scope, Action.post_repayment)
     account = get_visible(session, CreditAccount, scope, account_id)
     _require_seller_org(scope, account.seller_org_id)
-    with acting_as(session, system_scope(account.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(account.tenant_id)):
         lowered = session.execute(
             update(CreditAccount)
             .where(CreditAccount.tenant_id == account.tenant_id, CreditAccount.id == account.id,

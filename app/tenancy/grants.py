@@ -6,13 +6,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.errors import InvalidGrant
 from app.tenancy.filters import get_visible, path_matches
 from app.tenancy.models import Grant, Org
 from app.tenancy.network import actor_payload
 from app.tenancy.permissions import Action, require
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import PathRule, Scope, system_scope
 
 
@@ -32,7 +32,7 @@ def set_grant(session: Session, scope: Scope, *, grantor_org_id: uuid.UUID,
     """Create or change what `grantee` sees of `dataset` in the grantor's subtree."""
     require(scope, Action.grant_data)
     grantor = _managed_grantor(session, scope, grantor_org_id)
-    with acting_as(session, system_scope(scope.tenant_id)):  # a grantee may be outside my view
+    with elevated(session, Why.find_grantee, scope=system_scope(scope.tenant_id)):
         grantee = session.get(Org, (scope.tenant_id, grantee_org_id))
     if grantee is None:
         raise InvalidGrant("The grantee org does not exist.")

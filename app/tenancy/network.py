@@ -9,12 +9,12 @@ from app.auth.passwords import hash_password
 from app.db import Base, uuid7
 from app.errors import Forbidden
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.errors import DuplicateEmail, InvalidMove, InvalidParent, RoleAboveCaller
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Org, Tenant, User
 from app.tenancy.permissions import Action, grantable, require
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, Scope, system_scope
 
 CHILD_KINDS = {
@@ -28,10 +28,10 @@ def create_tenant(session: Session, *, slug: str, name: str, currency: str = "CN
                   settings: dict | None = None) -> tuple[Tenant, Org]:
     """A new tenant and its brand root org; the session continues in the tenant's system scope."""
     tenant = Tenant(id=uuid7(), slug=slug, name=name, currency=currency, settings=settings or {})
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.create_tenant, scope=PLATFORM_SCOPE)
     session.add(tenant)
     session.flush()
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.create_tenant, scope=system_scope(tenant.id))
     brand_id = uuid7()
     brand = Org(tenant_id=tenant.id, id=brand_id, kind=OrgKind.brand, name=name,
                 path=f"/{brand_id}/", depth=0)

@@ -11,10 +11,10 @@ from app.auth.passwords import hash_password
 from app.db import uuid7
 from app.errors import Conflict, Forbidden
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Role
 from app.tenancy.models import Org, Tenant, User
 from app.tenancy.network import create_tenant
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope
 
 PASSWORD_ENV = "TIERMALL_OWNER_PASSWORD"
@@ -42,7 +42,7 @@ def onboard_tenant(session: Session, scope: Scope, *, slug: str, name: str, owne
     """A tenant, its brand org and its first owner; only the platform scope may do this."""
     if not scope.platform:
         raise PlatformOnly("Only a platform operator creates tenants.")
-    use_scope(session, scope)
+    enter_scope(session, Why.create_tenant, scope=scope)
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise TenantSlugTaken(f"A tenant with the slug '{slug}' exists already.")
     tenant, brand = create_tenant(session, slug=slug, name=name, currency=currency)

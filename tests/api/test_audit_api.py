@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.api.test_orders_api import body, consumer_headers, paid
 from tests.factories import add_consumer, add_user, login, make_tenant
 from tests.integration.test_orders_fixtures import stocked_catalog
 from tests.support.payments import make_order
+from tests.support.scope import use_scope
 
 
 def relay(session, net):

@@ -19,11 +19,11 @@ from app.auth.tokens import issue_access_token
 from app.db import uuid7
 from app.tenancy.enums import Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import set_current_scope, system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
 from tests.support.apps import closed_port_url
 from tests.support.committed import app_role_engine, delete_tenant
+from tests.support.scope import use_scope
 from tests.support.wechat import running_wechat
 
 

@@ -3,9 +3,9 @@
 from app.platform.models import AuditEntry
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, add_user, login, make_tenant
+from tests.support.scope import use_scope
 
 
 def _grant(client, headers, grantor, grantee, dataset="consumers", fidelity="full"):

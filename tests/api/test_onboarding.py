@@ -7,9 +7,9 @@ import pytest
 from app.config import ConfigError, load_config
 from app.platform.outbox import relay_pending
 from app.tenancy.models import Tenant
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 from tests.factories import login, make_tenant
+from tests.support.scope import use_scope
 
 TOKEN = "op-" + "x" * 40
 OWNER_PASSWORD = "a long owner password"

@@ -10,9 +10,9 @@ from app.catalog.errors import InsufficientStock, StockConflict
 from app.catalog.models import StockLevel, StockMovement, StockReason
 from app.db import uuid7
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_user, make_tenant, scope_of
+from tests.support.scope import use_scope
 
 
 def a_sku(session, net, code="CUP-01"):

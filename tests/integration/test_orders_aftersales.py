@@ -11,10 +11,10 @@ from app.orders.payment_hooks import approved_refund, mark_refund_executed
 from app.orders.queries import lines_of, refund_lines_of
 from app.platform.models import OutboxEvent
 from app.tenancy.permissions import PermissionDenied
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import level, pay, retail_order, stocked_catalog
+from tests.support.scope import use_scope
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from app.orders.payment_hooks import mark_paid
 from app.orders.queries import lines_of
 from app.platform.models import OutboxEvent
 from app.tenancy.permissions import PermissionDenied
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import (
@@ -27,6 +26,7 @@ from tests.integration.test_orders_fixtures import (
     stocked_catalog,
     supply_order,
 )
+from tests.support.scope import use_scope
 
 
 def events_of(session, tenant_id, type_):

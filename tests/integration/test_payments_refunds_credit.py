@@ -17,10 +17,10 @@ from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
 from app.tenancy.permissions import PermissionDenied
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.support.payments import approve_refund, make_order, stripe_event
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 
