@@ -1,14 +1,13 @@
 """Payment endpoints: pay an order (gateway, credit, bank transfer), credit accounts, Stripe webhooks."""
 
 from flask import current_app, request
-from flask.views import MethodView
 
 from app.auth.request import consumer_only, request_scope, staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.orders.schemas import IdempotencyHeader
-from app.payments import credit, deposits, refunds, retail, tasks, unapplied, webhooks  # noqa: F401  (refund handler)
+from app.payments import credit, deposits, refunds, retail, tasks, unapplied, webhooks  # noqa: F401
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (
@@ -32,7 +31,7 @@ hooks = Blueprint("webhooks", __name__, url_prefix="/webhooks", description="Gat
 
 
 @blp.route("/orders/<uuid:order_id>/intent")
-class PaymentIntent(MethodView):
+class PaymentIntent(TransactionalView):
     @blp.response(201, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 502)
     def post(self, order_id):
@@ -40,36 +39,30 @@ class PaymentIntent(MethodView):
         scope = request_scope()
         if not scope.is_staff:
             consumer_only()
-        payment = retail.start_payment(db.session, scope=scope, order_id=order_id, gateway=current_gateway())
-        db.session.commit()
-        return payment
+        return retail.start_payment(db.session, scope, order_id=order_id, gateway=current_gateway())
 
 
 @blp.route("/orders/<uuid:order_id>/credit")
-class PayOnCredit(MethodView):
+class PayOnCredit(TransactionalView):
     @blp.response(201, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, order_id):
         """Pay a pending purchase/replenishment order on account, within the credit limit."""
-        payment = credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
-        db.session.commit()
-        return payment
+        return credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
 
 
 @blp.route("/orders/<uuid:order_id>/offline-confirmation")
-class OfflineConfirmation(MethodView):
+class OfflineConfirmation(TransactionalView):
     @blp.arguments(OfflineConfirmationSchema)
     @blp.response(200, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, order_id):
         """The seller's finance confirms a bank transfer (or an offline demo payment) arrived."""
-        payment = credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
-        db.session.commit()
-        return payment
+        return credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
 
 
 @blp.route("/orders/<uuid:order_id>")
-class OrderPayments(MethodView):
+class OrderPayments(TransactionalView):
     @blp.response(200, PaymentSchema(many=True))
     @blp.errors(401, 404)
     def get(self, order_id):
@@ -78,7 +71,7 @@ class OrderPayments(MethodView):
 
 
 @blp.route("/credit-accounts")
-class CreditAccounts(MethodView):
+class CreditAccounts(TransactionalView):
     @blp.response(200, AgedBalanceSchema(many=True))
     @blp.errors(401, 403)
     def get(self):
@@ -90,13 +83,11 @@ class CreditAccounts(MethodView):
     @blp.errors(401, 403, 404, 422)
     def put(self, body):
         """Set the credit limit of a buyer org directly below mine."""
-        account = credit.set_credit_limit(db.session, scope=staff_only(), **body)
-        db.session.commit()
-        return account
+        return credit.set_credit_limit(db.session, scope=staff_only(), **body)
 
 
 @blp.route("/credit-accounts/<uuid:account_id>/repayments")
-class Repayments(MethodView):
+class Repayments(TransactionalView):
     @blp.arguments(IdempotencyHeader, location="headers")
     @blp.arguments(RepaymentSchema)
     @blp.response(201, CreditEntrySchema)
@@ -107,26 +98,22 @@ class Repayments(MethodView):
         The same Idempotency-Key answers the first entry again; another transfer with a reference
         already booked on the account is 409 duplicate_repayment.
         """
-        entry = credit.record_repayment(db.session, scope=staff_only(), account_id=account_id,
-                                        idempotency_key=headers["idempotency_key"], **body)
-        db.session.commit()
-        return entry
+        return credit.record_repayment(db.session, scope=staff_only(), account_id=account_id,
+                                       idempotency_key=headers["idempotency_key"], **body)
 
 
 @blp.route("/credit-accounts/<uuid:account_id>/deposit-refunds")
-class DepositRefunds(MethodView):
+class DepositRefunds(TransactionalView):
     @blp.arguments(RepaymentSchema)
     @blp.response(201, CreditEntrySchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, account_id):
         """The seller's finance paid the buyer's deposit back by bank transfer (once per reference)."""
-        entry = deposits.refund_deposit(db.session, scope=staff_only(), account_id=account_id, **body)
-        db.session.commit()
-        return entry
+        return deposits.refund_deposit(db.session, scope=staff_only(), account_id=account_id, **body)
 
 
 @blp.route("/unapplied-receipts")
-class Receipts(MethodView):
+class Receipts(TransactionalView):
     @blp.arguments(ReceiptQuery, location="query")
     @blp.response(200, ReceiptSchema(many=True))
     @blp.errors(401, 403)
@@ -136,32 +123,28 @@ class Receipts(MethodView):
 
 
 @blp.route("/unapplied-receipts/<uuid:receipt_id>/application")
-class ReceiptApplication(MethodView):
+class ReceiptApplication(TransactionalView):
     @blp.arguments(ApplyReceiptSchema)
     @blp.response(200, ReceiptSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, receipt_id):
         """Finance pays a pending order of the same buyer and seller with the receipt's money."""
-        receipt = unapplied.apply_receipt(db.session, scope=staff_only(), receipt_id=receipt_id, **body)
-        db.session.commit()
-        return receipt
+        return unapplied.apply_receipt(db.session, scope=staff_only(), receipt_id=receipt_id, **body)
 
 
 @blp.route("/unapplied-receipts/<uuid:receipt_id>/return")
-class ReceiptReturn(MethodView):
+class ReceiptReturn(TransactionalView):
     @blp.arguments(ReturnReceiptSchema)
     @blp.response(200, ReceiptSchema)
     @blp.errors(401, 403, 404, 409, 422, 502)
     def post(self, body, receipt_id):
         """Finance returns what is open: a gateway refund for card money, a bank transfer (reference) else."""
-        receipt = unapplied.return_receipt(db.session, scope=staff_only(), receipt_id=receipt_id,
-                                           gateway=current_gateway(), **body)
-        db.session.commit()
-        return receipt
+        return unapplied.return_receipt(db.session, scope=staff_only(), receipt_id=receipt_id,
+                                        gateway=current_gateway(), **body)
 
 
 @hooks.route("/stripe")
-class StripeWebhook(MethodView):
+class StripeWebhook(TransactionalView):
     @hooks.public  # authenticated by the Stripe-Signature header, not by a token
     @hooks.response(200, WebhookAckSchema)
     @hooks.errors(400, 503)
@@ -176,7 +159,6 @@ class StripeWebhook(MethodView):
             tolerance_seconds=int(config.get("STRIPE_WEBHOOK_TOLERANCE", 300)))
         if not processed:
             tasks.enqueue_processing(db.session, event_id)
-        db.session.commit()
         return {"received": True, "duplicate": duplicate}
 
 
@@ -184,5 +166,5 @@ def register(api) -> None:
     from app.payments.api_refunds import blp as refund_desk  # noqa: PLC0415
 
     api.register_blueprint(blp)
-    api.register_blueprint(refund_desk)
     api.register_blueprint(hooks)
+    api.register_blueprint(refund_desk)

@@ -17,9 +17,10 @@ from app.finance import postings
 from app.orders.models import Order
 from app.payments.errors import DuplicateRepayment, InsufficientDeposit
 from app.payments.models import CreditAccount, CreditEntry, CreditEntryKind
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Org
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 
@@ -62,14 +63,15 @@ def apply_deposit(session: Session, *, account: CreditAccount, order: Order, amo
     return entry
 
 
-def refund_deposit(session: Session, *, scope: Scope, account_id: uuid.UUID, amount_minor: int,
+def refund_deposit(session: Session, scope: Scope, *, account_id: uuid.UUID, amount_minor: int,
                    reference: str) -> CreditEntry:
     """The seller's finance paid (part of) the deposit back by bank transfer: record it once per reference."""
-    from app.payments.credit import _require_finance_of, change_account, lock_account  # noqa: PLC0415
+    from app.payments.credit import _require_seller_org, change_account, lock_account  # noqa: PLC0415
 
+    require(scope, Action.post_repayment)
     account = get_visible(session, CreditAccount, scope, account_id)
-    _require_finance_of(scope, account.seller_org_id)
-    with acting_as(session, system_scope(account.tenant_id)):
+    _require_seller_org(scope, account.seller_org_id)
+    with elevated(session, Why.use_credit, scope=system_scope(account.tenant_id)):
         try:
             with session.begin_nested():
                 entry = _entry(session, account, CreditEntryKind.deposit_refund, amount_minor,

@@ -35,7 +35,7 @@ from app.payments.models import (
     RefundReason,
     UnappliedReceipt,
 )
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import system_scope
 
 MOVED = ("pending", "succeeded")  # statuses in which the money has left (or is leaving) the balance
@@ -52,7 +52,7 @@ def reconcile_refunds(session: Session, *, tenant_id: uuid.UUID, payment: Paymen
 
 def reconcile_refund(session: Session, *, tenant_id: uuid.UUID, payment: Payment,
                      at_gateway: GatewayRefund) -> str:
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         locks.lock_order(session, tenant_id, payment.order_id)  # the order row first, as everywhere
         row = session.scalars(select(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.gateway_ref == at_gateway.id)

@@ -11,10 +11,11 @@ from app.orders.models import Order
 from app.orders.payment_hooks import mark_refund_retried
 from app.orders.queries import order_visible
 from app.payments import refunds
-from app.payments.credit import FINANCE_ROLES, _require_finance_of
+from app.payments.credit import _require_seller_org
 from app.payments.errors import NotSellerFinance, RefundNotActionable
 from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExecutionStatus
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 NEEDS_A_PERSON = "needs_action"
@@ -24,7 +25,8 @@ def list_attempts(session: Session, *, scope: Scope, status: str | None = NEEDS_
                   channel: RefundChannel | None = None, limit: int = 50,
                   offset: int = 0) -> list[PaymentRefund]:
     """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
-    if not (scope.is_staff and scope.role in FINANCE_ROLES):
+    require(scope, Action.view_finance)
+    if not scope.is_staff:
         raise NotSellerFinance("Only owners, admins and finance see the refund desk.")
     query = select(PaymentRefund).where(order_visible(PaymentRefund, scope))
     if status == NEEDS_A_PERSON:
@@ -46,7 +48,7 @@ def _superseded(session: Session, row: PaymentRefund) -> bool:
     """A failed attempt after which a newer attempt for the same money was made."""
     if row.status is not RefundExecutionStatus.failed:
         return False
-    with acting_as(session, system_scope(row.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
         newer = session.scalar(select(PaymentRefund.id).where(
             PaymentRefund.tenant_id == row.tenant_id, PaymentRefund.id != row.id,
             PaymentRefund.created_at >= row.created_at,
@@ -56,13 +58,15 @@ def _superseded(session: Session, row: PaymentRefund) -> bool:
 
 
 def _attempt(session: Session, scope: Scope, payment_refund_id: uuid.UUID) -> tuple[PaymentRefund, Order]:
+    require(scope, Action.confirm_payment)  # before any look-up: a caller without it gets 403, not 404
     row = session.scalars(select(PaymentRefund).where(
         order_visible(PaymentRefund, scope), PaymentRefund.id == payment_refund_id)).one_or_none()
     if row is None:
         raise NotFound("No refund attempt with that id.")
-    with acting_as(session, system_scope(row.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
         order = session.get(Order, (row.tenant_id, row.order_id))
-    _require_finance_of(scope, order.seller_org_id)
+    require(scope, Action.confirm_payment)
+    _require_seller_org(scope, order.seller_org_id)
     return row, order
 
 
@@ -73,7 +77,7 @@ def confirm_offline(session: Session, *, scope: Scope, payment_refund_id: uuid.U
     if row.channel is not RefundChannel.offline or row.status is not RefundExecutionStatus.pending:
         raise RefundNotActionable(f"This attempt is {row.channel.value} and {row.status.value}; "
                                   "only a pending offline refund is confirmed.")
-    with acting_as(session, system_scope(row.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
         if not refunds.settle(session, row=row, status="succeeded", reference=reference,
                               confirmed_by_id=scope.actor_id):
             raise RefundNotActionable("Someone else confirmed this refund first.")
@@ -89,7 +93,7 @@ def retry(session: Session, *, scope: Scope, payment_refund_id: uuid.UUID,
         raise RefundNotActionable("Only the latest failed attempt is retried.")
     if channel is RefundChannel.credit:
         raise RefundNotActionable("A refund is retried through the gateway or offline.")
-    with acting_as(session, system_scope(row.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
         if row.refund_id is None:  # an automatic return of an unapplied payment
             payment = session.get(Payment, (row.tenant_id, row.payment_id))
             number = refunds.attempts_of_payment(session, row.tenant_id, row.payment_id) + 1

@@ -22,12 +22,10 @@ from app.orders.payment_hooks import mark_paid
 from app.orders.queries import get_order
 from app.payments.gateway import PaymentGateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, RefundReason, UnappliedReceipt
-from app.tenancy.enums import Role
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import get_visible, scoped
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
-
-FINANCE_ROLES = frozenset({Role.owner, Role.admin, Role.finance})
 
 
 class ReceiptNotOpen(DomainError):
@@ -93,12 +91,13 @@ def return_receipt_now(session: Session, *, receipt: UnappliedReceipt,
 
 
 def _require_finance(scope: Scope, receipt: UnappliedReceipt) -> None:
-    sellers_side = receipt.seller_path.startswith(scope.org_path)
-    if not (scope.is_staff and scope.role in FINANCE_ROLES and sellers_side):
-        raise NotReceiptFinance("Only the seller's owner, admin or finance handle unapplied money.")
+    """Money between the seller and its buyer is the seller's own business (like confirming payments)."""
+    require(scope, Action.confirm_payment)
+    if not (scope.is_staff and receipt.seller_path == scope.org_path):
+        raise NotReceiptFinance("Only the seller org's own staff handle its unapplied money.")
 
 
-def list_receipts(session: Session, *, scope: Scope, open_only: bool = True) -> list[UnappliedReceipt]:
+def list_receipts(session: Session, scope: Scope, *, open_only: bool = True) -> list[UnappliedReceipt]:
     """Receipts in my scope, oldest first (what waits longest on top)."""
     statement = scoped(UnappliedReceipt, scope).order_by(UnappliedReceipt.created_at, UnappliedReceipt.id)
     if open_only:
@@ -107,13 +106,14 @@ def list_receipts(session: Session, *, scope: Scope, open_only: bool = True) -> 
     return list(session.scalars(statement))
 
 
-def apply_receipt(session: Session, *, scope: Scope, receipt_id: uuid.UUID,
+def apply_receipt(session: Session, scope: Scope, *, receipt_id: uuid.UUID,
                   order_id: uuid.UUID) -> UnappliedReceipt:
     """Pay a pending order of the same buyer and seller with the receipt's money; the rest stays open."""
+    require(scope, Action.confirm_payment)
     receipt = get_visible(session, UnappliedReceipt, scope, receipt_id)
     _require_finance(scope, receipt)
     target = get_order(session, scope, order_id)
-    with acting_as(session, system_scope(receipt.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(receipt.tenant_id)):
         source = session.get(Order, (receipt.tenant_id, receipt.order_id))
         same_buyer = (source.buyer_org_id, source.buyer_consumer_id) == (target.buyer_org_id,
                                                                            target.buyer_consumer_id)
@@ -136,12 +136,13 @@ def apply_receipt(session: Session, *, scope: Scope, receipt_id: uuid.UUID,
     return receipt
 
 
-def return_receipt(session: Session, *, scope: Scope, receipt_id: uuid.UUID, reference: str | None,
+def return_receipt(session: Session, scope: Scope, *, receipt_id: uuid.UUID, reference: str | None,
                    gateway: PaymentGateway) -> UnappliedReceipt:
     """Give the open amount back: through the gateway for card money, by bank (with its reference)."""
+    require(scope, Action.confirm_payment)
     receipt = get_visible(session, UnappliedReceipt, scope, receipt_id)
     _require_finance(scope, receipt)
-    with acting_as(session, system_scope(receipt.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(receipt.tenant_id)):
         if receipt.method == "offline":
             if not reference:
                 raise ReceiptDoesNotFit("A bank transfer back needs its bank reference.")

@@ -6,10 +6,10 @@ from app.catalog.models import StockLevel, StockMovement, StockReason
 from app.orders import aftersales, fulfilment
 from app.orders.models import RefundKind
 from app.orders.queries import lines_of
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import make_tenant, scope_of
 from tests.integration.test_orders_fixtures import level, movements_sum, pay, stocked_catalog, supply_order
+from tests.support.scope import use_scope
 
 
 def _network_total(session, net, sku_id) -> int:

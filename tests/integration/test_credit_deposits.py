@@ -19,12 +19,12 @@ from app.payments import credit, deposits, refunds
 from app.payments.errors import DuplicateRepayment, IdempotencyKeyReused, InsufficientDeposit
 from app.payments.models import CreditAccount, CreditEntry, CreditEntryKind
 from app.platform.outbox import relay_pending
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests import database
 from tests.factories import make_tenant, scope_of
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.payments import approve_refund, make_order
+from tests.support.scope import use_scope
 
 A = AccountCode
 

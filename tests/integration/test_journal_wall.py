@@ -15,11 +15,12 @@ from app.db import uuid7
 from app.finance.accounts import ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode
-from app.tenancy.rls import apply_settings, use_scope
+from app.tenancy.rls import apply_settings
 from app.tenancy.scope import system_scope
 from tests import database
 from tests.factories import make_tenant
 from tests.support.committed import app_role_engine, delete_tenant
+from tests.support.scope import use_scope
 
 INSUFFICIENT_PRIVILEGE = "42501"
 CHECK_VIOLATION = "23514"

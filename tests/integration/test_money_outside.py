@@ -24,11 +24,11 @@ from app.payments.models import (
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.models import Consumer
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant
 from tests.integration.test_orders_fixtures import retail_order, stocked_catalog
 from tests.support.payments import approve_refund, stripe_event
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 A = AccountCode

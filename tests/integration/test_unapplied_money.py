@@ -19,12 +19,12 @@ from app.payments.offline_gateway import OfflineGateway
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests import database
 from tests.factories import add_consumer, add_user, consumer_scope_of, make_tenant, scope_of
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.payments import make_order
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 A = AccountCode
