@@ -6,7 +6,7 @@ from app.auth.request import staff_only
 from app.blueprint import Blueprint
 from app.errors import Forbidden
 from app.extensions import db
-from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
+from app.finance import journal
 from app.finance.accounts import account_balances
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
 from app.tenancy.enums import Role

@@ -8,8 +8,6 @@ from app.finance.accounts import brand_root, ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode, JournalEntry, LedgerAccount
 from app.orders.models import Order, PaymentMethod
-from app.platform.models import OutboxEvent
-from app.platform.outbox import subscribe
 from app.tenancy.models import Org
 
 A = AccountCode
@@ -106,18 +104,3 @@ def post_repayment(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer
                                currency=currency, counterparty_org_id=buyer_org_id), -amount_minor)],
         memo="credit repayment", details={"buyer_org_id": str(buyer_org_id)})
 
-
-@subscribe("order.paid")
-def journal_order_paid(session: Session, event: OutboxEvent) -> None:
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    method = event.payload.get("payment_method") or (order.payment_method and order.payment_method.value)
-    post_order_paid(session, order=order, amount_minor=int(event.payload["amount_minor"]),
-                    method=method or PaymentMethod.stripe.value)
-
-
-@subscribe("order.refunded")
-def journal_order_refunded(session: Session, event: OutboxEvent) -> None:
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
-    post_order_refunded(session, order=order, refund_id=event.payload["refund_id"],
-                        amount_minor=int(event.payload["amount_minor"]), method=method)

@@ -9,7 +9,6 @@ from app.orders import (
     aftersales,
     fulfilment,
     queries,
-    tasks,  # noqa: F401  (registers the timeout tasks and their beat entries)
 )
 from app.orders.placement import Request, place_supply_order
 from app.orders.schemas import (

@@ -6,11 +6,6 @@ from app.extensions import celery as celery_app
 from app.extensions import db
 from app.tenancy.scope import PLATFORM_SCOPE, set_current_scope, system_scope
 
-celery_app.conf.beat_schedule.update({
-    "orders-cancel-unpaid": {"task": "app.orders.tasks.cancel_unpaid_orders", "schedule": 60.0},
-    "orders-complete-shipped": {"task": "app.orders.tasks.complete_shipped_orders", "schedule": 3600.0},
-})
-
 
 def _tenant_ids() -> list[uuid.UUID]:
     from app.tenancy.models import Tenant  # noqa: PLC0415

@@ -6,8 +6,7 @@ from flask.views import MethodView
 from app.auth.request import consumer_only, request_scope, staff_only
 from app.blueprint import Blueprint
 from app.extensions import db
-from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
-from app.payments import credit, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
+from app.payments import credit, retail, tasks, webhooks
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (

@@ -58,7 +58,3 @@ def enqueue_processing(session, event_id: str) -> None:
             log.warning("could not enqueue webhook event %s", event_id, exc_info=True)
 
     after_commit(session, enqueue)
-
-
-celery_app.conf.beat_schedule["sweep-webhook-events"] = {
-    "task": "app.payments.tasks.sweep_webhook_events", "schedule": 60.0}

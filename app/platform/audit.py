@@ -5,7 +5,6 @@ import uuid
 from sqlalchemy.orm import Session
 
 from app.platform.models import AuditEntry, OutboxEvent
-from app.platform.outbox import subscribe
 from app.tenancy.enums import ActorKind
 from app.tenancy.filters import scoped
 from app.tenancy.scope import Scope
@@ -32,7 +31,3 @@ def list_audit(session: Session, scope: Scope, *, limit: int, offset: int) -> li
     return list(session.scalars(
         scoped(AuditEntry, scope).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         .limit(limit).offset(offset)))
-
-
-for _event_type in AUDITED:
-    subscribe(_event_type)(write_audit)

@@ -15,21 +15,42 @@ from app.platform.models import OutboxEvent, ProcessedEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, OutboxEvent], None]
+# event type → [(receipt key, handler with its dependencies bound)]; set by app.bootstrap only
 _handlers: dict[str, list[tuple[str, Handler]]] = {}
 
 RELAY_BATCH = 200
 MAX_ATTEMPTS = 10
 
 
-def subscribe(event_type: str) -> Callable[[Handler], Handler]:
-    """Register a handler for an event type; its qualified name is its receipt key."""
+def receipt_key(handler: Callable) -> str:
+    """The name a handler's receipts are stored under in processed_events.
 
-    def register(handler: Handler) -> Handler:
-        name = f"{handler.__module__}.{handler.__qualname__}"
-        _handlers.setdefault(event_type, []).append((name, handler))
+    A handler that moved to another module pins its old name with `@receipt(...)`: a new name
+    would make the relay run it again for events it has already handled.
+    """
+    return getattr(handler, "receipt_key", f"{handler.__module__}.{handler.__qualname__}")
+
+
+def receipt(key: str) -> Callable[[Callable], Callable]:
+    """Pin the receipt key of a handler (see receipt_key)."""
+
+    def pin(handler: Callable) -> Callable:
+        handler.receipt_key = key
         return handler
 
-    return register
+    return pin
+
+
+def wire(subscriptions: dict[str, list[tuple[str, Handler]]]) -> None:
+    """Install the subscriptions (app.bootstrap builds them); replaces whatever was wired before."""
+    _handlers.clear()
+    for event_type, handlers in subscriptions.items():
+        _handlers[event_type] = list(handlers)
+
+
+def subscriptions() -> dict[str, list[str]]:
+    """What is wired: event type → receipt keys, in call order."""
+    return {event_type: [name for name, _ in handlers] for event_type, handlers in _handlers.items()}
 
 
 def record_event(session: Session, *, tenant_id: uuid.UUID, owner_path: str, type: str,

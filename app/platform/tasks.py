@@ -23,9 +23,6 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app.Task = FlaskTask
     celery_app.config_from_object(app.config["CELERY"])
-    celery_app.conf.beat_schedule.update({
-        "relay-outbox": {"task": "app.platform.tasks.relay_all_outboxes", "schedule": 30.0},
-    })
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

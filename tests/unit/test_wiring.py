@@ -1,0 +1,64 @@
+"""The wiring in one place: every subscription and beat entry, as app.bootstrap installs them."""
+
+import pytest
+
+from app import create_app
+from app.bootstrap import inject
+from app.extensions import celery
+from app.platform import outbox
+
+EXPECTED_SUBSCRIPTIONS = {
+    **{event_type: ["app.platform.audit.write_audit"] for event_type in (
+        "org.created", "org.moved", "org.deactivated", "user.created", "policy.changed",
+        "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked", "export.downloaded")},
+    "order.paid": ["app.finance.postings.journal_order_paid"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded"],
+    "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
+}
+
+EXPECTED_BEAT = {
+    "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
+    "sweep-webhook-events": ("app.payments.tasks.sweep_webhook_events", 60.0),
+    "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
+    "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+}
+
+
+@pytest.fixture(scope="module")
+def wired():
+    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_the_app_subscribes_exactly_the_expected_handlers_under_their_stored_receipt_keys(wired):
+    assert outbox.subscriptions() == EXPECTED_SUBSCRIPTIONS
+
+
+def test_the_beat_schedule_is_exactly_the_expected_table(wired):
+    schedule = {name: (entry["task"], entry["schedule"]) for name, entry in celery.conf.beat_schedule.items()}
+    assert schedule == EXPECTED_BEAT
+
+
+def test_every_scheduled_task_is_registered_with_celery(wired):
+    for task, _ in EXPECTED_BEAT.values():
+        assert task in celery.tasks
+
+
+def test_handlers_receive_their_dependencies_from_bootstrap_when_they_run():
+    seen = []
+
+    def handler(session, event, gateway):
+        seen.append((session, event, gateway))
+
+    gateways = iter(["first", "second"])
+    bound = inject(handler, {"gateway": lambda: next(gateways)})
+    bound("s", "e")
+    bound("s", "e")
+    assert seen == [("s", "e", "first"), ("s", "e", "second")]
+
+
+def test_a_handler_asking_for_an_unknown_dependency_is_refused_at_bootstrap():
+    def handler(session, event, mailer):
+        pass
+
+    with pytest.raises(TypeError, match="mailer"):
+        inject(handler, {"gateway": lambda: None})
