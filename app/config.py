@@ -25,6 +25,7 @@ def load_config() -> dict:
             raise ConfigError("SECRET_KEY is required when TIERMALL_ENV=production")
         secret_key = "demo-only-secret-key-change-me-0123456789"
     broker = _env("CELERY_BROKER_URL")
+    broker_timeout = float(_env("CELERY_BROKER_TIMEOUT", "1.0"))
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
@@ -39,7 +40,26 @@ def load_config() -> dict:
             "task_eager_propagates": True,
             "task_ignore_result": True,
             "beat_schedule": {},
+            # A request publishes once with bounded waits: a refused or hung broker costs it
+            # about broker_timeout, never a hang; the periodic sweep is the retry.
+            "task_publish_retry": False,
+            "broker_connection_timeout": broker_timeout,
+            "broker_transport_options": {
+                "socket_connect_timeout": broker_timeout, "socket_timeout": broker_timeout,
+                "max_retries": 0, "retry_on_timeout": False,
+            },
+            # The worker, by contrast, reconnects for as long as it takes (see docs/operations.md).
+            "broker_connection_retry": True,
+            "broker_connection_retry_on_startup": True,
+            "broker_connection_max_retries": None,
         },
+        # After a failed publish, this process skips further publishes for this long (the sweep
+        # relays what they would have): one slow request per outage window, not every request.
+        "BROKER_PAUSE_SECONDS": float(_env("BROKER_PAUSE_SECONDS", "5")),
+        "OUTBOX_RETENTION_DAYS": int(_env("OUTBOX_RETENTION_DAYS", "14")),
+        "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
+        "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),
+        "DB_STATEMENT_TIMEOUT_MS": int(_env("DB_STATEMENT_TIMEOUT_MS", "15000")),
         "ACCESS_TOKEN_SECONDS": int(_env("ACCESS_TOKEN_SECONDS", "900")),
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),

@@ -2,29 +2,29 @@
 
 import uuid
 
+from sqlalchemy import select
+
 from app.extensions import celery as celery_app
-from app.extensions import db
-from app.tenancy.scope import PLATFORM_SCOPE, set_current_scope, system_scope
+from app.tenancy.rls import use_scope
+from app.tenancy.scope import PLATFORM_SCOPE, system_scope
+from app.uow import unit_of_work
 
 
 def _tenant_ids() -> list[uuid.UUID]:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
-    set_current_scope(PLATFORM_SCOPE)
-    ids = db.session.scalars(db.select(Tenant.id)).all()
-    db.session.commit()
-    return list(ids)
+    with unit_of_work() as session:
+        use_scope(session, PLATFORM_SCOPE)
+        return list(session.scalars(select(Tenant.id)))
 
 
 def _run(tenant_id: str, job) -> int:
     from app.tenancy.models import Tenant  # noqa: PLC0415
-    from app.tenancy.rls import use_scope  # noqa: PLC0415
 
-    use_scope(db.session, system_scope(uuid.UUID(tenant_id)))
-    tenant = db.session.get(Tenant, uuid.UUID(tenant_id))
-    ids = job(db.session, tenant=tenant)
-    db.session.commit()
-    return len(ids)
+    with unit_of_work() as session:
+        use_scope(session, system_scope(uuid.UUID(tenant_id)))
+        tenant = session.get(Tenant, uuid.UUID(tenant_id))
+        return len(job(session, tenant=tenant))
 
 
 @celery_app.task(name="app.orders.tasks.cancel_unpaid_for_tenant")
@@ -43,7 +43,7 @@ def complete_shipped_for_tenant(tenant_id: str) -> int:
 
 @celery_app.task(name="app.orders.tasks.cancel_unpaid_orders")
 def cancel_unpaid_orders() -> int:
-    """Every tenant's unpaid orders past their deadline; one task per tenant."""
+    """Every tenant's unpaid orders past their deadline; one transaction per tenant."""
     return sum(cancel_unpaid_for_tenant.run(str(tenant_id)) for tenant_id in _tenant_ids())
 
 

@@ -3,13 +3,15 @@
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import after_commit
+from app.db import after_commit, utcnow
+from app.platform import metrics
 from app.platform.models import OutboxEvent, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,9 @@ Handler = Callable[[Session, OutboxEvent], None]
 _handlers: dict[str, list[tuple[str, Handler]]] = {}
 
 RELAY_BATCH = 200
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 10  # then the event is dead-lettered: finance and operators see it and retry it
+BACKOFF_SECONDS = 5  # after the n-th failure an event waits 5 * 2**(n-1) s, at most BACKOFF_CAP
+BACKOFF_CAP_SECONDS = 3600
 
 
 def receipt_key(handler: Callable) -> str:
@@ -59,32 +63,51 @@ def record_event(session: Session, *, tenant_id: uuid.UUID, owner_path: str, typ
     event = OutboxEvent(tenant_id=tenant_id, owner_path=owner_path, type=type,
                         subject_id=subject_id, payload=payload or {})
     session.add(event)
-    if not session.info.get("relay_enqueued_for", set()) & {tenant_id}:
-        session.info.setdefault("relay_enqueued_for", set()).add(tenant_id)
-        after_commit(session, lambda: _enqueue_relay(session, tenant_id))
+    relay_after_commit(session, tenant_id)
     return event
 
 
+def relay_after_commit(session: Session, tenant_id: uuid.UUID) -> None:
+    """Enqueue one relay of the tenant's outbox when this transaction commits (once per tenant)."""
+    if not session.info.get("relay_enqueued_for", set()) & {tenant_id}:
+        session.info.setdefault("relay_enqueued_for", set()).add(tenant_id)
+        after_commit(session, lambda: _enqueue_relay(session, tenant_id))
+
+
 def _enqueue_relay(session: Session, tenant_id: uuid.UUID) -> None:
+    from app.platform.broker import publish  # noqa: PLC0415
     from app.platform.tasks import relay_outbox  # noqa: PLC0415
 
     session.info.get("relay_enqueued_for", set()).discard(tenant_id)
-    try:
-        relay_outbox.delay(str(tenant_id))
-    except Exception:  # the broker is down: the periodic sweep relays it later
-        log.warning("could not enqueue the outbox relay for tenant %s", tenant_id, exc_info=True)
+    publish(relay_outbox, str(tenant_id), what="outbox relay for tenant")
 
 
-def relay_pending(session: Session, *, tenant_id: uuid.UUID) -> int:
-    """Run handlers for pending events, oldest first; each event in its own savepoint."""
+def due(now: datetime):
+    """Pending events whose next attempt is due (not relayed, not dead, not waiting a backoff)."""
+    return (OutboxEvent.relayed_at.is_(None), OutboxEvent.dead_at.is_(None),
+            or_(OutboxEvent.next_attempt_at.is_(None), OutboxEvent.next_attempt_at <= now))
+
+
+@dataclass(frozen=True)
+class Batch:
+    fetched: int  # fewer than the limit: nothing more is due (or the rest is locked by another relay)
+    relayed: int
+    failed: int
+    dead: int
+
+
+def relay_batch(session: Session, *, tenant_id: uuid.UUID, limit: int = RELAY_BATCH,
+                now: datetime | None = None) -> Batch:
+    """Run handlers for up to `limit` due events, oldest first; each event in its own savepoint."""
+    now = now or utcnow()
     events = session.scalars(
         select(OutboxEvent)
-        .where(OutboxEvent.tenant_id == tenant_id, OutboxEvent.relayed_at.is_(None),
-               OutboxEvent.attempts < MAX_ATTEMPTS)
+        .where(OutboxEvent.tenant_id == tenant_id, *due(now))
         .order_by(OutboxEvent.id)
-        .limit(RELAY_BATCH)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
+    relayed = failed = dead = 0
     for event in events:
         try:
             with session.begin_nested():
@@ -92,13 +115,40 @@ def relay_pending(session: Session, *, tenant_id: uuid.UUID) -> int:
                     if claim_receipt(session, event, name):
                         handler(session, event)
         except Exception as error:  # a failing handler must not block the others
-            log.exception("handler failed for event %s", event.id)
-            event.attempts += 1
-            event.last_error = repr(error)[:2000]
+            failed += 1
+            dead += _record_failure(event, error, now)
             continue
-        event.relayed_at = datetime.now(UTC)
+        event.relayed_at = now
+        relayed += 1
     session.flush()
-    return sum(1 for event in events if event.relayed_at is not None)
+    return Batch(fetched=len(events), relayed=relayed, failed=failed, dead=dead)
+
+
+def relay_pending(session: Session, *, tenant_id: uuid.UUID, now: datetime | None = None) -> int:
+    """One batch of the tenant's due events; returns how many were relayed."""
+    return relay_batch(session, tenant_id=tenant_id, now=now).relayed
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long an event waits after its `attempts`-th failure."""
+    return timedelta(seconds=min(BACKOFF_SECONDS * 2 ** (attempts - 1), BACKOFF_CAP_SECONDS))
+
+
+def _record_failure(event: OutboxEvent, error: Exception, now: datetime) -> int:
+    """Count the attempt; back off, or dead-letter after the last one. 1 when it died."""
+    event.attempts += 1  # the row is locked by this relay (FOR UPDATE): no lost update
+    event.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if event.attempts >= MAX_ATTEMPTS:
+        event.dead_at, event.next_attempt_at = now, None
+        metrics.increment("outbox_dead_lettered")
+        log.error("outbox event %s (%s) dead-lettered after %d attempts: %s",
+                  event.id, event.type, event.attempts, event.last_error)
+        return 1
+    event.next_attempt_at = now + backoff(event.attempts)
+    metrics.increment("outbox_handler_failed")
+    log.warning("outbox event %s (%s) failed attempt %d, next at %s", event.id, event.type,
+                event.attempts, event.next_attempt_at.isoformat(), exc_info=error)
+    return 0
 
 
 def claim_receipt(session: Session, event: OutboxEvent, handler: str) -> bool:
