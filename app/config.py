@@ -59,6 +59,7 @@ def load_config() -> dict:
         "OUTBOX_RETENTION_DAYS": int(_env("OUTBOX_RETENTION_DAYS", "14")),
         "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
         "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),
+        "OUTBOX_DEAD_LIMIT": int(_env("OUTBOX_DEAD_LIMIT", "0")),
         "DB_STATEMENT_TIMEOUT_MS": int(_env("DB_STATEMENT_TIMEOUT_MS", "15000")),
         "ACCESS_TOKEN_SECONDS": int(_env("ACCESS_TOKEN_SECONDS", "900")),
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),

@@ -11,7 +11,7 @@ from app.tenancy.scope import Scope
 
 AUDITED = ("org.created", "org.moved", "org.deactivated", "user.created", "policy.changed",
            "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked",
-           "export.downloaded")
+           "export.downloaded", "dead_letter.retried")
 
 
 def write_audit(session: Session, event: OutboxEvent) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db import after_commit, utcnow
@@ -137,7 +138,7 @@ def backoff(attempts: int) -> timedelta:
 def _record_failure(event: OutboxEvent, error: Exception, now: datetime) -> int:
     """Count the attempt; back off, or dead-letter after the last one. 1 when it died."""
     event.attempts += 1  # the row is locked by this relay (FOR UPDATE): no lost update
-    event.last_error = f"{type(error).__name__}: {error}"[:2000]
+    event.last_error = describe(error)
     if event.attempts >= MAX_ATTEMPTS:
         event.dead_at, event.next_attempt_at = now, None
         metrics.increment("outbox_dead_lettered")
@@ -146,9 +147,19 @@ def _record_failure(event: OutboxEvent, error: Exception, now: datetime) -> int:
         return 1
     event.next_attempt_at = now + backoff(event.attempts)
     metrics.increment("outbox_handler_failed")
-    log.warning("outbox event %s (%s) failed attempt %d, next at %s", event.id, event.type,
-                event.attempts, event.next_attempt_at.isoformat(), exc_info=error)
+    # a database error's text carries SQL parameters: its one line is logged, not its traceback
+    log.warning("outbox event %s (%s) failed attempt %d, next at %s: %s", event.id, event.type,
+                event.attempts, event.next_attempt_at.isoformat(), event.last_error,
+                exc_info=None if isinstance(error, DBAPIError) else error)
     return 0
+
+
+def describe(error: Exception) -> str:
+    """The error as operators see it in the dead letters: its type and first line, no SQL parameters."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    first_line = (str(error).splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:1000]
 
 
 def claim_receipt(session: Session, event: OutboxEvent, handler: str) -> bool:

@@ -7,7 +7,8 @@ from app.bootstrap import beat_schedule, event_handlers, inject
 EXPECTED_SUBSCRIPTIONS = {
     **{event_type: ["app.platform.audit.write_audit"] for event_type in (
         "org.created", "org.moved", "org.deactivated", "user.created", "policy.changed",
-        "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked", "export.downloaded")},
+        "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked", "export.downloaded",
+        "dead_letter.retried")},
     "order.paid": ["app.finance.postings.journal_order_paid"],
     "order.refunded": ["app.finance.postings.journal_order_refunded"],
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
