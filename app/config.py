@@ -15,6 +15,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _engine_options(database_url: str, statement_timeout_ms: int) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql") and statement_timeout_ms > 0:
+        options["connect_args"] = {"options": f"-c statement_timeout={statement_timeout_ms}"}
+    return options
+
+
 def load_config() -> dict:
     """Settings from the environment, with the embedded demo defaults."""
     env = _env("TIERMALL_ENV", "demo")
@@ -25,13 +32,15 @@ def load_config() -> dict:
             raise ConfigError("SECRET_KEY is required when TIERMALL_ENV=production")
         secret_key = "demo-only-secret-key-change-me-0123456789"
     broker = _env("CELERY_BROKER_URL")
+    # below gunicorn's 30 s worker timeout, so that a slow statement answers the JSON 503
+    statement_timeout_ms = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
     broker_timeout = float(_env("CELERY_BROKER_TIMEOUT", "1.0"))
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, statement_timeout_ms),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "CELERY": {
             "broker_url": broker or "memory://",
@@ -60,7 +69,6 @@ def load_config() -> dict:
         "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
         "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),
         "OUTBOX_DEAD_LIMIT": int(_env("OUTBOX_DEAD_LIMIT", "0")),
-        "DB_STATEMENT_TIMEOUT_MS": int(_env("DB_STATEMENT_TIMEOUT_MS", "15000")),
         "ACCESS_TOKEN_SECONDS": int(_env("ACCESS_TOKEN_SECONDS", "900")),
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),

@@ -1,9 +1,9 @@
 """DomainError and the one JSON error shape: {"code", "message", "errors"?}."""
 
 import marshmallow as ma
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -132,3 +132,28 @@ def register_error_handlers(app: Flask) -> None:
         db.session.rollback()
         current_app.logger.info("database refused a write: %s", error.orig)
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error):
+        """A lost connection or a statement over its time budget: 503 in the one shape, logged once."""
+        from app.extensions import db  # noqa: PLC0415
+
+        original = getattr(error, "orig", None) or error
+        timed_out = getattr(original, "sqlstate", None) == QUERY_CANCELED
+        # One line naming the original error (no SQL, no parameters, no secondary rollback error).
+        current_app.logger.error("%s %s: database %s: %s: %s", request.method, request.path,
+                                 "statement timed out" if timed_out else "unavailable",
+                                 type(original).__name__, (str(original).splitlines() or [""])[0])
+        try:
+            db.session.rollback()  # on a dead connection this only discards it from the pool
+        except Exception:  # the original error is what matters, and it is logged above
+            current_app.logger.debug("rollback after a database error failed too", exc_info=True)
+        if timed_out:
+            return ({"code": "request_timeout", "message": "The request took too long; try again."},
+                    503, {"Retry-After": "1"})
+        return ({"code": "database_unavailable", "message": "The database is unavailable; try again."},
+                503, {"Retry-After": "1"})
+
+
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
