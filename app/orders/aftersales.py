@@ -52,7 +52,7 @@ def claimed(session: Session, order: Order) -> dict[uuid.UUID, tuple[int, int]]:
     return {line_id: (int(qty), int(amount)) for line_id, qty, amount in rows}
 
 
-def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind: RefundKind,
+def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind: RefundKind,
                    lines: list[dict], amount_minor: int | None = None,
                    reason: str | None = None) -> Refund:
     """Ask for money back on some units of some lines; the amount defaults to what they are worth."""
@@ -98,7 +98,7 @@ def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind:
     return refund
 
 
-def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
     refund = get_refund(session, scope, refund_id)
@@ -121,13 +121,13 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                       moves=restocked, order_id=order.id)
     from app.orders.fulfilment import mark_shipped_if_done  # noqa: PLC0415  (fulfilment imports us)
 
-    mark_shipped_if_done(session, scope=scope, order=order)
+    mark_shipped_if_done(session, scope, order=order)
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
     session.flush()
     return refund
 
 
-def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def reject_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Sku
 from app.orders import aftersales, fulfilment
 from app.orders.models import Order, RefundKind
-from app.orders.placement import Request, place_in_store, place_retail, place_supply_order
+from app.orders.placement import OrderRequest, place_in_store, place_retail, place_supply_order
 from app.orders.queries import lines_of
 from app.payments.credit import confirm_bank_transfer
 from app.platform.outbox import relay_pending
@@ -93,16 +93,16 @@ class _Seeder:
     def retail(self, member: Consumer, picks: list[int], qty: int = 1) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return place_retail(self.session, scope=scope, request=Request(
+        return place_retail(self.session, scope, request=OrderRequest(
             lines=self._lines(picks, qty), ship_to=ADDRESS)).order
 
     def in_store(self, store: Org, member: Consumer, picks: list[int]) -> Order:
         return place_in_store(self.session, scope=self.staff(store), member_id=member.id,
-                              request=Request(lines=self._lines(picks, 1), delivery="pickup")).order
+                              request=OrderRequest(lines=self._lines(picks, 1), delivery="pickup")).order
 
     def supply(self, buyer: Org, picks: list[int], qty: int) -> Order:
         return place_supply_order(self.session, scope=self.staff(buyer),
-                                  request=Request(lines=self._lines(picks, qty))).order
+                                  request=OrderRequest(lines=self._lines(picks, qty))).order
 
     def paid(self, order: Order) -> Order:
         """The seller's finance confirms an offline payment (a Payment row, then mark_paid)."""
@@ -120,19 +120,19 @@ class _Seeder:
     def completed(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return fulfilment.complete(self.session, scope=scope, order_id=order.id)
+        return fulfilment.complete(self.session, scope, order_id=order.id)
 
     def cancelled(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return fulfilment.cancel(self.session, scope=scope, order_id=order.id, reason="changed my mind")
+        return fulfilment.cancel(self.session, scope, order_id=order.id, reason="changed my mind")
 
     def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None) -> None:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
         line = lines_of(self.session, order)[0]
         refund = aftersales.request_refund(
-            self.session, scope=scope, order_id=order.id, kind=RefundKind.refund_only,
+            self.session, scope, order_id=order.id, kind=RefundKind.refund_only,
             lines=[{"line_id": line.id, "qty": 1}], reason="Box arrived dented")
         if decide == "reject":
             aftersales.reject_refund(self.session, scope=self.staff(store), refund_id=refund.id,
