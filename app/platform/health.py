@@ -5,7 +5,7 @@ from flask import current_app
 from flask.views import MethodView
 from sqlalchemy import text
 
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.errors import DomainError
 from app.extensions import db
 from app.platform import metrics
@@ -81,7 +81,7 @@ class Ready(MethodView):
 
 
 @blp.route("/readyz/outbox")
-class OutboxReady(MethodView):
+class OutboxReady(TransactionalView):  # reads only; its unit of work commits nothing
     @blp.public
     @blp.response(200, OutboxLagSchema)
     @blp.errors(503)

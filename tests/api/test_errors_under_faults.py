@@ -9,6 +9,8 @@ from app.extensions import db
 from tests.api.test_errors import assert_error
 from tests.support.apps import fresh_app
 
+pytestmark = pytest.mark.postgres  # terminates its own backend, sets statement_timeout
+
 
 @pytest.fixture
 def faulty(app):
