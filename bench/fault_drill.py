@@ -174,7 +174,7 @@ def report(name: str, load: Load, samples: list, logs: dict[str, str], seconds: 
     pending = [s.get("pending") for s in samples if isinstance(s.get("pending"), int)]
     ages = [s.get("oldest_pending_age_seconds") or 0 for s in samples if "pending" in s]
     warnings = sum(text.count("broker publish failed") for text in logs.values())
-    tracebacks = sum(text.count("Traceback") for text in logs.values())
+    tracebacks = "/".join(str(logs[name].count("Traceback")) for name in ("gunicorn", "worker", "beat"))
     log_kb = sum(len(text.encode()) for text in logs.values()) / 1024
     worst = 1000 * max(every, default=float("nan"))
     print(f"{name:15} {seconds:5.1f}s  req {len(rows):5} ({len(ok) / seconds:4.1f} ok/s)  "
@@ -182,7 +182,8 @@ def report(name: str, load: Load, samples: list, logs: dict[str, str], seconds: 
           f"p50 {1000 * statistics.median(every) if every else float('nan'):6.0f} ms  "
           f"p99 {1000 * percentile(every, 0.99):6.0f} ms  max {worst:6.0f} ms  "
           f"lag max {max(pending, default=0):5} ev / {max(ages, default=0):5.1f}s  "
-          f"publish warnings {warnings}  tracebacks {tracebacks}  log {log_kb:.0f} KB", flush=True)
+          f"publish warnings {warnings}  tracebacks api/worker/beat {tracebacks}  log {log_kb:.0f} KB",
+          flush=True)
 
 
 def exactly_once(tenant_id: uuid.UUID) -> dict:
@@ -256,7 +257,11 @@ def main() -> None:
             spent = watch(base, seconds, samples, until_drained)
             report(name, load, samples, {n: log.since() for n, log in logs.items()}, spent)
 
-        phase("warm-up", 5)  # the first requests of each gunicorn worker import and connect
+        load.phase = "warm-up"  # the first requests of each gunicorn worker import and connect
+        warm_until = time.monotonic() + 60
+        while (time.monotonic() < warm_until
+               and sum(1 for result in load.results if result[1] == 201) < 4 * args.clients):
+            time.sleep(0.2)
         phase("baseline", phase_seconds)
         redis_server.stop()
         phase("broker refused", phase_seconds)
