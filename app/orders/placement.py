@@ -24,6 +24,7 @@ from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import ActorKind, OrgKind
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Consumer, Org, Tenant
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 MAX_LINES = 100
@@ -61,6 +62,7 @@ class OrderRequest:
 def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
+    require(scope, Action.place_retail_order)
     digest = request.digest(store_id=store_id)
     # Entered before the first statement, the system scope is set once, at BEGIN.
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
@@ -80,6 +82,7 @@ def _home_store(session: Session, scope: Scope) -> Org | None:
 
 def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, request: OrderRequest) -> Placed:
     """A guide sells at their store to a member (a consumer the store sees); a key sells unguided."""
+    require(scope, Action.sell_in_store)
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
@@ -93,6 +96,7 @@ def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, requ
 
 def place_supply_order(session: Session, scope: Scope, *, request: OrderRequest) -> Placed:
     """My org buys from its parent: replenish for a store, purchase for a distributor."""
+    require(scope, Action.place_supply_order)
     digest = request.digest()
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         buyer = _org(session, scope.tenant_id, scope.org_id)

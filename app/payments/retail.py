@@ -16,6 +16,7 @@ from app.payments.errors import GatewayUnavailable, NotPayable
 from app.payments.gateway import GatewayError, GatewayPayment, PaymentGateway, payment_idempotency_key
 from app.payments.models import Payment, PaymentStatus, RefundReason
 from app.tenancy.elevation import Why, elevated
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ OPEN = (PaymentStatus.pending, PaymentStatus.failed)
 def start_payment(session: Session, scope: Scope, *, order_id: uuid.UUID,
                   gateway: PaymentGateway) -> Payment:
     """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it."""
+    require(scope, Action.pay_order)
     order = get_order(session, scope, order_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be paid.")

@@ -290,7 +290,9 @@ def test_only_owners_and_admins_create_keys(client, session, role):
     user = add_user(session, net, "east", role)
     headers = login_as(client, net, user.email)
     response = create_key(client, headers, net.org("east").id)
-    assert response.status_code == 403 and response.get_json()["code"] == "not_a_manager"
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "forbidden"
+    assert response.get_json()["permission"] == "api_keys.manage"
 
 
 def login_as(client, net, email):

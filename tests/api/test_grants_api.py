@@ -63,7 +63,8 @@ def test_only_the_grantors_owner_or_admin_may_grant(client, session):
     brand = login(client, net, "brand")
     response = _grant(client, brand, net.org("west"), net.org("east"))
     assert response.status_code == 403
-    assert response.get_json()["code"] == "not_a_manager"
+    assert response.get_json()["code"] == "forbidden"
+    assert response.get_json()["permission"] == "grants.edit"
 
 
 def test_a_grant_change_is_audited(client, session):

@@ -30,6 +30,7 @@ ALLOWED = {
     ("platform/tasks.py", "relay_all_outboxes", Why.sweep_tenants),
     ("tenancy/elevation.py", "run_as_system", Why.task),
     ("tenancy/network.py", "create_tenant", Why.create_tenant),
+    ("tenancy/onboarding.py", "onboard_tenant", Why.create_tenant),
     ("demo/seed.py", "seed_demo", Why.seed_demo),
     ("demo/catalog.py", "seed_catalog", Why.seed_demo),
     ("demo/orders.py", "seed_orders", Why.seed_demo),
