@@ -35,9 +35,13 @@ def load_config() -> dict:
     # below gunicorn's 30 s worker timeout, so that a slow statement answers the JSON 503
     statement_timeout_ms = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
     broker_timeout = float(_env("CELERY_BROKER_TIMEOUT", "1.0"))
+    platform_token = _env("PLATFORM_API_TOKEN")  # unset: the platform API answers 401
+    if platform_token is not None and len(platform_token) < 32:
+        raise ConfigError("PLATFORM_API_TOKEN must be at least 32 characters")
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
+        "PLATFORM_API_TOKEN": platform_token,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, statement_timeout_ms),

@@ -5,8 +5,8 @@ import uuid
 from sqlalchemy import select
 
 from app.extensions import celery as celery_app
-from app.tenancy.rls import use_scope
-from app.tenancy.scope import PLATFORM_SCOPE, system_scope
+from app.tenancy.elevation import Why, enter_scope, run_as_system
+from app.tenancy.scope import PLATFORM_SCOPE
 from app.uow import unit_of_work
 
 
@@ -14,7 +14,7 @@ def _tenant_ids() -> list[uuid.UUID]:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
     with unit_of_work() as session:
-        use_scope(session, PLATFORM_SCOPE)
+        enter_scope(session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
         return list(session.scalars(select(Tenant.id)))
 
 
@@ -22,7 +22,7 @@ def _run(tenant_id: str, job) -> int:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
     with unit_of_work() as session:
-        use_scope(session, system_scope(uuid.UUID(tenant_id)))
+        run_as_system(session, uuid.UUID(tenant_id))
         tenant = session.get(Tenant, uuid.UUID(tenant_id))
         return len(job(session, tenant=tenant))
 

@@ -10,7 +10,7 @@ from app.payments import webhooks
 from app.payments.gateway import current_gateway
 from app.payments.models import WebhookEvent
 from app.platform.broker import publish
-from app.tenancy.rls import use_scope
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.scope import PLATFORM_SCOPE
 from app.uow import unit_of_work
 
@@ -28,7 +28,7 @@ def process_webhook_event(event_id: str) -> str | None:
     except Exception as error:
         log.exception("webhook event %s failed", event_id)
         with unit_of_work() as session:
-            use_scope(session, PLATFORM_SCOPE)
+            enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
             session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
                 attempts=WebhookEvent.attempts + 1, last_error=repr(error)[:2000]))
         return "error"
@@ -38,7 +38,7 @@ def process_webhook_event(event_id: str) -> str | None:
 def sweep_webhook_events() -> int:
     """Process stored events that nobody processed (a broker outage, a crash, an earlier error)."""
     with unit_of_work() as session:
-        use_scope(session, PLATFORM_SCOPE)
+        enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
         pending = session.scalars(select(WebhookEvent.id).where(
             WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
             .order_by(WebhookEvent.received_at).limit(500)).all()

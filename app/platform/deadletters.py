@@ -4,23 +4,23 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from app.platform.audit import audit
 from app.platform.errors import NotDeadLettered, OutboxOperatorsOnly
 from app.platform.models import OutboxEvent
-from app.platform.outbox import record_event
-from app.tenancy.enums import OrgKind, Role
+from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
-
-OPERATOR_ROLES = frozenset({Role.owner, Role.admin, Role.finance})
 
 
 def require_outbox_operator(session: Session, scope: Scope) -> None:
-    """Owners, admins and finance staff of the brand (the tenant's root org) only.
+    """The permission (owner, admin, finance), held at the brand (the tenant's root org).
 
-    The one place this rule lives: swap it for the permission module's `require(scope, action)`.
+    Dead letters span the whole tenant's side effects, so a distributor's owner does not get them.
     """
-    if not scope.is_staff or scope.role not in OPERATOR_ROLES or scope.org_id is None:
+    require(scope, Action.retry_dead_letters)
+    if scope.org_id is None:
         raise OutboxOperatorsOnly("Dead letters are for the brand's owners, admins and finance staff.")
     org = session.get(Org, (scope.tenant_id, scope.org_id))
     if org is None or org.kind is not OrgKind.brand:
@@ -47,10 +47,7 @@ def retry_dead_letter(session: Session, scope: Scope, *, event_id: uuid.UUID) ->
     if event.dead_at is None:
         raise NotDeadLettered("That event is not dead-lettered; the relay handles it.")
     event.dead_at, event.next_attempt_at, event.attempts = None, None, 0
-    record_event(session, tenant_id=event.tenant_id, owner_path=event.owner_path,
-                 type="dead_letter.retried", subject_id=event.id,
-                 payload={"actor_kind": scope.actor_kind.value,
-                          "actor_id": str(scope.actor_id) if scope.actor_id else None,
-                          "event_type": event.type, "last_error": event.last_error})
+    audit(session, scope, "dead_letter.retried", owner_path=event.owner_path, subject_id=event.id,
+          event_type=event.type, last_error=event.last_error)
     session.flush()
     return event

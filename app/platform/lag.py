@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.scope import PLATFORM_SCOPE
 
 
@@ -34,7 +34,7 @@ class OutboxLag:
 def outbox_lag(session: Session, *, now: datetime | None = None) -> OutboxLag:
     """Counts over every tenant, read in the platform scope (the partial indexes serve both)."""
     now = now or utcnow()
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.outbox_upkeep, scope=PLATFORM_SCOPE)
     pending, oldest = session.execute(
         select(func.count(), func.min(OutboxEvent.created_at))
         .where(OutboxEvent.relayed_at.is_(None), OutboxEvent.dead_at.is_(None))).one()

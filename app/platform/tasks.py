@@ -14,8 +14,8 @@ from app.extensions import celery as celery_app
 from app.extensions import db
 from app.platform.models import OutboxEvent, ProcessedEvent
 from app.platform.outbox import RELAY_BATCH, Batch, due, relay_batch
-from app.tenancy.rls import use_scope
-from app.tenancy.scope import PLATFORM_SCOPE, current_scope, set_current_scope, system_scope
+from app.tenancy.elevation import Why, enter_scope, kept_scope, run_as_system
+from app.tenancy.scope import PLATFORM_SCOPE
 from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -29,13 +29,11 @@ RETENTION_SECONDS = 60
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            caller_scope = current_scope()  # an eager task runs inside its caller's context
-            with app.app_context():
+            with kept_scope(), app.app_context():  # an eager task runs inside its caller's context
                 try:
                     return self.run(*args, **kwargs)
                 finally:
                     db.session.remove()
-                    set_current_scope(caller_scope)
 
     celery_app.Task = FlaskTask
     celery_app.config_from_object(app.config["CELERY"])
@@ -47,7 +45,7 @@ def celery_init_app(app: Flask) -> Celery:
 def _relay_one_batch(tenant_id: uuid.UUID) -> Batch:
     """One batch in its own transaction, so that each batch's progress is kept and its locks freed."""
     with unit_of_work() as session:
-        use_scope(session, system_scope(tenant_id))
+        run_as_system(session, tenant_id)
         return relay_batch(session, tenant_id=tenant_id)
 
 
@@ -65,7 +63,7 @@ def relay_outbox(tenant_id: str) -> int:
 
 def tenants_with_due_events() -> list[uuid.UUID]:
     with unit_of_work() as session:
-        use_scope(session, PLATFORM_SCOPE)
+        enter_scope(session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
         return list(session.scalars(select(OutboxEvent.tenant_id).where(*due(utcnow())).distinct()))
 
 
@@ -104,7 +102,7 @@ def purge_relayed_events() -> int:
                   .where(OutboxEvent.relayed_at < cutoff)
                   .order_by(OutboxEvent.relayed_at, OutboxEvent.id).limit(RETENTION_BATCH))
         with unit_of_work() as session:
-            use_scope(session, PLATFORM_SCOPE)
+            enter_scope(session, Why.outbox_upkeep, scope=PLATFORM_SCOPE)
             session.execute(delete(ProcessedEvent).where(
                 tuple_(ProcessedEvent.tenant_id, ProcessedEvent.event_id).in_(doomed)))
             count = session.execute(delete(OutboxEvent).where(

@@ -8,9 +8,9 @@ from app.db import utcnow, uuid7
 from app.extensions import celery
 from app.platform import outbox
 from app.platform.models import AuditEntry, OutboxEvent, ProcessedEvent
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import make_tenant
+from tests.support.scope import use_scope
 from tests.unit.test_wiring import EXPECTED_BEAT, EXPECTED_SUBSCRIPTIONS
 
 

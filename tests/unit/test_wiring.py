@@ -6,8 +6,11 @@ from app.bootstrap import beat_schedule, event_handlers, inject
 
 EXPECTED_SUBSCRIPTIONS = {
     **{event_type: ["app.platform.audit.write_audit"] for event_type in (
-        "org.created", "org.moved", "org.deactivated", "user.created", "policy.changed",
-        "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked", "export.downloaded",
+        "tenant.created", "org.created", "org.moved", "org.deactivated", "user.created",
+        "policy.changed", "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked",
+        "export.downloaded", "order.cancel", "order.ship", "order.confirm_receipt", "order.pay",
+        "refund.approve", "refund.reject", "payment.confirm", "credit.set_limit",
+        "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
         "dead_letter.retried")},
     "order.paid": ["app.finance.postings.journal_order_paid"],
     "order.refunded": ["app.finance.postings.journal_order_refunded"],
