@@ -45,10 +45,6 @@ class BrandManagersOnly(Forbidden):
     code = "brand_managers_only"
 
 
-class NotYourPriceList(Forbidden):
-    code = "not_your_price_list"
-
-
 class StockStaffOnly(Forbidden):
     code = "stock_staff_only"
 

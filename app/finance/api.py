@@ -3,10 +3,10 @@
 
 from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
-from app.errors import Forbidden
 from app.extensions import db
 from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.finance.accounts import account_balances
+from app.finance.errors import FinanceOnly
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
 from app.tenancy.enums import Role
 
@@ -18,7 +18,7 @@ READERS = frozenset({Role.owner, Role.admin, Role.finance})
 def finance_scope():
     scope = staff_only()
     if scope.role not in READERS:
-        raise Forbidden("The journal is for owners, admins and finance.", code="finance_only")
+        raise FinanceOnly("The journal is for owners, admins and finance.")
     return scope
 
 

@@ -40,7 +40,7 @@ class Cart(TransactionalView):
     @blp.errors(401, 403, 422)
     def get(self, query):
         """My cart at a store (my home store by default), with today's prices."""
-        return cart.items(db.session, scope=consumer_only(), **query)
+        return cart.items(db.session, consumer_only(), **query)
 
 
 @blp.route("/cart/items")
@@ -50,7 +50,7 @@ class CartItems(TransactionalView):
     @blp.errors(401, 403, 422)
     def put(self, body):
         """Set the quantity of a SKU in my cart (0 removes it)."""
-        return cart.set_item(db.session, scope=consumer_only(), **body)
+        return cart.set_item(db.session, consumer_only(), **body)
 
 
 @blp.route("/cart/checkout")
@@ -134,6 +134,6 @@ class RequestRefund(TransactionalView):
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Ask for a refund on some units of some lines (the store decides)."""
-        refund = aftersales.request_refund(db.session, scope=consumer_only(), order_id=order_id, **body)
+        refund = aftersales.request_refund(db.session, consumer_only(), order_id=order_id, **body)
         return queries.refund_detail(db.session, refund)
 

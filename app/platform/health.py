@@ -5,7 +5,7 @@ from flask.views import MethodView
 from sqlalchemy import text
 
 from app.blueprint import Blueprint
-from app.errors import DomainError
+from app.errors import NotReady
 from app.extensions import db
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
@@ -34,7 +34,7 @@ class Ready(MethodView):
         try:
             db.session.execute(text("SELECT 1"))
         except Exception as error:  # any failure to reach the database means: not ready
-            raise DomainError("The database does not answer.", code="not_ready", status=503) from error
+            raise NotReady("The database does not answer.") from error
         finally:
             db.session.rollback()
         return {"status": "ready"}

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import after_commit
+from app.db import after_commit, insert_or_ignore
 from app.platform.models import OutboxEvent, ProcessedEvent
 
 log = logging.getLogger(__name__)
@@ -82,11 +81,9 @@ def relay_pending(session: Session, *, tenant_id: uuid.UUID) -> int:
 
 def claim_receipt(session: Session, event: OutboxEvent, handler: str) -> bool:
     """Insert the (event, handler) receipt; False when it was already handled."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = session.execute(
-        dialect.insert(ProcessedEvent)
+        insert_or_ignore(session, ProcessedEvent)
         .values(tenant_id=event.tenant_id, event_id=event.id, handler=handler)
-        .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )
     return result.first() is not None

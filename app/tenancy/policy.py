@@ -2,9 +2,9 @@
 
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden
 from app.platform.outbox import record_event
 from app.tenancy.enums import MANAGER_ROLES, Dataset, Fidelity
+from app.tenancy.errors import NotAManager
 from app.tenancy.models import Tenant
 from app.tenancy.network import actor_payload
 from app.tenancy.resolve import upstream_defaults
@@ -22,8 +22,7 @@ def set_policy(session: Session, scope: Scope, *, defaults: dict[Dataset, Fideli
     """Brand owner/admin only; changes apply from the next request of every org."""
     if not (scope.is_staff and scope.role in MANAGER_ROLES and scope.org_path
             and scope.org_path.count("/") == 2):
-        raise Forbidden("Only the brand's owner or admin may change the data-sharing policy.",
-                        code="not_a_manager")
+        raise NotAManager("Only the brand's owner or admin may change the data-sharing policy.")
     with acting_as(session, system_scope(scope.tenant_id)):
         tenant = session.get(Tenant, scope.tenant_id)
         before = upstream_defaults(tenant)
