@@ -146,6 +146,7 @@ def test_without_a_configured_secret_webhooks_answer_503(client, session, app):
 
 
 
+@pytest.mark.postgres
 def test_ten_parallel_deliveries_of_one_event_change_state_once(app, stripe_env):
     standin, gateway = stripe_env
     with app.app_context():
