@@ -8,8 +8,7 @@ from app.orders import (
     queries,
     tasks,  # noqa: F401  (registers the timeout tasks and their beat entries)
 )
-from app.orders.api_staff import ERRORS, Orders, order_response, register_staff_actions
-from app.orders.placement import OrderRequest, place_supply_order
+from app.orders.api_staff import ERRORS, Orders, register_staff_actions, supply_order
 from app.orders.schemas import IdempotencyHeader, OrderOut, RefundIn, RefundOut, SupplyOrderIn
 
 blp = Blueprint("portal_orders", __name__, url_prefix="/portal",
@@ -26,11 +25,7 @@ class PurchaseOrders(Orders):
     @blp.errors(*ERRORS)
     def post(self, headers, body):
         """Place a purchase order with my parent org."""
-        scope = staff_only()
-        placed = place_supply_order(db.session, scope,
-                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
-        return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
-            201 if placed.created else 200)
+        return supply_order(headers, body)
 
 
 @blp.route("/orders/<uuid:order_id>/refunds")

@@ -9,6 +9,7 @@ from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import aftersales, fulfilment, queries
+from app.orders.placement import OrderRequest, Placed, place_supply_order
 from app.orders.schemas import (
     CancelIn,
     DecisionIn,
@@ -29,6 +30,19 @@ ERRORS = (401, 403, 404, 409, 422)
 
 def order_response(scope, order, *, lines=None, with_history=True) -> dict:
     return queries.order_detail(db.session, scope, order, lines=lines, with_history=with_history)
+
+
+def placed_response(scope, placed: Placed) -> tuple[dict, int]:
+    """201 for a new order, 200 when an Idempotency-Key replays an earlier one."""
+    return (order_response(scope, placed.order, lines=placed.lines, with_history=False),
+            201 if placed.created else 200)
+
+
+def supply_order(headers: dict, body: dict) -> tuple[dict, int]:
+    """My org buys from its parent: a purchase order (portal) or a replenishment (store)."""
+    scope = staff_only()
+    request = OrderRequest(idempotency_key=headers["idempotency_key"], **body)
+    return placed_response(scope, place_supply_order(db.session, scope, request=request))
 
 
 class Orders(TransactionalView):

@@ -4,8 +4,15 @@ from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import fulfilment
-from app.orders.api_staff import ERRORS, Orders, order_response, register_staff_actions
-from app.orders.placement import OrderRequest, place_in_store, place_supply_order
+from app.orders.api_staff import (
+    ERRORS,
+    Orders,
+    order_response,
+    placed_response,
+    register_staff_actions,
+    supply_order,
+)
+from app.orders.placement import OrderRequest, place_in_store
 from app.orders.schemas import IdempotencyHeader, InStoreOrderIn, OrderOut, SupplyOrderIn
 
 blp = Blueprint("store_orders", __name__, url_prefix="/store",
@@ -24,11 +31,7 @@ class Replenishments(TransactionalView):
     @blp.errors(*ERRORS)
     def post(self, headers, body):
         """Replenish my store from my distributor."""
-        scope = staff_only()
-        placed = place_supply_order(db.session, scope,
-                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
-        return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
-            201 if placed.created else 200)
+        return supply_order(headers, body)
 
 
 @blp.route("/orders/in-store")
@@ -43,10 +46,8 @@ class InStoreOrders(TransactionalView):
         """A guide sells in the store to a member: a retail order credited to the guide."""
         scope = staff_only()
         member_id = body.pop("member_id")
-        placed = place_in_store(db.session, scope, member_id=member_id,
-                                request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
-        return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
-            201 if placed.created else 200)
+        request = OrderRequest(idempotency_key=headers["idempotency_key"], **body)
+        return placed_response(scope, place_in_store(db.session, scope, member_id=member_id, request=request))
 
 
 @blp.route("/orders/<uuid:order_id>/pick-up")

@@ -5,6 +5,7 @@ from app.auth.request import consumer_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import aftersales, cart, fulfilment, queries
+from app.orders.api_staff import placed_response  # the one 201/200-replayed answer
 from app.orders.placement import OrderRequest, place_retail
 from app.orders.schemas import (
     CancelIn,
@@ -25,12 +26,6 @@ blp = Blueprint("storefront_orders", __name__, url_prefix="/storefront",
                 description="Consumers: cart, checkout and my orders")
 
 ERRORS = (401, 403, 404, 409, 422)
-
-
-def placed_response(placed, scope):
-    """201 for a new order, 200 when an Idempotency-Key replays an earlier one."""
-    detail = queries.order_detail(db.session, scope, placed.order, lines=placed.lines, with_history=False)
-    return detail, 201 if placed.created else 200
 
 
 @blp.route("/cart")
@@ -67,7 +62,7 @@ class Checkout(TransactionalView):
         placed = cart.checkout(db.session, scope, store_id=body.pop("store_id"),
                                request=OrderRequest(lines=[], idempotency_key=headers["idempotency_key"],
                                                     **body))
-        return placed_response(placed, scope)
+        return placed_response(scope, placed)
 
 
 @blp.route("/orders")
@@ -90,7 +85,7 @@ class MyOrders(TransactionalView):
         scope = consumer_only()
         placed = place_retail(db.session, scope, store_id=body.pop("store_id"),
                               request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
-        return placed_response(placed, scope)
+        return placed_response(scope, placed)
 
 
 @blp.route("/orders/<uuid:order_id>")

@@ -19,7 +19,7 @@ moments = Table("utc_moments", metadata, Column("id", Integer, primary_key=True)
                 Column("at", UtcDateTime), prefixes=["TEMPORARY"])
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def connection(request):
     if request.param == "sqlite":
         engine = create_engine("sqlite://")
@@ -60,7 +60,7 @@ def test_a_naive_datetime_is_refused_not_guessed(connection):
         connection.execute(insert(moments).values(id=1, at=datetime(2026, 12, 1, 9, 30)))
 
 
-def test_a_model_timestamp_read_back_from_postgresql_is_aware_utc(session):
+def test_a_model_timestamp_read_back_from_the_test_database_is_aware_utc(session):
     tenant = make_tenant(session).tenant
     session.flush()
     session.expire(tenant)
