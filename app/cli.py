@@ -1,4 +1,4 @@
-"""CLI commands: create-roles, seed-demo. Each command runs in one unit of work."""
+"""CLI commands: create-roles, seed-demo, create-tenant, permissions-matrix; each in one unit of work."""
 
 import click
 from flask import Flask
@@ -19,7 +19,11 @@ def seed_demo_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from app.tenancy.onboarding import create_tenant_command  # noqa: PLC0415
+    from app.tenancy.permissions_cli import permissions_matrix_command  # noqa: PLC0415
     from app.tenancy.roles import create_roles_command  # noqa: PLC0415
 
     app.cli.add_command(create_roles_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_tenant_command)
+    app.cli.add_command(permissions_matrix_command)

@@ -45,10 +45,6 @@ class BrandManagersOnly(Forbidden):
     code = "brand_managers_only"
 
 
-class StockStaffOnly(Forbidden):
-    code = "stock_staff_only"
-
-
 class InvalidPricePeriod(DomainError):
     status, code = 422, "invalid_price_period"
 

@@ -1,10 +1,6 @@
 """Refusals of the finance package, each with its snake_case code and HTTP status."""
 
-from app.errors import DomainError, Forbidden
-
-
-class FinanceOnly(Forbidden):
-    code = "finance_only"
+from app.errors import DomainError
 
 
 class UnbalancedEntry(DomainError):

@@ -109,7 +109,8 @@ def test_the_sharing_policy_refuses_a_key_the_document_does_not_name(client, ses
 
 def test_the_error_component_is_our_error_schema(spec):
     error = spec["components"]["schemas"]["Error"]
-    assert set(error["properties"]) == set(ErrorSchema().fields) == {"code", "message", "errors"}
+    assert set(error["properties"]) == set(ErrorSchema().fields) == {"code", "message", "errors",
+                                                                       "permission"}
     assert set(error["required"]) == {"code", "message"}
     assert error["properties"]["code"]["example"] == "not_found"
     default = resolve(spec, {"$ref": "#/components/responses/DEFAULT_ERROR"})
