@@ -4,24 +4,19 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from app.finance.accounts import brand_root, ensure_account
+from app.finance.accounts import ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode, JournalEntry, LedgerAccount
 from app.orders.models import Order, PaymentMethod
-from app.platform.models import OutboxEvent
-from app.platform.outbox import subscribe
 from app.tenancy.models import Org
+from app.tenancy.orgs import brand_root, org_by_id
 
 A = AccountCode
 
 
-def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Org:
-    return session.get(Org, (tenant_id, org_id))
-
-
 def settlement_account(session: Session, order: Order, method: str) -> LedgerAccount:
     """Where an order's money sits: the gateway, the seller's bank, or what the buyer owes."""
-    seller = _org(session, order.tenant_id, order.seller_org_id)
+    seller = org_by_id(session, order.tenant_id, order.seller_org_id)
     if method == PaymentMethod.credit:
         return ensure_account(session, tenant_id=order.tenant_id, org=seller, code=A.receivable,
                               currency=order.currency, counterparty_org_id=order.buyer_org_id)
@@ -37,7 +32,7 @@ def tenant_account(session: Session, tenant_id: uuid.UUID, code: AccountCode, cu
 
 
 def seller_account(session: Session, order: Order, code: AccountCode) -> LedgerAccount:
-    seller = _org(session, order.tenant_id, order.seller_org_id)
+    seller = org_by_id(session, order.tenant_id, order.seller_org_id)
     return ensure_account(session, tenant_id=order.tenant_id, org=seller, code=code, currency=order.currency)
 
 
@@ -176,33 +171,12 @@ def post_deposit_refunded(session: Session, *, tenant_id: uuid.UUID, seller: Org
         memo="customer deposit paid back", details={"buyer_org_id": str(buyer_org_id)})
 
 
-@subscribe("order.paid")
-def journal_order_paid(session: Session, event: OutboxEvent) -> None:
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    method = event.payload.get("payment_method") or (order.payment_method and order.payment_method.value)
-    post_order_paid(session, order=order, amount_minor=int(event.payload["amount_minor"]),
-                    method=method or PaymentMethod.stripe.value)
-
-
-@subscribe("order.refunded")
-def journal_order_refunded(session: Session, event: OutboxEvent) -> None:
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
-    post_order_refunded(session, order=order, refund_id=event.payload["refund_id"],
-                        amount_minor=int(event.payload["amount_minor"]), method=method,
-                        execution=event.payload.get("gateway_ref"))
-
-
-@subscribe("order.refund_bounced")
-def journal_order_refund_bounced(session: Session, event: OutboxEvent) -> None:
-    """The refund's money came back: Dr where it went back from, Cr sales returns (once per event)."""
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
-    amount = int(event.payload["amount_minor"])
-    post_entry(
+def post_refund_bounced(session: Session, *, order: Order, event_id, refund_id: str, amount_minor: int,
+                        method: str) -> JournalEntry | None:
+    """Dr where the refund went back from, Cr sales returns: the gateway failed it after success."""
+    return post_entry(
         session, tenant_id=order.tenant_id, owner_path=order.seller_path, kind="order_refund_bounced",
-        source_key=f"order.refund_bounced:{event.id}", currency=order.currency,
-        lines=[(settlement_account(session, order, method), amount),
-               (seller_account(session, order, A.sales_returns), -amount)],
-        memo="refund failed after it succeeded", details={"order_id": str(order.id),
-                                                           "refund_id": event.payload["refund_id"]})
+        source_key=f"order.refund_bounced:{event_id}", currency=order.currency,
+        lines=[(settlement_account(session, order, method), amount_minor),
+               (seller_account(session, order, A.sales_returns), -amount_minor)],
+        memo="refund failed after it succeeded", details={"order_id": str(order.id), "refund_id": refund_id})

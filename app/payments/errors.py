@@ -53,3 +53,11 @@ class InsufficientDeposit(DomainError):
 
 class RefundNotActionable(DomainError):
     status, code = 409, "refund_not_actionable"
+
+
+class ReceiptNotOpen(DomainError):
+    status, code = 409, "receipt_not_open"
+
+
+class ReceiptDoesNotFit(DomainError):
+    status, code = 422, "receipt_does_not_fit"

@@ -15,29 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import uuid7
-from app.errors import DomainError
 from app.finance import postings
 from app.orders.models import Order, OrderStatus
 from app.orders.payment_hooks import mark_paid
 from app.orders.queries import get_order
+from app.payments.errors import NotSellerFinance, ReceiptDoesNotFit, ReceiptNotOpen
 from app.payments.gateway import PaymentGateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, RefundReason, UnappliedReceipt
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
-
-
-class ReceiptNotOpen(DomainError):
-    status, code = 409, "receipt_not_open"
-
-
-class ReceiptDoesNotFit(DomainError):
-    status, code = 422, "receipt_does_not_fit"
-
-
-class NotReceiptFinance(DomainError):
-    status, code = 403, "not_seller_finance"
 
 
 def receive(session: Session, *, payment: Payment, order: Order, amount_minor: int, reason: ReceiptReason,
@@ -94,7 +82,7 @@ def _require_finance(scope: Scope, receipt: UnappliedReceipt) -> None:
     """Money between the seller and its buyer is the seller's own business (like confirming payments)."""
     require(scope, Action.confirm_payment)
     if not (scope.is_staff and receipt.seller_path == scope.org_path):
-        raise NotReceiptFinance("Only the seller org's own staff handle its unapplied money.")
+        raise NotSellerFinance("Only the seller org's own staff handle its unapplied money.")
 
 
 def list_receipts(session: Session, scope: Scope, *, open_only: bool = True) -> list[UnappliedReceipt]:

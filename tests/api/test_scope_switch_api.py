@@ -2,10 +2,9 @@
 
 import uuid
 
-from sqlalchemy import text
-
 from app.db import uuid7
 from app.orders import stock_moves
+from app.tenancy.models import User
 from tests.api.test_auth import create_key
 from tests.api.test_orders_api import shop  # noqa: F401  (fixture)
 from tests.factories import add_consumer, login
@@ -31,10 +30,9 @@ def test_a_database_refusal_inside_an_elevated_block_answers_409_in_the_one_erro
     session.commit()
 
     def refused_by_the_database(session, **_):  # runs inside place_in_store's elevated block
-        session.execute(text("INSERT INTO users (tenant_id, id, org_id, owner_path, email, name,"
-                             " password_hash, role, active, created_at) VALUES (:t, :i, :o, '/x/',"
-                             " 'a@b.c', 'n', 'h', 'viewer', true, now())"),
-                        {"t": net.tenant.id, "i": uuid7(), "o": uuid.uuid4()})
+        session.add(User(tenant_id=net.tenant.id, id=uuid7(), org_id=uuid.uuid4(), owner_path="/x/",
+                         email="a@b.c", name="n", password_hash="h", role="viewer"))
+        session.flush()
 
     monkeypatch.setattr(stock_moves, "apply", refused_by_the_database)
     store = login(client, net, "jingan")

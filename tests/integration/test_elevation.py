@@ -15,6 +15,8 @@ from app.tenancy.models import Org, User
 from app.tenancy.scope import current_scope, system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 
+pytestmark = pytest.mark.postgres  # RLS and transaction settings exist only there
+
 
 def setting(session, name: str) -> str | None:
     return session.scalar(text("SELECT current_setting(:n, true)"), {"n": name})

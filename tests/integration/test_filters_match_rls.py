@@ -23,6 +23,8 @@ from tests.integration.test_orders_fixtures import pay, retail_order, stocked_ca
 from tests.support.payments import approve_refund, make_order
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.postgres  # RLS and transaction settings exist only there
+
 ALL_FULL = {"data_sharing": {dataset.value: Fidelity.full.value for dataset in Dataset}}
 STAFF = ["brand", "east", "shanghai", "jingan", "hangzhou", "west", "chengdu"]
 KINDS = {"tenant_self", "tenant", "org_tree", "downward", "grants", "orders", "subtree", "platform"}

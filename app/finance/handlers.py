@@ -1,0 +1,42 @@
+"""Finance's event subscriptions: the journal posts what order events report (idempotent by source key)."""
+
+from sqlalchemy.orm import Session
+
+from app.finance.postings import post_order_paid, post_order_refunded, post_refund_bounced
+from app.orders.models import Order, PaymentMethod
+from app.platform.models import OutboxEvent
+from app.platform.outbox import receipt
+
+
+@receipt("app.finance.postings.journal_order_paid")  # its receipts predate the move to this module
+def journal_order_paid(session: Session, event: OutboxEvent) -> None:
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = event.payload.get("payment_method") or (order.payment_method and order.payment_method.value)
+    post_order_paid(session, order=order, amount_minor=int(event.payload["amount_minor"]),
+                    method=method or PaymentMethod.stripe.value)
+
+
+@receipt("app.finance.postings.journal_order_refunded")
+def journal_order_refunded(session: Session, event: OutboxEvent) -> None:
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
+    post_order_refunded(session, order=order, refund_id=event.payload["refund_id"],
+                        amount_minor=int(event.payload["amount_minor"]), method=method,
+                        execution=event.payload.get("gateway_ref"))
+
+
+def journal_order_refund_bounced(session: Session, event: OutboxEvent) -> None:
+    """The refund's money came back (failed after it succeeded): Dr where it went from, Cr returns."""
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
+    post_refund_bounced(session, order=order, event_id=event.id, refund_id=event.payload["refund_id"],
+                        amount_minor=int(event.payload["amount_minor"]), method=method)
+
+
+EVENT_HANDLERS = {
+    "order.paid": [journal_order_paid],
+    "order.refunded": [journal_order_refunded],
+    "order.refund_bounced": [journal_order_refund_bounced],
+}
+
+BEAT_SCHEDULE: dict = {}
