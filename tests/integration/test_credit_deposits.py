@@ -19,7 +19,7 @@ from app.payments import credit, deposits, refunds
 from app.payments.errors import DuplicateRepayment, IdempotencyKeyReused, InsufficientDeposit
 from app.payments.models import CreditAccount, CreditEntry, CreditEntryKind
 from app.platform.outbox import relay_pending
-from app.tenancy.scope import system_scope
+from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant, scope_of
 from tests.support.committed import app_role_engine, delete_tenant
@@ -164,6 +164,7 @@ def committed_credit():
                 "seller": scope_of(session, net, "shanghai")}
         session.commit()
     engine.dispose()
+    set_current_scope(None)  # the fixture's scopes must not leak into later tests
     yield data
     delete_tenant(data["net"].tenant.id)
 

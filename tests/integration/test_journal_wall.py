@@ -16,7 +16,7 @@ from app.finance.accounts import ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode
 from app.tenancy.rls import apply_settings
-from app.tenancy.scope import system_scope
+from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant
 from tests.support.committed import app_role_engine, delete_tenant
@@ -60,6 +60,7 @@ def committed_books():
                  "usd": usd.id, "entry": entry.id}
         session.commit()
     engine.dispose()
+    set_current_scope(None)  # the fixture's scopes must not leak into later tests
     yield books
     delete_tenant(books["tenant"])
 

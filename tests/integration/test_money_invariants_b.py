@@ -35,7 +35,7 @@ from app.payments.models import (
 )
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
-from app.tenancy.scope import system_scope
+from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import retail_order, stocked_catalog
@@ -89,6 +89,7 @@ def world(gateway, standin):
         seller, buyer = scope_of(session, net, "shanghai"), scope_of(session, net, "jingan")
         session.commit()
     engine.dispose()
+    set_current_scope(None)  # the fixture's scopes must not leak into later tests
     yield {"net": net, "retail": retail_orders, "account_id": account.id, "credit": credit_orders,
            "seller": seller, "buyer": buyer}
     delete_tenant(net.tenant.id)

@@ -20,7 +20,7 @@ from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
 from app.tenancy.permissions import PermissionDenied
-from app.tenancy.scope import system_scope
+from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import add_consumer, add_user, consumer_scope_of, make_tenant, scope_of
 from tests.support.committed import app_role_engine, delete_tenant
@@ -150,6 +150,7 @@ def committed_order():
                 "scope": consumer_scope_of(session, consumer)}
         session.commit()
     engine.dispose()
+    set_current_scope(None)  # the fixture's scopes must not leak into later tests
     yield data
     delete_tenant(data["tenant_id"])
 
