@@ -152,7 +152,7 @@ def test_a_repayment_posted_again_books_once_by_reference_and_replays_by_idempot
 # --- real parallel connections --------------------------------------------------------------------
 
 @pytest.fixture
-def committed_credit():
+def committed_credit(app):
     """A committed tenant: jingan owes shanghai on two orders paid on credit (10,000 + 5,000)."""
     admin, _, _ = database.test_urls()
     engine = create_engine(admin, poolclass=NullPool)

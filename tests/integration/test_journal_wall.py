@@ -40,7 +40,7 @@ def _refused(connection_or_session, sql: str, **params) -> str:
 
 
 @pytest.fixture
-def committed_books():
+def committed_books(app):
     """A committed tenant with a cash and a revenue account in CNY, one USD account, one posted entry."""
     admin, _, _ = database.test_urls()
     engine = create_engine(admin, poolclass=NullPool)

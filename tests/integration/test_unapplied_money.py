@@ -139,7 +139,7 @@ def test_a_receipt_pays_only_an_order_of_the_same_buyer_and_seller(session):
 
 
 @pytest.fixture
-def committed_order():
+def committed_order(app):
     admin, _, _ = database.test_urls()
     engine = create_engine(admin, poolclass=NullPool)
     with Session(engine, expire_on_commit=False) as session:
