@@ -2,25 +2,26 @@
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
 from app.tenancy.enums import Dataset, Fidelity
-from app.tenancy.filters import path_matches, visible
+from app.tenancy.filters import visible
 from app.tenancy.masking import present
-from app.tenancy.scope import PathRule, Scope
+from app.tenancy.scope import Scope
 
 PERSONAL = ("name", "phone", "address")
 
 
 def order_visible(model, scope: Scope) -> ColumnElement[bool]:
-    """visible(model, scope) OR the row's seller is in the caller's subtree (seller side is full)."""
+    """Seen from the buyer's side (owner path) or the seller's (seller path), each through the
+    orders view: the seller org itself sees in full, orgs above it by the default and grants."""
     clause = visible(model, scope)
     if scope.is_staff and scope.org_path:
-        seller_side = path_matches(model.seller_path, PathRule(scope.org_path, False, Fidelity.full))
-        clause = or_(clause, and_(model.tenant_id == scope.tenant_id, seller_side))
+        seller_side = visible(model, scope, path_column=model.seller_path)
+        clause = or_(clause, seller_side)
     return clause
 
 
@@ -29,18 +30,12 @@ def seller_side(scope: Scope, order: Order) -> bool:
 
 
 def fidelity_of(scope: Scope, order: Order) -> Fidelity:
-    """The buying consumer and the selling org (it ships) see in full; others by the orders view.
-
-    Orgs above the seller see its orders at least masked, even where a grant narrows the view.
-    """
+    """The buying consumer sees in full; orgs by the better of the buyer and the seller side."""
     if scope.consumer_id is not None and order.buyer_consumer_id == scope.consumer_id:
         return Fidelity.full
-    if scope.is_staff and scope.org_id == order.seller_org_id:
-        return Fidelity.full
-    fidelity = scope.fidelity(Dataset.orders, order.owner_path)
-    if seller_side(scope, order) and not fidelity.at_least(Fidelity.masked):
-        return Fidelity.masked
-    return fidelity
+    view = scope.view(Dataset.orders)
+    return max(view.fidelity_at(order.owner_path), view.fidelity_at(order.seller_path),
+               key=lambda fidelity: fidelity.rank)
 
 
 def get_order(session: Session, scope: Scope, order_id: uuid.UUID | None) -> Order:

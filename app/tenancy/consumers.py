@@ -9,6 +9,7 @@ from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
 from app.tenancy.masking import present
 from app.tenancy.models import Consumer
+from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope
 
 PERSONAL_FIELDS = ("name", "phone")
@@ -34,9 +35,12 @@ def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> dict
 
 
 def consumer_counts(session: Session, scope: Scope) -> list[dict]:
-    """Members per home store, for every store the scope sees at aggregate or better."""
-    rows = session.execute(
-        select(Consumer.home_store_id, func.count())
-        .where(visible(Consumer, scope, at_least=Fidelity.aggregate))
-        .group_by(Consumer.home_store_id).order_by(Consumer.home_store_id))
+    """Members per home store, for every store the scope sees at aggregate or better.
+
+    The database lets `aggregate` rows through only inside this totals query."""
+    with acting_as(session, scope.for_totals()):
+        rows = session.execute(
+            select(Consumer.home_store_id, func.count())
+            .where(visible(Consumer, scope, at_least=Fidelity.aggregate))
+            .group_by(Consumer.home_store_id).order_by(Consumer.home_store_id)).all()
     return [{"home_store_id": store_id, "consumers": count} for store_id, count in rows]

@@ -30,10 +30,12 @@ def owner_path_column(model):
     return model.path if hasattr(model, "path") else model.owner_path
 
 
-def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> ColumnElement[bool]:
-    """Rows of `model` the scope sees at `at_least` fidelity or better."""
+def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked,
+            path_column=None) -> ColumnElement[bool]:
+    """Rows of `model` the scope sees at `at_least` fidelity or better (judged by the owner
+    path, or by `path_column`, e.g. an order's seller path)."""
     clauses = []
-    column = owner_path_column(model)
+    column = owner_path_column(model) if path_column is None else path_column
     dataset = getattr(model, "__dataset__", None)
     if scope.is_staff or scope.consumer_id is None:
         for rule, carve_outs in scope.view(dataset).visible_rules(at_least):
@@ -42,7 +44,10 @@ def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> Col
                 clause = and_(clause, not_(or_(*(path_matches(column, c) for c in carve_outs))))
             clauses.append(clause)
     if getattr(model, "__rls__", None) in ("org_tree", "downward") and scope.org_path:
-        clauses.append(column.in_(ancestor_paths(scope.org_path)))
+        from_above = column.in_(ancestor_paths(scope.org_path))
+        if hasattr(model, "buyer_org_id"):  # a price for one buyer is not for those below it
+            from_above = and_(from_above, model.buyer_org_id.is_(None))
+        clauses.append(from_above)
     consumer_column = getattr(model, "__consumer_column__", None)
     if scope.consumer_id is not None and consumer_column:
         clauses.append(getattr(model, consumer_column) == scope.consumer_id)

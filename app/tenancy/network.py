@@ -13,7 +13,7 @@ from app.tenancy.enums import MANAGER_ROLES, OrgKind, Role
 from app.tenancy.errors import DuplicateEmail, InvalidMove, InvalidParent, NotAManager
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Org, Tenant, User
-from app.tenancy.rls import use_scope
+from app.tenancy.rls import acting_as, use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, Scope, system_scope
 
 CHILD_KINDS = {
@@ -85,7 +85,8 @@ def move_subtree(session: Session, scope: Scope, *, org_id: uuid.UUID,
     old_path, new_path = org.path, f"{new_parent.path}{org.id}/"
     depth_change = new_parent.depth + 1 - org.depth
     old_parent_id = org.parent_id
-    _rewrite_paths(session, scope.tenant_id, old_path, new_path, depth_change)
+    with acting_as(session, system_scope(scope.tenant_id)):  # paths change only as the system
+        _rewrite_paths(session, scope.tenant_id, old_path, new_path, depth_change)
     session.execute(update(Org).where(Org.tenant_id == scope.tenant_id, Org.id == org.id)
                     .values(parent_id=new_parent.id))
     _expire_moved(session, old_path)
