@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app.config import INSTANCE_DIR, load_config
+from app.config import INSTANCE_DIR, check_config, load_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -11,6 +11,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)
+    check_config(app.config)
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models  # noqa: F401  (every model registered before the mapper is used)

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.tenancy.roles import create_roles
 from app.tenancy.scope import set_current_scope
 from tests.database import recreate_database, test_urls, url_text
+from tests.support.apps import TEST_SECRET_KEY
 
 
 @pytest.fixture(scope="session")
@@ -21,6 +22,7 @@ def app():
     app = create_app({
         "TESTING": True,
         "TIERMALL_ENV": "test",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": url_text(app_url),
         "MIGRATIONS_DATABASE_URL": url_text(owner),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 60},

@@ -7,6 +7,9 @@ from app import create_app
 from app.extensions import api, db
 from app.extensions import celery as celery_app
 
+# The suite signs its tokens with its own key: only the demo on SQLite may use the published one.
+TEST_SECRET_KEY = "tiermall-test-suite-secret-key-0123456789abcdef"
+
 
 @contextmanager
 def fresh_app(**config):
@@ -17,7 +20,8 @@ def fresh_app(**config):
     """
     saved = (api._app, api.spec, api.config, celery_app.Task)
     schedule = dict(celery_app.conf.beat_schedule)  # modules add entries at import time
-    app = create_app({"TESTING": False, "TIERMALL_ENV": "test", **config})
+    app = create_app({"TESTING": False, "TIERMALL_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY,
+                      **config})
     try:
         yield app
     finally:
