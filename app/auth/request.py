@@ -9,11 +9,12 @@ from app.auth.services import AuthSettings, is_active_staff
 from app.auth.tokens import InvalidToken, decode_access_token
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
+from app.tenancy.elevation import Why, enter_scope, forget_scope
 from app.tenancy.enums import ActorKind
 from app.tenancy.models import Consumer, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
-from app.tenancy.rls import use_scope
-from app.tenancy.scope import Scope, set_current_scope, system_scope
+from app.tenancy.scope import Scope, system_scope
+from app.uow import unit_of_work
 
 
 def auth_settings() -> AuthSettings:
@@ -28,7 +29,7 @@ def request_scope() -> Scope:
     """The caller's scope (401 without valid credentials); resolved once per request."""
     if "scope" not in g:
         g.scope = _resolve()
-        use_scope(db.session, g.scope)
+        enter_scope(db.session, Why.request, scope=g.scope)
     return g.scope
 
 
@@ -56,7 +57,7 @@ def _resolve() -> Scope:
                            code="missing_credentials")
     claims = decode_access_token(current_app.config["SECRET_KEY"], token.strip())
     tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
-    use_scope(db.session, system_scope(tenant_id))
+    enter_scope(db.session, Why.authenticate, scope=system_scope(tenant_id))
     if claims["knd"] == "consumer":
         # Like staff tokens: a consumer erased (or a tenant removed) loses access at once.
         if db.session.get(Tenant, tenant_id) is None or db.session.get(
@@ -76,10 +77,10 @@ def _resolve() -> Scope:
 
 def _api_key_scope(presented: str) -> Scope:
     scope = authenticate_api_key(db.session, presented)
-    if note_api_key_use(db.session, tenant_id=scope.tenant_id, key_id=scope.actor_id):
-        # Nothing else is written yet (the scope is resolved first); keep the stamp even if
-        # the request later fails or only reads.
-        db.session.commit()
+    # Its own unit of work: nothing else is written yet (the scope is resolved first), and the
+    # stamp stays even if the request later fails.
+    with unit_of_work():
+        note_api_key_use(db.session, tenant_id=scope.tenant_id, key_id=scope.actor_id)
     return scope
 
 
@@ -89,9 +90,9 @@ def init_request_scope(app: Flask) -> None:
     @app.before_request
     def _clear() -> None:
         g.pop("scope", None)
-        set_current_scope(None)
+        forget_scope()
 
     @app.teardown_request
     def _reset(_error) -> None:
         db.session.remove()
-        set_current_scope(None)
+        forget_scope()

@@ -14,9 +14,9 @@ from app.auth.passwords import verify_password
 from app.auth.providers import LoginProvider
 from app.auth.tokens import InvalidToken, digest, issue_access_token, new_secret, split_compound
 from app.db import uuid7
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import IdentityKind, OrgKind
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope, tenant_lookup_scope
 
 _BAD_CREDENTIALS = "Unknown tenant, email or password."
@@ -32,7 +32,7 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
-class Session_:
+class IssuedTokens:
     access_token: str
     refresh_token: str
     expires_in: int
@@ -42,16 +42,16 @@ class Session_:
 
 def find_tenant(session: Session, slug: str) -> Tenant:
     """The tenant with this slug; the session continues in its system scope."""
-    use_scope(session, tenant_lookup_scope(slug))
+    enter_scope(session, Why.login, scope=tenant_lookup_scope(slug))
     tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise InvalidCredentials(_BAD_CREDENTIALS)
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.login, scope=system_scope(tenant.id))
     return tenant
 
 
 def staff_login(session: Session, settings: AuthSettings, *, tenant_slug: str, email: str,
-                password: str) -> Session_:
+                password: str) -> IssuedTokens:
     """Check the password of an active staff member of an active org; open a token family."""
     tenant = find_tenant(session, tenant_slug)
     user = session.scalar(select(User).where(User.tenant_id == tenant.id,
@@ -73,7 +73,7 @@ def is_active_staff(session: Session, user: User | None) -> bool:
 
 def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UUID,
                  user: User | None = None, consumer: Consumer | None = None,
-                 family_id: uuid.UUID | None = None) -> Session_:
+                 family_id: uuid.UUID | None = None) -> IssuedTokens:
     secret = new_secret()
     session.add(RefreshToken(
         tenant_id=tenant_id, id=uuid7(), family_id=family_id or uuid7(),
@@ -87,7 +87,7 @@ def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UU
     else:
         access = issue_access_token(settings.secret_key, ttl_seconds=settings.access_ttl_seconds,
                                     tenant_id=tenant_id, subject=consumer.id, kind="consumer")
-    return Session_(access, f"{tenant_id}.{secret}", settings.access_ttl_seconds)
+    return IssuedTokens(access, f"{tenant_id}.{secret}", settings.access_ttl_seconds)
 
 
 # --- refresh tokens ------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
         tenant_id = uuid.UUID(tenant_part)
     except ValueError as error:
         raise InvalidToken("The refresh token is malformed.") from error
-    use_scope(session, system_scope(tenant_id))
+    enter_scope(session, Why.authenticate, scope=system_scope(tenant_id))
     row = session.scalar(select(RefreshToken).where(
         RefreshToken.tenant_id == tenant_id, RefreshToken.token_hash == digest(secret)))
     if row is None:
@@ -106,7 +106,7 @@ def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
     return row
 
 
-def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> Session_:
+def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> IssuedTokens:
     """Rotate: the presented token is spent and a new one issued in the same family.
 
     Presenting a spent token means it was stolen (or replayed): the whole family is revoked,
@@ -158,7 +158,7 @@ def revoke_family(session: Session, row: RefreshToken) -> None:
 # --- consumers -----------------------------------------------------------------------------
 
 def consumer_login(session: Session, settings: AuthSettings, provider: LoginProvider, *,
-                   tenant_slug: str, code: str, store_id: uuid.UUID | None = None) -> Session_:
+                   tenant_slug: str, code: str, store_id: uuid.UUID | None = None) -> IssuedTokens:
     """ONE ID: find the consumer behind the openid (or unionid), or enrol them at a store."""
     tenant = find_tenant(session, tenant_slug)
     identity = provider.exchange(tenant, code)

@@ -1,30 +1,24 @@
 """Finance endpoints: account balances and journal entries in my scope."""
 
-from flask.views import MethodView
-
 from app.auth.request import staff_only
-from app.blueprint import Blueprint
-from app.errors import Forbidden
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.finance.accounts import account_balances
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
-from app.tenancy.enums import Role
+from app.tenancy.permissions import Action, require
 
 blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
-
-READERS = frozenset({Role.owner, Role.admin, Role.finance})
 
 
 def finance_scope():
     scope = staff_only()
-    if scope.role not in READERS:
-        raise Forbidden("The journal is for owners, admins and finance.", code="finance_only")
+    require(scope, Action.view_finance)
     return scope
 
 
 @blp.route("/accounts")
-class Accounts(MethodView):
+class Accounts(TransactionalView):
     @blp.arguments(AccountQuery, location="query")
     @blp.response(200, AccountBalanceSchema(many=True))
     @blp.errors(401, 403)
@@ -34,7 +28,7 @@ class Accounts(MethodView):
 
 
 @blp.route("/entries")
-class Entries(MethodView):
+class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
     @blp.response(200, EntrySchema(many=True))
     @blp.errors(401, 403)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.orders import events, rules, stock_moves
+from app.orders.audit import audit_order
 from app.orders.errors import InvalidOrder, NotTheBuyer, NotTheSeller, RefundTooLarge
 from app.orders.models import (
     Order,
@@ -20,6 +21,7 @@ from app.orders.models import (
 )
 from app.orders.queries import get_order, get_refund, lines_of, refund_lines_of, seller_side
 from app.orders.transitions import actor_of, advance_refund, require_refundable
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
 OPEN = (RefundStatus.refund_requested, RefundStatus.refund_approved, RefundStatus.refunded)
@@ -36,9 +38,11 @@ def require_buyer_side(scope: Scope, order: Order) -> None:
     raise NotTheBuyer("Only the buyer can do this.")
 
 
-def require_seller(scope: Scope, order: Order) -> None:
+def require_seller(scope: Scope, order: Order, action: Action) -> None:
+    """The selling org, or an org above it where the role's reach for `action` is its subtree."""
     if not seller_side(scope, order):
         raise NotTheSeller("Only the seller (or an org above it) can do this.")
+    require(scope, action, on=order.seller_path)
 
 
 def claimed(session: Session, order: Order) -> dict[uuid.UUID, tuple[int, int]]:
@@ -52,10 +56,11 @@ def claimed(session: Session, order: Order) -> dict[uuid.UUID, tuple[int, int]]:
     return {line_id: (int(qty), int(amount)) for line_id, qty, amount in rows}
 
 
-def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind: RefundKind,
+def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind: RefundKind,
                    lines: list[dict], amount_minor: int | None = None,
                    reason: str | None = None) -> Refund:
     """Ask for money back on some units of some lines; the amount defaults to what they are worth."""
+    require(scope, Action.request_refund)
     order = get_order(session, scope, order_id)
     require_buyer_side(scope, order)
     require_refundable(order)
@@ -98,12 +103,13 @@ def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind:
     return refund
 
 
-def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
+    require(scope, Action.approve_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.approve_refund)
     advance_refund(session, refund, "approve", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
     refund_lines = refund_lines_of(session, refund)
@@ -121,19 +127,22 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                       moves=restocked, order_id=order.id)
     from app.orders.fulfilment import mark_shipped_if_done  # noqa: PLC0415  (fulfilment imports us)
 
-    mark_shipped_if_done(session, scope=scope, order=order)
+    mark_shipped_if_done(session, scope, order=order)
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
+    audit_order(session, scope, order, Action.approve_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 
 
-def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def reject_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
+    require(scope, Action.reject_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.reject_refund)
     advance_refund(session, refund, "reject", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
+    audit_order(session, scope, order, Action.reject_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 

@@ -20,10 +20,12 @@ from app.orders.cache import TtlCache
 from app.orders.errors import IdempotencyKeyReused, InvalidOrder, InvalidSeller
 from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus
 from app.orders.transitions import actor_of, record_placed
-from app.tenancy.enums import OrgKind
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.enums import ActorKind, OrgKind
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Consumer, Org, Tenant
-from app.tenancy.scope import Scope
+from app.tenancy.permissions import Action, require
+from app.tenancy.scope import Scope, system_scope
 
 MAX_LINES = 100
 _TENANT_TERMS = TtlCache(seconds=60)
@@ -38,7 +40,7 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class Request:
+class OrderRequest:
     """What the caller asked for; its hash makes an Idempotency-Key safe to replay."""
 
     lines: list[dict]
@@ -57,16 +59,17 @@ class Request:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def place_retail(session: Session, *, scope: Scope, request: Request,
+def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
+    require(scope, Action.place_retail_order)
     digest = request.digest(store_id=store_id)
     # Entered before the first statement, the system scope is set once, at BEGIN.
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         store = _org(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise InvalidSeller("Retail orders are placed at an active store.")
-        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+        return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
                       consumer_id=scope.consumer_id, request=request, digest=digest)
 
 
@@ -77,28 +80,31 @@ def _home_store(session: Session, scope: Scope) -> Org | None:
         .where(Consumer.tenant_id == scope.tenant_id, Consumer.id == scope.consumer_id))
 
 
-def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, request: Request) -> Placed:
-    """A guide sells at their store to a member (a consumer the store sees)."""
+def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, request: OrderRequest) -> Placed:
+    """A guide sells at their store to a member (a consumer the store sees); a key sells unguided."""
+    require(scope, Action.sell_in_store)
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         store = _org(session, scope.tenant_id, scope.org_id)
         if store is None or store.kind is not OrgKind.store:
             raise InvalidSeller("In-store retail is placed by the staff of a store.")
-        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
-                      consumer_id=member.id, request=request, digest=digest, guide_id=scope.actor_id)
+        return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+                      consumer_id=member.id, request=request, digest=digest,
+                      guide_id=scope.actor_id if scope.actor_kind is ActorKind.staff else None)
 
 
-def place_supply_order(session: Session, *, scope: Scope, request: Request) -> Placed:
+def place_supply_order(session: Session, scope: Scope, *, request: OrderRequest) -> Placed:
     """My org buys from its parent: replenish for a store, purchase for a distributor."""
+    require(scope, Action.place_supply_order)
     digest = request.digest()
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         buyer = _org(session, scope.tenant_id, scope.org_id)
         if buyer is None or buyer.parent_id is None:
             raise InvalidSeller("The brand has no parent to buy from.")
         seller = _org(session, scope.tenant_id, buyer.parent_id)
         flow = OrderFlow.replenish if buyer.kind is OrgKind.store else OrderFlow.purchase
-        return _place(session, scope=scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
+        return _place(session, scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
                       request=request, digest=digest)
 
 
@@ -106,8 +112,8 @@ def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID | None) -> Or
     return session.get(Org, (tenant_id, org_id)) if org_id else None
 
 
-def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buyer_org: Org | None,
-           consumer_id: uuid.UUID | None, request: Request, digest: str,
+def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buyer_org: Org | None,
+           consumer_id: uuid.UUID | None, request: OrderRequest, digest: str,
            guide_id: uuid.UUID | None = None) -> Placed:
     """Quote, write the order (the idempotency key claims it), reserve stock, record order.placed."""
     if not request.lines and request.idempotency_key:  # a replayed cart checkout, the cart now empty

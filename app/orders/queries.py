@@ -2,7 +2,7 @@
 
 import uuid
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
@@ -17,12 +17,9 @@ PERSONAL = ("name", "phone", "address")
 
 def order_visible(model, scope: Scope) -> ColumnElement[bool]:
     """Seen from the buyer's side (owner path) or the seller's (seller path), each through the
-    orders view: the seller org itself sees in full, orgs above it by the default and grants."""
-    clause = visible(model, scope)
-    if scope.is_staff and scope.org_path:
-        seller_side = visible(model, scope, path_column=model.seller_path)
-        clause = or_(clause, seller_side)
-    return clause
+    orders view (filters.visible, kind "orders"): the seller org itself sees in full, orgs above
+    it by the tenant default and grants, so a `none` narrowing hides the seller's sales too."""
+    return visible(model, scope)
 
 
 def seller_side(scope: Scope, order: Order) -> bool:

@@ -25,7 +25,7 @@ from app.payments.models import (
 from app.payments.offline_gateway import OfflineGateway
 from app.platform.models import OutboxEvent
 from app.platform.outbox import subscribe
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import system_scope
 
 DONE = RefundExecutionStatus.succeeded
@@ -127,7 +127,7 @@ def execute_refund(session: Session, *, tenant_id: uuid.UUID, refund_id: uuid.UU
     """Move the money of an approved after-sales refund; the order side follows once it has moved."""
     from app.payments.credit import credit_note  # noqa: PLC0415  (credit builds on orders, not on us)
 
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         existing = session.scalars(select(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.idempotency_key == f"refund:{refund_id}")
         ).one_or_none()
@@ -147,7 +147,7 @@ def execute_refund(session: Session, *, tenant_id: uuid.UUID, refund_id: uuid.UU
 
 def refund_updated(session: Session, *, tenant_id: uuid.UUID, at_gateway: GatewayRefund) -> str:
     """A refund.updated / charge.refunded report from the gateway."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         row = session.scalars(select(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.gateway_ref == at_gateway.id)).one_or_none()
         if row is None:

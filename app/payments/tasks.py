@@ -10,7 +10,7 @@ from app.extensions import db
 from app.payments import webhooks
 from app.payments.gateway import current_gateway
 from app.payments.models import WebhookEvent
-from app.tenancy.rls import use_scope
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.scope import PLATFORM_SCOPE
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def process_webhook_event(event_id: str) -> str | None:
     except Exception as error:
         db.session.rollback()
         log.exception("webhook event %s failed", event_id)
-        use_scope(db.session, PLATFORM_SCOPE)
+        enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
         db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
             attempts=WebhookEvent.attempts + 1, last_error=repr(error)[:2000]))
         db.session.commit()
@@ -38,7 +38,7 @@ def process_webhook_event(event_id: str) -> str | None:
 @celery_app.task(name="app.payments.tasks.sweep_webhook_events")
 def sweep_webhook_events() -> int:
     """Process stored events that nobody processed (a broker outage, a crash, an earlier error)."""
-    use_scope(db.session, PLATFORM_SCOPE)
+    enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
     pending = db.session.scalars(select(WebhookEvent.id).where(
         WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
         .order_by(WebhookEvent.received_at).limit(500)).all()

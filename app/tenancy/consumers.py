@@ -5,11 +5,11 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
 from app.tenancy.masking import present
 from app.tenancy.models import Consumer
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope
 
 PERSONAL_FIELDS = ("name", "phone")
@@ -38,7 +38,7 @@ def consumer_counts(session: Session, scope: Scope) -> list[dict]:
     """Members per home store, for every store the scope sees at aggregate or better.
 
     The database lets `aggregate` rows through only inside this totals query."""
-    with acting_as(session, scope.for_totals()):
+    with elevated(session, Why.count_totals, scope=scope.for_totals()):
         rows = session.execute(
             select(Consumer.home_store_id, func.count())
             .where(visible(Consumer, scope, at_least=Fidelity.aggregate))

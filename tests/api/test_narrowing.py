@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import text
 
 from app.tenancy.enums import Dataset, Fidelity
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.api.test_grants_api import _grant
 from tests.factories import add_consumer, login, make_tenant, scope_of
 from tests.integration.test_rls import count, grant
 from tests.support.payments import make_order
+from tests.support.scope import use_scope
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from app.auth.models import RefreshToken
 from app.catalog import pricing, products
 from app.catalog.models import PriceChannel
 from app.db import utcnow, uuid7
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_rls import RLS_VIOLATION, count, refused
 from tests.support.payments import make_order
+from tests.support.scope import use_scope
 
 INSERT_GRANT = (
     "INSERT INTO grants (tenant_id, id, owner_path, created_at, updated_at, grantor_org_id,"

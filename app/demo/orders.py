@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Sku
 from app.orders import aftersales, fulfilment
 from app.orders.models import Order, RefundKind
-from app.orders.placement import Request, place_in_store, place_retail, place_supply_order
+from app.orders.placement import OrderRequest, place_in_store, place_retail, place_supply_order
 from app.orders.queries import lines_of
 from app.payments.credit import confirm_bank_transfer
 from app.platform.outbox import relay_pending
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.models import Consumer, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 
 ADDRESS = {"name": "王小明", "phone": "13800138001", "address": "上海市静安区南京西路 1601 号"}
@@ -23,7 +23,7 @@ ADDRESS = {"name": "王小明", "phone": "13800138001", "address": "上海市静
 
 def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[Order]:
     """Retail, in-store, replenish and purchase orders from pending payment to refunded."""
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.seed_demo, scope=system_scope(tenant.id))
     skus = list(session.scalars(select(Sku).where(Sku.tenant_id == tenant.id).order_by(Sku.code)))
     stores = [org for org in orgs.values() if org.kind is OrgKind.store]
     if not skus or not stores:
@@ -64,7 +64,7 @@ def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[
             seeder.shipped(seeder.paid(purchase), grand)
             fulfilment.complete(session, scope=seeder.staff(parent), order_id=purchase.id)
             orders.append(purchase)
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.seed_demo, scope=system_scope(tenant.id))
     session.flush()
     return orders
 
@@ -84,7 +84,7 @@ class _Seeder:
                                                          User.org_id == org.id))
         scope = replace(system_scope(self.tenant.id), actor_kind=ActorKind.staff, actor_id=user,
                         org_id=org.id, org_path=org.path, role=Role.owner)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         return scope
 
     def _lines(self, picks: list[int], qty: int) -> list[dict]:
@@ -92,17 +92,17 @@ class _Seeder:
 
     def retail(self, member: Consumer, picks: list[int], qty: int = 1) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
-        return place_retail(self.session, scope=scope, request=Request(
+        enter_scope(self.session, Why.seed_demo, scope=scope)
+        return place_retail(self.session, scope, request=OrderRequest(
             lines=self._lines(picks, qty), ship_to=ADDRESS)).order
 
     def in_store(self, store: Org, member: Consumer, picks: list[int]) -> Order:
         return place_in_store(self.session, scope=self.staff(store), member_id=member.id,
-                              request=Request(lines=self._lines(picks, 1), delivery="pickup")).order
+                              request=OrderRequest(lines=self._lines(picks, 1), delivery="pickup")).order
 
     def supply(self, buyer: Org, picks: list[int], qty: int) -> Order:
         return place_supply_order(self.session, scope=self.staff(buyer),
-                                  request=Request(lines=self._lines(picks, qty))).order
+                                  request=OrderRequest(lines=self._lines(picks, qty))).order
 
     def paid(self, order: Order) -> Order:
         """The seller's finance confirms an offline payment (a Payment row, then mark_paid)."""
@@ -119,20 +119,20 @@ class _Seeder:
 
     def completed(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
-        return fulfilment.complete(self.session, scope=scope, order_id=order.id)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
+        return fulfilment.complete(self.session, scope, order_id=order.id)
 
     def cancelled(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
-        return fulfilment.cancel(self.session, scope=scope, order_id=order.id, reason="changed my mind")
+        enter_scope(self.session, Why.seed_demo, scope=scope)
+        return fulfilment.cancel(self.session, scope, order_id=order.id, reason="changed my mind")
 
     def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None) -> None:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         line = lines_of(self.session, order)[0]
         refund = aftersales.request_refund(
-            self.session, scope=scope, order_id=order.id, kind=RefundKind.refund_only,
+            self.session, scope, order_id=order.id, kind=RefundKind.refund_only,
             lines=[{"line_id": line.id, "qty": 1}], reason="Box arrived dented")
         if decide == "reject":
             aftersales.reject_refund(self.session, scope=self.staff(store), refund_id=refund.id,
@@ -140,5 +140,5 @@ class _Seeder:
         elif decide in ("approve", "execute"):
             aftersales.approve_refund(self.session, scope=self.staff(store), refund_id=refund.id)
             if decide == "execute":  # what the payments module does when order.refund_approved is relayed
-                use_scope(self.session, system_scope(self.tenant.id))
+                enter_scope(self.session, Why.seed_demo, scope=system_scope(self.tenant.id))
                 relay_pending(self.session, tenant_id=self.tenant.id)
