@@ -12,6 +12,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     check_config(app.config)
+    # SQL parameters are personal data (phones, names): never in logs or exception texts.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}
+    app.config["SQLALCHEMY_ECHO"] = False
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models  # noqa: F401  (every model registered before the mapper is used)

@@ -136,5 +136,9 @@ def register_error_handlers(app: Flask) -> None:
         from app.extensions import db  # noqa: PLC0415
 
         db.session.rollback()
-        current_app.logger.info("database refused a write: %s", error.orig)
+        # The SQLSTATE and the constraint, never the message: its DETAIL quotes the row's values.
+        diag = getattr(error.orig, "diag", None)
+        current_app.logger.info("database refused a write: %s %s",
+                                getattr(error.orig, "sqlstate", None) or type(error.orig).__name__,
+                                getattr(diag, "constraint_name", None) or "")
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
