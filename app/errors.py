@@ -1,7 +1,7 @@
 """DomainError and the one JSON error shape: {"code", "message", "errors"?}."""
 
 import marshmallow as ma
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
@@ -118,7 +118,32 @@ def _flatten_locations(errors: dict) -> dict:
     return errors
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL in text is invalid input (PostgreSQL cannot store it): 422, not a 409 later."""
+        body = request.get_json(silent=True, cache=True) if request.is_json else None
+        if _has_nul(body) or any(_has_nul(v) for v in request.args.values()):
+            raise DomainError("Text may not contain NUL characters.", code="invalid_input",
+                              status=422, errors={"json": ["NUL characters are not allowed."]})
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError):
+        if request.is_json:  # the JSON parser gave up on a deeply nested body
+            return {"code": "bad_request", "message": "The request body is nested too deeply."}, 400
+        current_app.logger.error("recursion error", exc_info=error)
+        return dict(_INTERNAL_ERROR), 500
+
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         from app.extensions import db  # noqa: PLC0415
