@@ -155,10 +155,11 @@ def _tenant_and(parts: list[str]) -> str:
 
 @dataclass(frozen=True)
 class Policy:
-    """USING for SELECT; USING and WITH CHECK for INSERT/UPDATE/DELETE."""
+    """USING for SELECT; USING and WITH CHECK for INSERT/UPDATE/DELETE (DELETE may differ)."""
 
     read: str
     write: str
+    delete: str | None = None
 
 
 def subtree_policy(dataset: Dataset | None, consumer_column: str | None = None) -> Policy:
@@ -203,6 +204,12 @@ POLICY_KINDS = {
                            *_own("buyer_consumer_id")])),
 }
 
+def _platform_reads_and_deletes(policy: Policy) -> Policy:
+    platform = "tm_setting('app.platform') = 'on'"
+    return Policy(read=f"({policy.read}) OR {platform}", write=policy.write,
+                  delete=f"({policy.delete or policy.write}) OR {platform}")
+
+
 ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
                 "payments", "payment_refunds"]
 
@@ -215,8 +222,10 @@ TABLE_POLICIES: dict[str, Policy] = {
     "grants": POLICY_KINDS["grants"],
     "api_keys": subtree_policy(None),
     "refresh_tokens": POLICY_KINDS["session_tokens"],
-    "outbox_events": subtree_policy(None),
-    "processed_events": POLICY_KINDS["system_only"],
+    # The platform scope (outbox sweep, retention, /readyz) reads and deletes events and receipts
+    # of every tenant, and writes none (migration 0008).
+    "outbox_events": _platform_reads_and_deletes(subtree_policy(None)),
+    "processed_events": _platform_reads_and_deletes(POLICY_KINDS["system_only"]),
     "audit_log": subtree_policy(None),
     "categories": POLICY_KINDS["brand_catalog"],
     "products": POLICY_KINDS["brand_catalog"],
@@ -252,7 +261,7 @@ def policy_sql(table_name: str, policy: Policy) -> list[str]:
         f"CREATE POLICY scope_insert ON {table_name} FOR INSERT WITH CHECK ({policy.write})",
         f"CREATE POLICY scope_update ON {table_name} FOR UPDATE USING ({policy.write})"
         f" WITH CHECK ({policy.write})",
-        f"CREATE POLICY scope_delete ON {table_name} FOR DELETE USING ({policy.write})",
+        f"CREATE POLICY scope_delete ON {table_name} FOR DELETE USING ({policy.delete or policy.write})",
     ]
 
 

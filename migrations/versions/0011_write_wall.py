@@ -19,7 +19,7 @@ from app.tenancy import rls
 revision = '0011'
 down_revision = '0004'
 branch_labels = None
-depends_on = None
+depends_on = '0008'  # its platform read/delete on the outbox is kept here (rls.TABLE_POLICIES)
 
 # Gateway rows are routed to their tenant by the platform scope, which has no org path.
 UNPLACED = {"webhook_events", "gateway_payouts"}
