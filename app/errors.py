@@ -3,7 +3,7 @@
 import marshmallow as ma
 from flask import Flask, current_app
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -133,7 +133,7 @@ def register_error_handlers(app: Flask) -> None:
         current_app.logger.info("database refused a write: %s", error.orig)
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(SQLAlchemyError)
     def _lock_conflict(error):
         """A deadlock or serialization failure that outlived its retries: try again, never a 500."""
         from app.extensions import db  # noqa: PLC0415
@@ -142,6 +142,6 @@ def register_error_handlers(app: Flask) -> None:
         if not is_lock_conflict(error):
             raise error
         db.session.rollback()
-        current_app.logger.warning("lock conflict outlived its retries: %s", error.orig.sqlstate)
+        current_app.logger.warning("a lock conflict outlived its retries")
         return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
                 409, {"Retry-After": "1"})
