@@ -1,8 +1,11 @@
-"""flask-smorest Blueprint that also documents a view's error responses and who may call it."""
+"""flask-smorest Blueprint that documents errors and who may call, and the one transactional view base."""
 
 from http import HTTPStatus
 
 import flask_smorest
+from flask.views import MethodView
+
+from app.uow import transactional
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -19,3 +22,13 @@ class Blueprint(flask_smorest.Blueprint):
     def public(self, view):
         """Document that the view needs no credentials (every other view needs a token or key)."""
         return self.doc(security=[])(view)
+
+
+class TransactionalView(MethodView):
+    """Every API view: its method runs in one unit of work.
+
+    flask-smorest serialises the response inside the method, so the body is built before the
+    commit (nothing reads expired rows) and any error rolls the whole request back.
+    """
+
+    decorators = [transactional]

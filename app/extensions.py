@@ -4,6 +4,7 @@ from celery import Celery
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 
+from app import sqlite  # noqa: F401  (transactions and foreign keys on the embedded database)
 from app.db import Base
 from app.errors import TiermallApi
 

@@ -40,11 +40,19 @@ def is_lock_conflict(error: BaseException | None) -> bool:
 
 
 @contextmanager
-def unit_of_work(session: Session | None = None) -> Iterator[Session]:
-    """Yield the session; commit if the block returns, roll back if it raises."""
+def unit_of_work(session: Session | None = None, *,
+                 keep_on: tuple[type[BaseException], ...] = ()) -> Iterator[Session]:
+    """Yield the session; commit if the block returns, roll back if it raises.
+
+    `keep_on` names refusals whose writes are the point and must survive the error response
+    (a reused refresh token revokes its whole family): those commit, then propagate.
+    """
     session = session or db.session
     try:
         yield session
+    except keep_on:
+        session.commit()
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -1,7 +1,6 @@
 """Auth endpoints: staff login, refresh, logout, consumer login, API keys."""
 
 from flask import current_app, request
-from flask.views import MethodView
 
 from app.auth import api_keys, services, throttle
 from app.auth.errors import InvalidCredentials, RefreshTokenReused
@@ -16,37 +15,37 @@ from app.auth.schemas import (
     RefreshSchema,
     TokensSchema,
 )
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
+from app.uow import unit_of_work
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Sign in and API keys")
 
 
-def _tokens(result: services.Session_) -> dict:
+def _tokens(result: services.IssuedTokens) -> dict:
     return {"access_token": result.access_token, "refresh_token": result.refresh_token,
             "token_type": "Bearer", "expires_in": result.expires_in}
 
 
 def _throttled(tenant: str, identifier: str, attempt):
-    """Run a login attempt; a failure is counted (and committed) before the 401 goes out."""
+    """Run a login attempt; a failure is counted (in its own unit of work) before the 401 goes out."""
     settings = auth_settings()
     keys = throttle.throttle_keys(tenant, identifier, request.remote_addr)
     throttle.check_throttle(db.session, keys, max_failures=settings.max_failures,
                             window_seconds=settings.failure_window_seconds)
     try:
-        result = attempt(settings)
+        with unit_of_work():  # a refused attempt leaves nothing of what it wrote
+            result = attempt(settings)
+            throttle.clear_failures(db.session, keys)
     except InvalidCredentials:
-        db.session.rollback()
-        throttle.record_failure(db.session, keys, window_seconds=settings.failure_window_seconds)
-        db.session.commit()
+        with unit_of_work():
+            throttle.record_failure(db.session, keys, window_seconds=settings.failure_window_seconds)
         raise
-    throttle.clear_failures(db.session, keys)
-    db.session.commit()
     return _tokens(result)
 
 
 @blp.route("/login")
-class Login(MethodView):
+class Login(TransactionalView):
     @blp.public
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
@@ -59,7 +58,7 @@ class Login(MethodView):
 
 
 @blp.route("/consumer/login")
-class ConsumerLogin(MethodView):
+class ConsumerLogin(TransactionalView):
     @blp.public
     @blp.arguments(ConsumerLoginSchema)
     @blp.response(200, TokensSchema)
@@ -73,24 +72,21 @@ class ConsumerLogin(MethodView):
 
 
 @blp.route("/refresh")
-class Refresh(MethodView):
+class Refresh(TransactionalView):
     @blp.public
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
     @blp.errors(401)
     def post(self, body):
         """Trade a refresh token for new tokens; the old refresh token is spent."""
-        try:
+        # A reused token is refused, and the revocation of its family is kept.
+        with unit_of_work(keep_on=(RefreshTokenReused,)):
             result = services.refresh(db.session, auth_settings(), refresh_token=body["refresh_token"])
-        except RefreshTokenReused:
-            db.session.commit()  # the family stays revoked although the request fails
-            raise
-        db.session.commit()
         return _tokens(result)
 
 
 @blp.route("/logout")
-class Logout(MethodView):
+class Logout(TransactionalView):
     @blp.public
     @blp.arguments(RefreshSchema)
     @blp.response(204)
@@ -98,11 +94,10 @@ class Logout(MethodView):
     def post(self, body):
         """Revoke the session (the refresh token's whole family)."""
         services.logout(db.session, refresh_token=body["refresh_token"])
-        db.session.commit()
 
 
 @blp.route("/api-keys")
-class ApiKeys(MethodView):
+class ApiKeys(TransactionalView):
     @blp.response(200, ApiKeySchema(many=True))
     @blp.errors(401, 403)
     def get(self):
@@ -115,16 +110,13 @@ class ApiKeys(MethodView):
     def post(self, body):
         """Create an API key for an org I manage; the key is shown only in this answer."""
         key, plain = api_keys.create_api_key(db.session, staff_only(), **body)
-        db.session.commit()
         return {**{name: getattr(key, name) for name in ApiKeySchema().fields}, "key": plain}
 
 
 @blp.route("/api-keys/<uuid:key_id>")
-class ApiKeyItem(MethodView):
+class ApiKeyItem(TransactionalView):
     @blp.response(200, ApiKeySchema)
     @blp.errors(401, 403, 404)
     def delete(self, key_id):
         """Revoke an API key."""
-        key = api_keys.revoke_api_key(db.session, staff_only(), key_id=key_id)
-        db.session.commit()
-        return key
+        return api_keys.revoke_api_key(db.session, staff_only(), key_id=key_id)

@@ -16,7 +16,7 @@ from app.tenancy.enums import ActorKind, Role
 from app.tenancy.errors import NotAManager
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org, Tenant
-from app.tenancy.network import actor_of, require_manager
+from app.tenancy.network import actor_payload, require_manager
 from app.tenancy.resolve import staff_scope
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
@@ -38,7 +38,7 @@ def create_api_key(session: Session, scope: Scope, *, org_id: uuid.UUID, name: s
                  name=name, role=role, secret_hash=digest(secret), created_by=_user_id(scope))
     session.add(key)
     record_event(session, tenant_id=org.tenant_id, owner_path=org.path, type="api_key.created",
-                 subject_id=key.id, payload={"name": name, "role": role.value, **actor_of(scope)})
+                 subject_id=key.id, payload={"name": name, "role": role.value, **actor_payload(scope)})
     session.flush()
     return key, f"{API_KEY_PREFIX}.{scope.tenant_id.hex}.{key.id.hex}.{secret}"
 
@@ -58,7 +58,7 @@ def revoke_api_key(session: Session, scope: Scope, *, key_id: uuid.UUID) -> ApiK
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         record_event(session, tenant_id=key.tenant_id, owner_path=key.owner_path,
-                     type="api_key.revoked", subject_id=key.id, payload=actor_of(scope))
+                     type="api_key.revoked", subject_id=key.id, payload=actor_payload(scope))
     session.flush()
     return key
 

@@ -14,6 +14,7 @@ from app.tenancy.models import Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, set_current_scope, system_scope
+from app.uow import unit_of_work
 
 
 def auth_settings() -> AuthSettings:
@@ -72,10 +73,10 @@ def _resolve() -> Scope:
 
 def _api_key_scope(presented: str) -> Scope:
     scope = authenticate_api_key(db.session, presented)
-    if note_api_key_use(db.session, tenant_id=scope.tenant_id, key_id=scope.actor_id):
-        # Nothing else is written yet (the scope is resolved first); keep the stamp even if
-        # the request later fails or only reads.
-        db.session.commit()
+    # Its own unit of work: nothing else is written yet (the scope is resolved first), and the
+    # stamp stays even if the request later fails.
+    with unit_of_work():
+        note_api_key_use(db.session, tenant_id=scope.tenant_id, key_id=scope.actor_id)
     return scope
 
 

@@ -32,7 +32,7 @@ class AuthSettings:
 
 
 @dataclass(frozen=True)
-class Session_:
+class IssuedTokens:
     access_token: str
     refresh_token: str
     expires_in: int
@@ -51,7 +51,7 @@ def find_tenant(session: Session, slug: str) -> Tenant:
 
 
 def staff_login(session: Session, settings: AuthSettings, *, tenant_slug: str, email: str,
-                password: str) -> Session_:
+                password: str) -> IssuedTokens:
     """Check the password of an active staff member of an active org; open a token family."""
     tenant = find_tenant(session, tenant_slug)
     user = session.scalar(select(User).where(User.tenant_id == tenant.id,
@@ -73,7 +73,7 @@ def is_active_staff(session: Session, user: User | None) -> bool:
 
 def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UUID,
                  user: User | None = None, consumer: Consumer | None = None,
-                 family_id: uuid.UUID | None = None) -> Session_:
+                 family_id: uuid.UUID | None = None) -> IssuedTokens:
     secret = new_secret()
     session.add(RefreshToken(
         tenant_id=tenant_id, id=uuid7(), family_id=family_id or uuid7(),
@@ -87,7 +87,7 @@ def _open_family(session: Session, settings: AuthSettings, *, tenant_id: uuid.UU
     else:
         access = issue_access_token(settings.secret_key, ttl_seconds=settings.access_ttl_seconds,
                                     tenant_id=tenant_id, subject=consumer.id, kind="consumer")
-    return Session_(access, f"{tenant_id}.{secret}", settings.access_ttl_seconds)
+    return IssuedTokens(access, f"{tenant_id}.{secret}", settings.access_ttl_seconds)
 
 
 # --- refresh tokens ------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
     return row
 
 
-def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> Session_:
+def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> IssuedTokens:
     """Rotate: the presented token is spent and a new one issued in the same family.
 
     Presenting a spent token means it was stolen (or replayed): the whole family is revoked,
@@ -158,7 +158,7 @@ def revoke_family(session: Session, row: RefreshToken) -> None:
 # --- consumers -----------------------------------------------------------------------------
 
 def consumer_login(session: Session, settings: AuthSettings, provider: LoginProvider, *,
-                   tenant_slug: str, code: str, store_id: uuid.UUID | None = None) -> Session_:
+                   tenant_slug: str, code: str, store_id: uuid.UUID | None = None) -> IssuedTokens:
     """ONE ID: find the consumer behind the openid (or unionid), or enrol them at a store."""
     tenant = find_tenant(session, tenant_slug)
     identity = provider.exchange(tenant, code)

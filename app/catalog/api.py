@@ -1,9 +1,8 @@
 """Catalog endpoints: brand catalog, price lists and bands, store assortments, stock, storefront."""
 
-from flask.views import MethodView
 
 from app.auth.request import consumer_only, request_scope, staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.catalog import assortment, inventory, pricing, products
 from app.catalog.schemas import (
     AssortmentAddSchema,
@@ -41,7 +40,7 @@ storefront = Blueprint("catalog_storefront", __name__, url_prefix="/storefront",
 
 
 @blp.route("/categories")
-class Categories(MethodView):
+class Categories(TransactionalView):
     @blp.response(200, CategorySchema(many=True))
     @blp.errors(401)
     def get(self):
@@ -53,13 +52,11 @@ class Categories(MethodView):
     @blp.errors(401, 403, 422)
     def post(self, body):
         """Add a category (brand owners and admins)."""
-        category = products.create_category(db.session, staff_only(), **body)
-        db.session.commit()
-        return category
+        return products.create_category(db.session, staff_only(), **body)
 
 
 @blp.route("/products")
-class Products(MethodView):
+class Products(TransactionalView):
     @blp.arguments(ProductListQuery, location="query")
     @blp.response(200, ProductSchema(many=True))
     @blp.errors(401, 422)
@@ -72,13 +69,11 @@ class Products(MethodView):
     @blp.errors(401, 403, 422)
     def post(self, body):
         """Create a product (brand owners and admins)."""
-        product = products.create_product(db.session, staff_only(), **body)
-        db.session.commit()
-        return product
+        return products.create_product(db.session, staff_only(), **body)
 
 
 @blp.route("/products/<uuid:product_id>")
-class ProductItem(MethodView):
+class ProductItem(TransactionalView):
     @blp.response(200, ProductSchema)
     @blp.errors(401, 404)
     def get(self, product_id):
@@ -90,13 +85,11 @@ class ProductItem(MethodView):
     @blp.errors(401, 403, 404, 422)
     def patch(self, body, product_id):
         """Change a product, or put it on or off the shelf."""
-        product = products.update_product(db.session, staff_only(), product_id=product_id, **body)
-        db.session.commit()
-        return product
+        return products.update_product(db.session, staff_only(), product_id=product_id, **body)
 
 
 @blp.route("/skus")
-class Skus(MethodView):
+class Skus(TransactionalView):
     @blp.arguments(SkuListQuery, location="query")
     @blp.response(200, SkuSchema(many=True))
     @blp.errors(401, 422)
@@ -109,13 +102,11 @@ class Skus(MethodView):
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body):
         """Create a SKU; code and barcode are unique in the tenant."""
-        sku = products.create_sku(db.session, staff_only(), **body)
-        db.session.commit()
-        return sku
+        return products.create_sku(db.session, staff_only(), **body)
 
 
 @blp.route("/skus/<uuid:sku_id>")
-class SkuItem(MethodView):
+class SkuItem(TransactionalView):
     @blp.response(200, SkuSchema)
     @blp.errors(401, 404)
     def get(self, sku_id):
@@ -127,13 +118,11 @@ class SkuItem(MethodView):
     @blp.errors(401, 403, 404, 409, 422)
     def patch(self, body, sku_id):
         """Change a SKU, or put it on or off the shelf."""
-        sku = products.update_sku(db.session, staff_only(), sku_id=sku_id, **body)
-        db.session.commit()
-        return sku
+        return products.update_sku(db.session, staff_only(), sku_id=sku_id, **body)
 
 
 @blp.route("/price-bands")
-class PriceBands(MethodView):
+class PriceBands(TransactionalView):
     @blp.arguments(BandListQuery, location="query")
     @blp.response(200, BandSchema(many=True))
     @blp.errors(401, 403, 422)
@@ -146,13 +135,11 @@ class PriceBands(MethodView):
     @blp.errors(401, 403, 404, 422)
     def post(self, body):
         """Set a SKU's supply or retail band from a date on (brand owners and admins)."""
-        band = pricing.set_band(db.session, staff_only(), **body)
-        db.session.commit()
-        return band
+        return pricing.set_band(db.session, staff_only(), **body)
 
 
 @blp.route("/prices")
-class Prices(MethodView):
+class Prices(TransactionalView):
     @blp.arguments(PriceListQuery, location="query")
     @blp.response(200, PriceSchema(many=True))
     @blp.errors(401, 403, 422)
@@ -168,13 +155,11 @@ class Prices(MethodView):
 
         A price outside the brand's band answers 422 price_out_of_band.
         """
-        entry = pricing.set_price(db.session, staff_only(), **body)
-        db.session.commit()
-        return entry
+        return pricing.set_price(db.session, staff_only(), **body)
 
 
 @blp.route("/stores/<uuid:store_id>/assortment")
-class Assortment(MethodView):
+class Assortment(TransactionalView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, AssortmentSchema(many=True))
     @blp.errors(401, 403, 404, 422)
@@ -187,23 +172,20 @@ class Assortment(MethodView):
     @blp.errors(401, 403, 404, 422)
     def post(self, body, store_id):
         """Add a SKU to the store's assortment (idempotent)."""
-        row = assortment.add_sku(db.session, staff_only(), store_id=store_id, **body)
-        db.session.commit()
-        return row
+        return assortment.add_sku(db.session, staff_only(), store_id=store_id, **body)
 
 
 @blp.route("/stores/<uuid:store_id>/assortment/<uuid:sku_id>")
-class AssortmentItem(MethodView):
+class AssortmentItem(TransactionalView):
     @blp.response(204)
     @blp.errors(401, 403, 404, 422)
     def delete(self, store_id, sku_id):
         """Take a SKU out of the store's assortment."""
         assortment.remove_sku(db.session, staff_only(), store_id=store_id, sku_id=sku_id)
-        db.session.commit()
 
 
 @blp.route("/stock")
-class StockLevels(MethodView):
+class StockLevels(TransactionalView):
     @blp.arguments(StockQuery, location="query")
     @blp.response(200, StockLevelSchema(many=True))
     @blp.errors(401, 403, 422)
@@ -213,19 +195,17 @@ class StockLevels(MethodView):
 
 
 @blp.route("/stock/stocktake")
-class Stocktake(MethodView):
+class Stocktake(TransactionalView):
     @blp.arguments(StocktakeSchema)
     @blp.response(200, StockLevelSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body):
         """Record a counted quantity; the difference becomes an 'adjust' movement."""
-        level = inventory.stocktake(db.session, staff_only(), **body)
-        db.session.commit()
-        return level
+        return inventory.stocktake(db.session, staff_only(), **body)
 
 
 @blp.route("/stock/movements")
-class StockMovements(MethodView):
+class StockMovements(TransactionalView):
     @blp.arguments(MovementQuery, location="query")
     @blp.response(200, MovementSchema(many=True))
     @blp.errors(401, 403, 422)
@@ -235,7 +215,7 @@ class StockMovements(MethodView):
 
 
 @storefront.route("/stores/<uuid:store_id>/catalog")
-class StoreCatalog(MethodView):
+class StoreCatalog(TransactionalView):
     @storefront.arguments(PageQuery, location="query")
     @storefront.response(200, ShelfItemSchema(many=True))
     @storefront.errors(401, 403, 404, 422)

@@ -1,9 +1,8 @@
 """Finance endpoints: account balances and journal entries in my scope."""
 
-from flask.views import MethodView
 
 from app.auth.request import staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.errors import Forbidden
 from app.extensions import db
 from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
@@ -24,7 +23,7 @@ def finance_scope():
 
 
 @blp.route("/accounts")
-class Accounts(MethodView):
+class Accounts(TransactionalView):
     @blp.arguments(AccountQuery, location="query")
     @blp.response(200, AccountBalanceSchema(many=True))
     @blp.errors(401, 403)
@@ -34,7 +33,7 @@ class Accounts(MethodView):
 
 
 @blp.route("/entries")
-class Entries(MethodView):
+class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
     @blp.response(200, EntrySchema(many=True))
     @blp.errors(401, 403)

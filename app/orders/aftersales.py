@@ -46,7 +46,7 @@ def require_seller(scope: Scope, order: Order) -> None:
         raise NotTheSeller("Only the seller (or an org above it) can do this.")
 
 
-def request_refund(session: Session, *, scope: Scope, order_id: uuid.UUID, kind: RefundKind,
+def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind: RefundKind,
                    lines: list[dict], amount_minor: int | None = None,
                    reason: str | None = None) -> Refund:
     """Ask for money back on some units of some lines; the amount defaults to what they are worth.
@@ -166,7 +166,7 @@ def _fresh_refund(session: Session, refund: Refund) -> Refund:
     return refund
 
 
-def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
     refund = get_refund(session, scope, refund_id)
@@ -194,7 +194,7 @@ def approve_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
                       moves=restocked, order_id=order.id)
     from app.orders.fulfilment import mark_shipped_if_done  # noqa: PLC0415  (fulfilment imports us)
 
-    mark_shipped_if_done(session, scope=scope, order=order, lines=list(by_id.values()))
+    mark_shipped_if_done(session, scope, order=order, lines=list(by_id.values()))
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
     session.flush()
     return refund
@@ -222,7 +222,7 @@ def _increment_line(session: Session, line: OrderLine, **deltas: int) -> None:
         set_committed(line, name, value)
 
 
-def reject_refund(session: Session, *, scope: Scope, refund_id: uuid.UUID,
+def reject_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
     """The seller refuses: the claimed units and amount are free again."""
     refund = get_refund(session, scope, refund_id)

@@ -1,9 +1,8 @@
 """Distributor portal and brand: orders to me and from me, shipping, refund decisions, purchase orders."""
 
-from flask.views import MethodView
 
 from app.auth.request import staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import (
     aftersales,
@@ -11,7 +10,7 @@ from app.orders import (
     queries,
     tasks,  # noqa: F401  (registers the timeout tasks and their beat entries)
 )
-from app.orders.placement import Request, place_supply_order
+from app.orders.placement import OrderRequest, place_supply_order
 from app.orders.schemas import (
     CancelIn,
     DecisionIn,
@@ -34,13 +33,11 @@ ERRORS = (401, 403, 404, 409, 422)
 
 
 def order_response(scope, order, *, lines=None, with_history=True):
-    detail = queries.order_detail(db.session, scope, order, lines=lines, with_history=with_history)
-    db.session.commit()
-    return detail
+    return queries.order_detail(db.session, scope, order, lines=lines, with_history=with_history)
 
 
 @blp.route("/orders")
-class Orders(MethodView):
+class Orders(TransactionalView):
     @blp.arguments(OrderListQuery, location="query")
     @blp.response(200, OrderSummaryOut(many=True))
     @blp.errors(401, 403)
@@ -57,14 +54,14 @@ class Orders(MethodView):
     def post(self, headers, body):
         """Place a purchase order with my parent org."""
         scope = staff_only()
-        placed = place_supply_order(db.session, scope=scope,
-                                    request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_supply_order(db.session, scope,
+                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
 
 @blp.route("/orders/<uuid:order_id>")
-class OrderItem(MethodView):
+class OrderItem(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(401, 403, 404)
     def get(self, order_id):
@@ -74,53 +71,49 @@ class OrderItem(MethodView):
 
 
 @blp.route("/orders/<uuid:order_id>/ship")
-class Ship(MethodView):
+class Ship(TransactionalView):
     @blp.arguments(ShipIn, example={"carrier": "SF", "tracking_number": "SF1234567890"})
     @blp.response(201, ShipmentOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Ship some or all open units of an order I sell."""
-        shipment = fulfilment.ship(db.session, scope=staff_only(), order_id=order_id, **body)
-        db.session.commit()
-        return shipment
+        return fulfilment.ship(db.session, scope=staff_only(), order_id=order_id, **body)
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")
-class Cancel(MethodView):
+class Cancel(TransactionalView):
     @blp.arguments(CancelIn)
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Cancel an unpaid order I sell or buy."""
         scope = staff_only()
-        return order_response(scope, fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body))
+        return order_response(scope, fulfilment.cancel(db.session, scope, order_id=order_id, **body))
 
 
 @blp.route("/orders/<uuid:order_id>/confirm-receipt")
-class ConfirmReceipt(MethodView):
+class ConfirmReceipt(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, order_id):
         """My org received a purchase order: completed, goods into my stock."""
         scope = staff_only()
-        return order_response(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.complete(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/refunds")
-class RequestRefund(MethodView):
+class RequestRefund(TransactionalView):
     @blp.arguments(RefundIn)
     @blp.response(201, RefundOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Ask the seller for a refund on some units of a purchase order my org made."""
         refund = aftersales.request_refund(db.session, scope=staff_only(), order_id=order_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)
 
 
 @blp.route("/refunds")
-class Refunds(MethodView):
+class Refunds(TransactionalView):
     @blp.arguments(RefundListQuery, location="query")
     @blp.response(200, RefundOut(many=True))
     @blp.errors(401, 403)
@@ -132,26 +125,22 @@ class Refunds(MethodView):
 
 
 @blp.route("/refunds/<uuid:refund_id>/approve")
-class ApproveRefund(MethodView):
+class ApproveRefund(TransactionalView):
     @blp.arguments(DecisionIn)
     @blp.response(200, RefundOut)
     @blp.errors(*ERRORS)
     def post(self, body, refund_id):
         """Approve a refund on an order I sell; the payment is refunded next."""
         refund = aftersales.approve_refund(db.session, scope=staff_only(), refund_id=refund_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)
 
 
 @blp.route("/refunds/<uuid:refund_id>/reject")
-class RejectRefund(MethodView):
+class RejectRefund(TransactionalView):
     @blp.arguments(DecisionIn)
     @blp.response(200, RefundOut)
     @blp.errors(*ERRORS)
     def post(self, body, refund_id):
         """Reject a refund on an order I sell."""
         refund = aftersales.reject_refund(db.session, scope=staff_only(), refund_id=refund_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)

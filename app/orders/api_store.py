@@ -1,12 +1,11 @@
 """Store ordering: replenish from my distributor, retail orders (in-store for members), ship and pick-up."""
 
-from flask.views import MethodView
 
 from app.auth.request import staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import aftersales, fulfilment, queries
-from app.orders.placement import Request, place_in_store, place_supply_order
+from app.orders.placement import OrderRequest, place_in_store, place_supply_order
 from app.orders.schemas import (
     CancelIn,
     DecisionIn,
@@ -29,13 +28,11 @@ ERRORS = (401, 403, 404, 409, 422)
 
 
 def order_response(scope, order, *, lines=None, with_history=True):
-    detail = queries.order_detail(db.session, scope, order, lines=lines, with_history=with_history)
-    db.session.commit()
-    return detail
+    return queries.order_detail(db.session, scope, order, lines=lines, with_history=with_history)
 
 
 @blp.route("/orders")
-class Orders(MethodView):
+class Orders(TransactionalView):
     @blp.arguments(OrderListQuery, location="query")
     @blp.response(200, OrderSummaryOut(many=True))
     @blp.errors(401, 403)
@@ -45,7 +42,7 @@ class Orders(MethodView):
 
 
 @blp.route("/replenishments")
-class Replenishments(MethodView):
+class Replenishments(TransactionalView):
     @blp.arguments(IdempotencyHeader, location="headers")
     @blp.arguments(SupplyOrderIn, example={"lines": [{"sku_id": "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e",
                                                       "qty": 12}]})
@@ -55,14 +52,14 @@ class Replenishments(MethodView):
     def post(self, headers, body):
         """Replenish my store from my distributor."""
         scope = staff_only()
-        placed = place_supply_order(db.session, scope=scope,
-                                    request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_supply_order(db.session, scope,
+                                    request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
 
 @blp.route("/orders/in-store")
-class InStoreOrders(MethodView):
+class InStoreOrders(TransactionalView):
     @blp.arguments(IdempotencyHeader, location="headers")
     @blp.arguments(InStoreOrderIn, example={"member_id": "0196b7c2-7000-7000-8000-000000000009", "lines": [
         {"sku_id": "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e", "qty": 1}]})
@@ -73,14 +70,14 @@ class InStoreOrders(MethodView):
         """A guide sells in the store to a member: a retail order credited to the guide."""
         scope = staff_only()
         member_id = body.pop("member_id")
-        placed = place_in_store(db.session, scope=scope, member_id=member_id,
-                                request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_in_store(db.session, scope, member_id=member_id,
+                                request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return order_response(scope, placed.order, lines=placed.lines, with_history=False), (
             201 if placed.created else 200)
 
 
 @blp.route("/orders/<uuid:order_id>")
-class OrderItem(MethodView):
+class OrderItem(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(401, 403, 404)
     def get(self, order_id):
@@ -90,50 +87,48 @@ class OrderItem(MethodView):
 
 
 @blp.route("/orders/<uuid:order_id>/ship")
-class Ship(MethodView):
+class Ship(TransactionalView):
     @blp.arguments(ShipIn, example={"carrier": "SF", "tracking_number": "SF1234567890"})
     @blp.response(201, ShipmentOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Ship some or all open units of a retail order."""
-        shipment = fulfilment.ship(db.session, scope=staff_only(), order_id=order_id, **body)
-        db.session.commit()
-        return shipment
+        return fulfilment.ship(db.session, scope=staff_only(), order_id=order_id, **body)
 
 
 @blp.route("/orders/<uuid:order_id>/pick-up")
-class PickUp(MethodView):
+class PickUp(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, order_id):
         """The member collected a paid order at the counter: shipped and completed."""
         scope = staff_only()
-        return order_response(scope, fulfilment.pick_up(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.pick_up(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/confirm-receipt")
-class ConfirmReceipt(MethodView):
+class ConfirmReceipt(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, order_id):
         """My replenishment arrived: completed, goods into my store's stock."""
         scope = staff_only()
-        return order_response(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        return order_response(scope, fulfilment.complete(db.session, scope, order_id=order_id))
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")
-class Cancel(MethodView):
+class Cancel(TransactionalView):
     @blp.arguments(CancelIn)
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Cancel an unpaid order my store sells or buys."""
         scope = staff_only()
-        return order_response(scope, fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body))
+        return order_response(scope, fulfilment.cancel(db.session, scope, order_id=order_id, **body))
 
 
 @blp.route("/refunds")
-class Refunds(MethodView):
+class Refunds(TransactionalView):
     @blp.arguments(RefundListQuery, location="query")
     @blp.response(200, RefundOut(many=True))
     @blp.errors(401, 403)
@@ -145,26 +140,22 @@ class Refunds(MethodView):
 
 
 @blp.route("/refunds/<uuid:refund_id>/approve")
-class ApproveRefund(MethodView):
+class ApproveRefund(TransactionalView):
     @blp.arguments(DecisionIn)
     @blp.response(200, RefundOut)
     @blp.errors(*ERRORS)
     def post(self, body, refund_id):
         """Approve a member's refund request."""
         refund = aftersales.approve_refund(db.session, scope=staff_only(), refund_id=refund_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)
 
 
 @blp.route("/refunds/<uuid:refund_id>/reject")
-class RejectRefund(MethodView):
+class RejectRefund(TransactionalView):
     @blp.arguments(DecisionIn)
     @blp.response(200, RefundOut)
     @blp.errors(*ERRORS)
     def post(self, body, refund_id):
         """Reject a member's refund request."""
         refund = aftersales.reject_refund(db.session, scope=staff_only(), refund_id=refund_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)

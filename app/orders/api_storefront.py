@@ -1,12 +1,11 @@
 """Storefront (mini-program consumers): cart, checkout, my orders, cancel, refunds, confirm receipt."""
 
-from flask.views import MethodView
 
 from app.auth.request import consumer_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import aftersales, cart, fulfilment, queries
-from app.orders.placement import Request, place_retail
+from app.orders.placement import OrderRequest, place_retail
 from app.orders.schemas import (
     CancelIn,
     CartItemIn,
@@ -31,12 +30,11 @@ ERRORS = (401, 403, 404, 409, 422)
 def placed_response(placed, scope):
     """201 for a new order, 200 when an Idempotency-Key replays an earlier one."""
     detail = queries.order_detail(db.session, scope, placed.order, lines=placed.lines, with_history=False)
-    db.session.commit()
     return detail, 201 if placed.created else 200
 
 
 @blp.route("/cart")
-class Cart(MethodView):
+class Cart(TransactionalView):
     @blp.arguments(CartQuery, location="query")
     @blp.response(200, CartOut)
     @blp.errors(401, 403, 422)
@@ -46,19 +44,17 @@ class Cart(MethodView):
 
 
 @blp.route("/cart/items")
-class CartItems(MethodView):
+class CartItems(TransactionalView):
     @blp.arguments(CartItemIn, example={"sku_id": "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e", "qty": 2})
     @blp.response(200, CartOut)
     @blp.errors(401, 403, 422)
     def put(self, body):
         """Set the quantity of a SKU in my cart (0 removes it)."""
-        result = cart.set_item(db.session, scope=consumer_only(), **body)
-        db.session.commit()
-        return result
+        return cart.set_item(db.session, scope=consumer_only(), **body)
 
 
 @blp.route("/cart/checkout")
-class Checkout(MethodView):
+class Checkout(TransactionalView):
     @blp.arguments(IdempotencyHeader, location="headers")
     @blp.arguments(CheckoutIn, example={"delivery": "ship", "ship_to": {
         "name": "王小明", "phone": "13800138000", "address": "上海市静安区南京西路 1 号"}})
@@ -68,13 +64,14 @@ class Checkout(MethodView):
     def post(self, headers, body):
         """Check out my cart at one store: a retail order waiting for payment."""
         scope = consumer_only()
-        placed = cart.checkout(db.session, scope=scope, store_id=body.pop("store_id"),
-                               request=Request(lines=[], idempotency_key=headers["idempotency_key"], **body))
+        placed = cart.checkout(db.session, scope, store_id=body.pop("store_id"),
+                               request=OrderRequest(lines=[], idempotency_key=headers["idempotency_key"],
+                                                    **body))
         return placed_response(placed, scope)
 
 
 @blp.route("/orders")
-class MyOrders(MethodView):
+class MyOrders(TransactionalView):
     @blp.arguments(MyOrdersQuery, location="query")
     @blp.response(200, OrderSummaryOut(many=True))
     @blp.errors(401, 403)
@@ -91,13 +88,13 @@ class MyOrders(MethodView):
     def post(self, headers, body):
         """Buy these SKUs now (without the cart): a retail order waiting for payment."""
         scope = consumer_only()
-        placed = place_retail(db.session, scope=scope, store_id=body.pop("store_id"),
-                              request=Request(idempotency_key=headers["idempotency_key"], **body))
+        placed = place_retail(db.session, scope, store_id=body.pop("store_id"),
+                              request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
         return placed_response(placed, scope)
 
 
 @blp.route("/orders/<uuid:order_id>")
-class MyOrder(MethodView):
+class MyOrder(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(401, 403, 404)
     def get(self, order_id):
@@ -107,29 +104,30 @@ class MyOrder(MethodView):
 
 
 @blp.route("/orders/<uuid:order_id>/cancel")
-class CancelMyOrder(MethodView):
+class CancelMyOrder(TransactionalView):
     @blp.arguments(CancelIn)
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Cancel my unpaid order; its stock is released."""
         scope = consumer_only()
-        order = fulfilment.cancel(db.session, scope=scope, order_id=order_id, **body)
-        return _commit(scope, order)
+        order = fulfilment.cancel(db.session, scope, order_id=order_id, **body)
+        return queries.order_detail(db.session, scope, order)
 
 
 @blp.route("/orders/<uuid:order_id>/confirm-receipt")
-class ConfirmReceipt(MethodView):
+class ConfirmReceipt(TransactionalView):
     @blp.response(200, OrderOut)
     @blp.errors(*ERRORS)
     def post(self, order_id):
         """I received my parcel: the order completes."""
         scope = consumer_only()
-        return _commit(scope, fulfilment.complete(db.session, scope=scope, order_id=order_id))
+        order = fulfilment.complete(db.session, scope, order_id=order_id)
+        return queries.order_detail(db.session, scope, order)
 
 
 @blp.route("/orders/<uuid:order_id>/refunds")
-class RequestRefund(MethodView):
+class RequestRefund(TransactionalView):
     @blp.arguments(RefundIn, example={"kind": "refund_only", "lines": [
         {"line_id": "0196b7c2-6a00-7000-8000-000000000001", "qty": 1}], "reason": "Changed my mind"})
     @blp.response(201, RefundOut)
@@ -137,12 +135,5 @@ class RequestRefund(MethodView):
     def post(self, body, order_id):
         """Ask for a refund on some units of some lines (the store decides)."""
         refund = aftersales.request_refund(db.session, scope=consumer_only(), order_id=order_id, **body)
-        detail = queries.refund_detail(db.session, refund)
-        db.session.commit()
-        return detail
+        return queries.refund_detail(db.session, refund)
 
-
-def _commit(scope, order):
-    detail = queries.order_detail(db.session, scope, order)
-    db.session.commit()
-    return detail

@@ -10,7 +10,7 @@ from app.errors import DomainError
 from app.orders import stock_moves
 from app.orders.errors import CartEmpty, InvalidSeller
 from app.orders.models import CartItem
-from app.orders.placement import Placed, Request, has_key, place_retail
+from app.orders.placement import OrderRequest, Placed, has_key, place_retail
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Consumer, Org
@@ -28,7 +28,7 @@ def _store(session: Session, scope: Scope, store_id: uuid.UUID | None) -> Org:
     return store
 
 
-def items(session: Session, *, scope: Scope, store_id: uuid.UUID | None = None) -> dict:
+def items(session: Session, scope: Scope, *, store_id: uuid.UUID | None = None) -> dict:
     """The cart at one store (the home store by default) with today's prices where known."""
     store = _store(session, scope, store_id)
     rows = list(session.scalars(scoped(CartItem, scope).where(
@@ -62,7 +62,7 @@ def _prices(session: Session, store: Org, sku_ids: list[uuid.UUID]) -> dict[uuid
     return prices
 
 
-def set_item(session: Session, *, scope: Scope, sku_id: uuid.UUID, qty: int,
+def set_item(session: Session, scope: Scope, *, sku_id: uuid.UUID, qty: int,
              store_id: uuid.UUID | None = None) -> dict:
     """Put `qty` of a SKU in the cart (0 removes it)."""
     store = _store(session, scope, store_id)
@@ -83,10 +83,10 @@ def set_item(session: Session, *, scope: Scope, sku_id: uuid.UUID, qty: int,
         session.add(CartItem(tenant_id=scope.tenant_id, id=uuid7(), consumer_id=scope.consumer_id,
                              store_id=store.id, sku_id=sku_id, qty=qty, owner_path=store.path))
     session.flush()
-    return items(session, scope=scope, store_id=store.id)
+    return items(session, scope, store_id=store.id)
 
 
-def checkout(session: Session, *, scope: Scope, request: Request,
+def checkout(session: Session, scope: Scope, *, request: OrderRequest,
              store_id: uuid.UUID | None = None) -> Placed:
     """The whole cart at one store becomes one retail order (pending payment); the cart empties."""
     store = _store(session, scope, store_id)
@@ -95,13 +95,13 @@ def checkout(session: Session, *, scope: Scope, request: Request,
         .order_by(CartItem.created_at)))
     lines = [{"sku_id": row.sku_id, "qty": row.qty} for row in rows]
     # The key identifies the checkout, not the lines: a replay finds the cart already emptied.
-    request = Request(lines=lines, delivery=request.delivery, ship_to=request.ship_to, note=request.note,
+    request = OrderRequest(lines=lines, delivery=request.delivery, ship_to=request.ship_to, note=request.note,
                       idempotency_key=request.idempotency_key,
                       fingerprint={"checkout": str(store.id), "delivery": request.delivery,
                                    "ship_to": request.ship_to, "note": request.note})
     if not rows and not (request.idempotency_key and has_key(session, scope, request.idempotency_key)):
         raise CartEmpty("The cart is empty.")
-    placed = place_retail(session, scope=scope, store_id=store.id, request=request)
+    placed = place_retail(session, scope, store_id=store.id, request=request)
     if placed.created:
         session.execute(delete(CartItem).where(
             CartItem.tenant_id == scope.tenant_id, CartItem.id.in_([row.id for row in rows]))

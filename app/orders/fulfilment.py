@@ -18,7 +18,7 @@ from app.tenancy.scope import Scope
 PICKUP = "pickup"
 
 
-def ship(session: Session, *, scope: Scope, order_id: uuid.UUID, carrier: str,
+def ship(session: Session, scope: Scope, *, order_id: uuid.UUID, carrier: str,
          tracking_number: str | None = None, lines: list[dict] | None = None) -> Shipment:
     """Ship some units of some lines (all open units by default); the order is shipped when none are left."""
     order = get_order(session, scope, order_id)
@@ -37,7 +37,7 @@ def ship(session: Session, *, scope: Scope, order_id: uuid.UUID, carrier: str,
     session.add(shipment)
     stock_moves.apply(session, verb="ship", tenant_id=order.tenant_id, org_id=order.seller_org_id,
                       moves=[(line.sku_id, qty) for line, qty in picked], order_id=order.id)
-    mark_shipped_if_done(session, scope=scope, order=order, lines=order_lines)
+    mark_shipped_if_done(session, scope, order=order, lines=order_lines)
     session.flush()
     return shipment
 
@@ -62,7 +62,7 @@ def _pick(order_lines: list[OrderLine], wanted: list[dict] | None) -> list[tuple
     return picked
 
 
-def mark_shipped_if_done(session: Session, *, scope: Scope, order: Order,
+def mark_shipped_if_done(session: Session, scope: Scope, *, order: Order,
                          lines: list[OrderLine] | None = None) -> None:
     """paid → shipped once every unit is shipped or released (and at least one was shipped)."""
     if order.status is not OrderStatus.paid:
@@ -79,15 +79,15 @@ def mark_shipped_if_done(session: Session, *, scope: Scope, order: Order,
         "shipped": [{"line_id": str(line.id), "qty": line.shipped_qty} for line in lines]})
 
 
-def pick_up(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Order:
+def pick_up(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Order:
     """The member collects a retail order at the store: shipped and completed at once."""
     order = get_order(session, scope, order_id)
     require_seller(scope, order)
-    ship(session, scope=scope, order_id=order_id, carrier=PICKUP)
-    return complete(session, scope=scope, order_id=order_id, on_behalf=True)
+    ship(session, scope, order_id=order_id, carrier=PICKUP)
+    return complete(session, scope, order_id=order_id, on_behalf=True)
 
 
-def complete(session: Session, *, scope: Scope, order_id: uuid.UUID, on_behalf: bool = False) -> Order:
+def complete(session: Session, scope: Scope, *, order_id: uuid.UUID, on_behalf: bool = False) -> Order:
     """The buyer confirms receipt: shipped → completed; an org buyer receives the goods into stock."""
     order = get_order(session, scope, order_id)
     if not (on_behalf and seller_side(scope, order)):
@@ -111,7 +111,7 @@ def after_completed(session: Session, orders: list[Order], actor: Actor) -> None
         events.emit(session, order, "order.completed", events.order_payload(order, lines))
 
 
-def cancel(session: Session, *, scope: Scope, order_id: uuid.UUID, reason: str = "buyer") -> Order:
+def cancel(session: Session, scope: Scope, *, order_id: uuid.UUID, reason: str = "buyer") -> Order:
     """Cancel an unpaid order (buyer or seller); its reserved stock is released."""
     order = get_order(session, scope, order_id)
     if not seller_side(scope, order):

@@ -38,7 +38,7 @@ class Placed:
 
 
 @dataclass(frozen=True)
-class Request:
+class OrderRequest:
     """What the caller asked for; its hash makes an Idempotency-Key safe to replay."""
 
     lines: list[dict]
@@ -57,7 +57,7 @@ class Request:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def place_retail(session: Session, *, scope: Scope, request: Request,
+def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
     digest = request.digest(store_id=store_id)
@@ -66,7 +66,7 @@ def place_retail(session: Session, *, scope: Scope, request: Request,
         store = _org(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise InvalidSeller("Retail orders are placed at an active store.")
-        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+        return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
                       consumer_id=scope.consumer_id, request=request, digest=digest)
 
 
@@ -77,7 +77,7 @@ def _home_store(session: Session, scope: Scope) -> Org | None:
         .where(Consumer.tenant_id == scope.tenant_id, Consumer.id == scope.consumer_id))
 
 
-def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, request: Request) -> Placed:
+def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, request: OrderRequest) -> Placed:
     """A guide sells at their store to a member (a consumer the store sees)."""
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
@@ -85,11 +85,11 @@ def place_in_store(session: Session, *, scope: Scope, member_id: uuid.UUID, requ
         store = _org(session, scope.tenant_id, scope.org_id)
         if store is None or store.kind is not OrgKind.store:
             raise InvalidSeller("In-store retail is placed by the staff of a store.")
-        return _place(session, scope=scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
+        return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
                       consumer_id=member.id, request=request, digest=digest, guide_id=scope.actor_id)
 
 
-def place_supply_order(session: Session, *, scope: Scope, request: Request) -> Placed:
+def place_supply_order(session: Session, scope: Scope, *, request: OrderRequest) -> Placed:
     """My org buys from its parent: replenish for a store, purchase for a distributor."""
     digest = request.digest()
     with stock_moves.as_system(session, scope.tenant_id):
@@ -98,7 +98,7 @@ def place_supply_order(session: Session, *, scope: Scope, request: Request) -> P
             raise InvalidSeller("The brand has no parent to buy from.")
         seller = _org(session, scope.tenant_id, buyer.parent_id)
         flow = OrderFlow.replenish if buyer.kind is OrgKind.store else OrderFlow.purchase
-        return _place(session, scope=scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
+        return _place(session, scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
                       request=request, digest=digest)
 
 
@@ -106,8 +106,8 @@ def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID | None) -> Or
     return session.get(Org, (tenant_id, org_id)) if org_id else None
 
 
-def _place(session: Session, *, scope: Scope, flow: OrderFlow, seller: Org, buyer_org: Org | None,
-           consumer_id: uuid.UUID | None, request: Request, digest: str,
+def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buyer_org: Org | None,
+           consumer_id: uuid.UUID | None, request: OrderRequest, digest: str,
            guide_id: uuid.UUID | None = None) -> Placed:
     """Quote, write the order (the idempotency key claims it), reserve stock, record order.placed."""
     if not request.lines and request.idempotency_key:  # a replayed cart checkout, the cart now empty

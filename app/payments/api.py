@@ -1,10 +1,9 @@
 """Payment endpoints: pay an order (gateway, credit, bank transfer), credit accounts, Stripe webhooks."""
 
 from flask import current_app, request
-from flask.views import MethodView
 
 from app.auth.request import consumer_only, request_scope, staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.finance import postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.payments import credit, refunds, retail, tasks, webhooks  # noqa: F401  (refund handler)
@@ -27,7 +26,7 @@ hooks = Blueprint("webhooks", __name__, url_prefix="/webhooks", description="Gat
 
 
 @blp.route("/orders/<uuid:order_id>/intent")
-class PaymentIntent(MethodView):
+class PaymentIntent(TransactionalView):
     @blp.response(201, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 502)
     def post(self, order_id):
@@ -35,36 +34,30 @@ class PaymentIntent(MethodView):
         scope = request_scope()
         if not scope.is_staff:
             consumer_only()
-        payment = retail.start_payment(db.session, scope=scope, order_id=order_id, gateway=current_gateway())
-        db.session.commit()
-        return payment
+        return retail.start_payment(db.session, scope, order_id=order_id, gateway=current_gateway())
 
 
 @blp.route("/orders/<uuid:order_id>/credit")
-class PayOnCredit(MethodView):
+class PayOnCredit(TransactionalView):
     @blp.response(201, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, order_id):
         """Pay a pending purchase/replenishment order on account, within the credit limit."""
-        payment = credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
-        db.session.commit()
-        return payment
+        return credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
 
 
 @blp.route("/orders/<uuid:order_id>/offline-confirmation")
-class OfflineConfirmation(MethodView):
+class OfflineConfirmation(TransactionalView):
     @blp.arguments(OfflineConfirmationSchema)
     @blp.response(200, PaymentSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, order_id):
         """The seller's finance confirms a bank transfer (or an offline demo payment) arrived."""
-        payment = credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
-        db.session.commit()
-        return payment
+        return credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
 
 
 @blp.route("/orders/<uuid:order_id>")
-class OrderPayments(MethodView):
+class OrderPayments(TransactionalView):
     @blp.response(200, PaymentSchema(many=True))
     @blp.errors(401, 404)
     def get(self, order_id):
@@ -73,7 +66,7 @@ class OrderPayments(MethodView):
 
 
 @blp.route("/credit-accounts")
-class CreditAccounts(MethodView):
+class CreditAccounts(TransactionalView):
     @blp.response(200, AgedBalanceSchema(many=True))
     @blp.errors(401, 403)
     def get(self):
@@ -85,25 +78,21 @@ class CreditAccounts(MethodView):
     @blp.errors(401, 403, 404, 422)
     def put(self, body):
         """Set the credit limit of a buyer org directly below mine."""
-        account = credit.set_credit_limit(db.session, scope=staff_only(), **body)
-        db.session.commit()
-        return account
+        return credit.set_credit_limit(db.session, scope=staff_only(), **body)
 
 
 @blp.route("/credit-accounts/<uuid:account_id>/repayments")
-class Repayments(MethodView):
+class Repayments(TransactionalView):
     @blp.arguments(RepaymentSchema)
     @blp.response(201, CreditEntrySchema)
     @blp.errors(401, 403, 404, 422)
     def post(self, body, account_id):
         """Record a buyer's repayment; it settles the oldest charges first."""
-        entry = credit.record_repayment(db.session, scope=staff_only(), account_id=account_id, **body)
-        db.session.commit()
-        return entry
+        return credit.record_repayment(db.session, scope=staff_only(), account_id=account_id, **body)
 
 
 @hooks.route("/stripe")
-class StripeWebhook(MethodView):
+class StripeWebhook(TransactionalView):
     @hooks.public  # authenticated by the Stripe-Signature header, not by a token
     @hooks.response(200, WebhookAckSchema)
     @hooks.errors(400, 503)
@@ -118,7 +107,6 @@ class StripeWebhook(MethodView):
             tolerance_seconds=int(config.get("STRIPE_WEBHOOK_TOLERANCE", 300)))
         if not processed:
             tasks.enqueue_processing(db.session, event_id)
-        db.session.commit()
         return {"received": True, "duplicate": duplicate}
 
 

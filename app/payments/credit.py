@@ -68,7 +68,7 @@ def _require_finance_of(scope: Scope, org_id: uuid.UUID) -> None:
         raise NotSellerFinance("Only the seller org's owner, admin or finance may do this.")
 
 
-def set_credit_limit(session: Session, *, scope: Scope, buyer_org_id: uuid.UUID, limit_minor: int,
+def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID, limit_minor: int,
                      currency: str | None = None) -> CreditAccount:
     """The seller sets (or changes) the credit limit of a buyer org directly below it."""
     buyer = get_visible(session, Org, scope, buyer_org_id)
@@ -95,7 +95,7 @@ def _account(session: Session, tenant_id, seller_org_id, buyer_org_id) -> Credit
         CreditAccount.buyer_org_id == buyer_org_id)).one_or_none()
 
 
-def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Payment:
+def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Payment:
     """The buyer org pays a pending purchase/replenish order on account, within its credit limit."""
     order = get_order(session, scope, order_id)
     if not (scope.is_staff and scope.org_id == order.buyer_org_id and scope.role in BUYING_ROLES):
@@ -135,7 +135,7 @@ def pay_on_credit(session: Session, *, scope: Scope, order_id: uuid.UUID) -> Pay
     return payment
 
 
-def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID,
+def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID,
                           reference: str) -> Payment:
     """The seller's finance saw the money arrive (bank transfer, or an offline demo payment): paid."""
     from app.payments.gateway import GatewayPayment  # noqa: PLC0415
@@ -167,7 +167,7 @@ def confirm_bank_transfer(session: Session, *, scope: Scope, order_id: uuid.UUID
     return payment
 
 
-def record_repayment(session: Session, *, scope: Scope, account_id: uuid.UUID, amount_minor: int,
+def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, amount_minor: int,
                      reference: str) -> CreditEntry:
     """The buyer paid back: oldest charges first; the used credit and the receivable go down."""
     account = get_visible(session, CreditAccount, scope, account_id)
@@ -242,7 +242,7 @@ class AgedBalance:
         return sum(self.buckets.values())
 
 
-def aged_statement(session: Session, *, scope: Scope, as_of: datetime | None = None) -> list[AgedBalance]:
+def aged_statement(session: Session, scope: Scope, *, as_of: datetime | None = None) -> list[AgedBalance]:
     """What each buyer in my scope owes, by the age of the unpaid charges (0-30, 31-60, 61-90, 90+ days)."""
     as_of = as_of or utcnow()
     accounts = {a.id: AgedBalance(a) for a in session.scalars(

@@ -20,7 +20,7 @@ from app.tenancy.scope import Scope, system_scope
 NEEDS_A_PERSON = "needs_action"
 
 
-def list_attempts(session: Session, *, scope: Scope, status: str | None = NEEDS_A_PERSON,
+def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_A_PERSON,
                   channel: RefundChannel | None = None, limit: int = 50,
                   offset: int = 0) -> list[PaymentRefund]:
     """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
@@ -66,7 +66,7 @@ def _attempt(session: Session, scope: Scope, payment_refund_id: uuid.UUID) -> tu
     return row, order
 
 
-def confirm_offline(session: Session, *, scope: Scope, payment_refund_id: uuid.UUID,
+def confirm_offline(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
                     reference: str) -> PaymentRefund:
     """The seller's finance paid the money back by bank transfer: the refund is done, and journaled now."""
     row, _ = _attempt(session, scope, payment_refund_id)
@@ -81,7 +81,7 @@ def confirm_offline(session: Session, *, scope: Scope, payment_refund_id: uuid.U
     return row
 
 
-def retry(session: Session, *, scope: Scope, payment_refund_id: uuid.UUID,
+def retry(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
           channel: RefundChannel) -> PaymentRefund:
     """A failed attempt is made again, through the gateway or as a bank transfer finance confirms."""
     row, _ = _attempt(session, scope, payment_refund_id)

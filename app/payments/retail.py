@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 OPEN = (PaymentStatus.pending, PaymentStatus.failed)
 
 
-def start_payment(session: Session, *, scope: Scope, order_id: uuid.UUID,
+def start_payment(session: Session, scope: Scope, *, order_id: uuid.UUID,
                   gateway: PaymentGateway) -> Payment:
     """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it."""
     order = get_order(session, scope, order_id)
@@ -145,7 +145,7 @@ def _post_fees(session: Session, *, payment: Payment, order: Order, gateway: Pay
                                       currency=transaction.currency)
 
 
-def payments_for(session: Session, *, scope: Scope, order_id: uuid.UUID) -> list[Payment]:
+def payments_for(session: Session, scope: Scope, *, order_id: uuid.UUID) -> list[Payment]:
     """The payments of an order the scope sees (404 otherwise), oldest first."""
     order = get_order(session, scope, order_id)
     with acting_as(session, system_scope(order.tenant_id)):

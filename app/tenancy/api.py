@@ -1,9 +1,8 @@
 """Network endpoints: orgs, staff, data-sharing grants, consumers, and who I am."""
 
-from flask.views import MethodView
 
 from app.auth.request import request_scope, staff_only
-from app.blueprint import Blueprint
+from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.platform.audit import list_audit
 from app.schemas import PageQuery
@@ -31,7 +30,7 @@ blp = Blueprint("network", __name__, url_prefix="/network",
 
 
 @blp.route("/me")
-class Me(MethodView):
+class Me(TransactionalView):
     @blp.response(200, MeSchema)
     @blp.errors(401)
     def get(self):
@@ -44,7 +43,7 @@ class Me(MethodView):
 
 
 @blp.route("/orgs")
-class Orgs(MethodView):
+class Orgs(TransactionalView):
     @blp.arguments(OrgListQuery, location="query")
     @blp.response(200, OrgSchema(many=True))
     @blp.errors(401, 403)
@@ -60,13 +59,11 @@ class Orgs(MethodView):
     @blp.errors(401, 403, 404)
     def post(self, body):
         """Create a distributor or store under an org I manage."""
-        org = network.create_org(db.session, staff_only(), **body)
-        db.session.commit()
-        return org
+        return network.create_org(db.session, staff_only(), **body)
 
 
 @blp.route("/orgs/<uuid:org_id>")
-class OrgItem(MethodView):
+class OrgItem(TransactionalView):
     @blp.response(200, OrgSchema)
     @blp.errors(401, 403, 404)
     def get(self, org_id):
@@ -75,42 +72,36 @@ class OrgItem(MethodView):
 
 
 @blp.route("/orgs/<uuid:org_id>/move")
-class OrgMove(MethodView):
+class OrgMove(TransactionalView):
     @blp.arguments(OrgMoveSchema)
     @blp.response(200, OrgSchema)
     @blp.errors(401, 403, 404)
     def post(self, body, org_id):
         """Move an org and its subtree under another parent (e.g. a store changes distributor)."""
-        org = network.move_subtree(db.session, staff_only(), org_id=org_id, **body)
-        db.session.commit()
-        return org
+        return network.move_subtree(db.session, staff_only(), org_id=org_id, **body)
 
 
 @blp.route("/orgs/<uuid:org_id>/deactivate")
-class OrgDeactivate(MethodView):
+class OrgDeactivate(TransactionalView):
     @blp.response(200, OrgSchema)
     @blp.errors(401, 403, 404)
     def post(self, org_id):
         """Deactivate an org and its subtree; their staff can no longer sign in."""
-        org = network.deactivate_org(db.session, staff_only(), org_id=org_id)
-        db.session.commit()
-        return org
+        return network.deactivate_org(db.session, staff_only(), org_id=org_id)
 
 
 @blp.route("/orgs/<uuid:org_id>/users")
-class OrgUsers(MethodView):
+class OrgUsers(TransactionalView):
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     @blp.errors(401, 403, 404, 409)
     def post(self, body, org_id):
         """Add a staff member to an org I manage."""
-        user = network.create_user(db.session, staff_only(), org_id=org_id, **body)
-        db.session.commit()
-        return user
+        return network.create_user(db.session, staff_only(), org_id=org_id, **body)
 
 
 @blp.route("/grants")
-class Grants(MethodView):
+class Grants(TransactionalView):
     @blp.response(200, GrantSchema(many=True))
     @blp.errors(401, 403)
     def get(self):
@@ -122,23 +113,20 @@ class Grants(MethodView):
     @blp.errors(401, 403, 404)
     def put(self, body):
         """Set what another org sees of one of my datasets (owner/admin of the grantor only)."""
-        grant = grants.set_grant(db.session, staff_only(), **body)
-        db.session.commit()
-        return grant
+        return grants.set_grant(db.session, staff_only(), **body)
 
 
 @blp.route("/grants/<uuid:grant_id>")
-class GrantItem(MethodView):
+class GrantItem(TransactionalView):
     @blp.response(204)
     @blp.errors(401, 403, 404)
     def delete(self, grant_id):
         """Revoke a grant; the grantee falls back to the tenant default."""
         grants.revoke_grant(db.session, staff_only(), grant_id=grant_id)
-        db.session.commit()
 
 
 @blp.route("/consumers")
-class Consumers(MethodView):
+class Consumers(TransactionalView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, ConsumerSchema(many=True))
     @blp.errors(401, 403)
@@ -148,7 +136,7 @@ class Consumers(MethodView):
 
 
 @blp.route("/consumers/summary")
-class ConsumerSummary(MethodView):
+class ConsumerSummary(TransactionalView):
     @blp.response(200, ConsumerSummarySchema(many=True))
     @blp.errors(401, 403)
     def get(self):
@@ -157,7 +145,7 @@ class ConsumerSummary(MethodView):
 
 
 @blp.route("/consumers/<uuid:consumer_id>")
-class ConsumerItem(MethodView):
+class ConsumerItem(TransactionalView):
     @blp.response(200, ConsumerSchema)
     @blp.errors(401, 403, 404)
     def get(self, consumer_id):
@@ -166,7 +154,7 @@ class ConsumerItem(MethodView):
 
 
 @blp.route("/policy")
-class Policy(MethodView):
+class Policy(TransactionalView):
     @blp.response(200, PolicySchema)
     @blp.errors(401, 403)
     def get(self):
@@ -179,12 +167,11 @@ class Policy(MethodView):
     def put(self, body):
         """Change the defaults (brand owner/admin only); grants still override them."""
         defaults = policy.set_policy(db.session, staff_only(), defaults=body["defaults"])
-        db.session.commit()
         return {"defaults": defaults}
 
 
 @blp.route("/audit")
-class Audit(MethodView):
+class Audit(TransactionalView):
     @blp.arguments(PageQuery, location="query")
     @blp.response(200, AuditEntrySchema(many=True))
     @blp.errors(401, 403)

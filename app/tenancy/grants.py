@@ -10,7 +10,7 @@ from app.tenancy.enums import MANAGER_ROLES, Dataset, Fidelity
 from app.tenancy.errors import InvalidGrant, NotAManager
 from app.tenancy.filters import get_visible, path_matches
 from app.tenancy.models import Grant, Org
-from app.tenancy.network import actor_of
+from app.tenancy.network import actor_payload
 from app.tenancy.rls import acting_as
 from app.tenancy.scope import PathRule, Scope, system_scope
 
@@ -72,4 +72,4 @@ def _record(session: Session, scope: Scope, grant: Grant, type: str, details: di
                  subject_id=grant.id, payload={
                      "grantor_org_id": str(grant.grantor_org_id),
                      "grantee_org_id": str(grant.grantee_org_id),
-                     "dataset": grant.dataset.value, **details, **actor_of(scope)})
+                     "dataset": grant.dataset.value, **details, **actor_payload(scope)})

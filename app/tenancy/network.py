@@ -172,9 +172,10 @@ def create_user(session: Session, scope: Scope, *, org_id: uuid.UUID, email: str
 
 def _record(session: Session, scope: Scope, org: Org, type: str, details: dict) -> None:
     record_event(session, tenant_id=org.tenant_id, owner_path=org.path, type=type,
-                 subject_id=org.id, payload={**details, **actor_of(scope)})
+                 subject_id=org.id, payload={**details, **actor_payload(scope)})
 
 
-def actor_of(scope: Scope) -> dict:
+def actor_payload(scope: Scope) -> dict:
+    """Who acted, as the fields an event payload carries."""
     return {"actor_kind": scope.actor_kind.value,
             "actor_id": str(scope.actor_id) if scope.actor_id else None}

@@ -6,7 +6,7 @@ from app.errors import Forbidden
 from app.platform.outbox import record_event
 from app.tenancy.enums import MANAGER_ROLES, Dataset, Fidelity
 from app.tenancy.models import Tenant
-from app.tenancy.network import actor_of
+from app.tenancy.network import actor_payload
 from app.tenancy.resolve import upstream_defaults
 from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
@@ -33,6 +33,6 @@ def set_policy(session: Session, scope: Scope, *, defaults: dict[Dataset, Fideli
         record_event(session, tenant_id=tenant.id, owner_path=scope.org_path, type="policy.changed",
                      subject_id=tenant.id, payload={
                          "before": {d.value: f.value for d, f in before.items()},
-                         "after": merged, **actor_of(scope)})
+                         "after": merged, **actor_payload(scope)})
         session.flush()
     return upstream_defaults(tenant)

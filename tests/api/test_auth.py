@@ -662,6 +662,7 @@ def test_consumer_logins_are_throttled_too(client, session):
 RACERS = 8
 
 
+@pytest.mark.postgres
 def test_of_parallel_refreshes_with_one_token_exactly_one_wins_and_the_family_is_revoked(app):
     engine = app_role_engine()
     settings = AuthSettings(secret_key=app.config["SECRET_KEY"])

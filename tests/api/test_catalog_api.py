@@ -1,7 +1,7 @@
 """Catalog API over HTTP: brand catalog, prices and bands, assortments, stock, storefront, isolation."""
 
 from app.auth.tokens import issue_access_token
-from app.seed_catalog import seed_catalog
+from app.demo.catalog import seed_catalog
 from tests.factories import add_consumer, login, make_tenant
 
 

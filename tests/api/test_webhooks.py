@@ -158,6 +158,7 @@ def _delete_tenant(tenant_id: uuid.UUID, event_id: str) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgres
 def test_ten_parallel_deliveries_of_one_event_change_state_once(app, stripe_env):
     standin, gateway = stripe_env
     with app.app_context():

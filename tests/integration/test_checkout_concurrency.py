@@ -25,7 +25,7 @@ from app.catalog.models import (
 )
 from app.db import Base, utcnow, uuid7
 from app.orders.models import Order
-from app.orders.placement import Request, place_retail
+from app.orders.placement import OrderRequest, place_retail
 from app.tenancy.enums import OrgKind
 from app.tenancy.models import Consumer, Org, Tenant
 from app.tenancy.resolve import consumer_scope
@@ -107,7 +107,7 @@ def test_fifty_parallel_checkouts_for_ten_units_make_exactly_ten_orders(app, sho
             use_scope(session, scope)
             start.wait()
             try:
-                place_retail(session, scope=scope, request=Request(
+                place_retail(session, scope, request=OrderRequest(
                     lines=[{"sku_id": built["sku_id"], "qty": 1}], delivery="pickup"))
                 session.commit()
                 return "placed"

@@ -16,7 +16,7 @@ from app.catalog.models import (
 )
 from app.db import utcnow, uuid7
 from app.orders.payment_hooks import mark_paid
-from app.orders.placement import Request, place_retail, place_supply_order
+from app.orders.placement import OrderRequest, place_retail, place_supply_order
 from app.tenancy.enums import OrgKind
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
@@ -97,14 +97,14 @@ def lines(catalog: Catalog, *qtys: int) -> list[dict]:
 
 def retail_order(session, scope, catalog: Catalog, *qtys: int, store_id=None, key=None, **request):
     request.setdefault("ship_to", ADDRESS)
-    return place_retail(session, scope=scope, store_id=store_id,
-                        request=Request(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key,
+    return place_retail(session, scope, store_id=store_id,
+                        request=OrderRequest(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key,
                                         **request))
 
 
 def supply_order(session, scope, catalog: Catalog, *qtys: int, key=None):
-    return place_supply_order(session, scope=scope,
-                              request=Request(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key))
+    wanted = OrderRequest(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key)
+    return place_supply_order(session, scope, request=wanted)
 
 
 def pay(session, order):

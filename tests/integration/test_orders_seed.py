@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
+from app.demo.catalog import seed_catalog
+from app.demo.orders import seed_orders
 from app.orders.models import Order, OrderStatus, Refund, RefundStatus
-from app.seed_catalog import seed_catalog
-from app.seed_orders import seed_orders
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, make_tenant

@@ -6,15 +6,16 @@ from sqlalchemy import select
 
 from app.auth.passwords import hash_password
 from app.db import uuid7
+from app.demo.catalog import seed_catalog
+from app.demo.orders import seed_orders
 from app.extensions import db
-from app.seed_catalog import seed_catalog
-from app.seed_orders import seed_orders
 from app.tenancy import grants, network
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, IdentityKind, OrgKind, Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
 from app.tenancy.resolve import staff_scope
 from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE
+from app.uow import unit_of_work
 
 DEMO_PASSWORD = "demo-password"
 TENANT_SLUG = "acme"
@@ -100,8 +101,8 @@ def _seed_grants(session, tenant: Tenant, orgs: dict[str, Org]) -> None:
 @with_appcontext
 def seed_demo_command() -> None:
     """Create the demo tenant 'acme' and print its logins."""
-    logins = seed_demo()
-    db.session.commit()
+    with unit_of_work():
+        logins = seed_demo()
     click.echo(f"Demo tenant '{TENANT_SLUG}' ready. Every password: {DEMO_PASSWORD}")
     for who, email, org in logins:
         click.echo(f"  {who:<22} {email:<32} {org}")

@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 from app.catalog.models import Sku
 from app.orders import aftersales, fulfilment
 from app.orders.models import Order, RefundKind
-from app.orders.placement import Request, place_in_store, place_retail, place_supply_order
+from app.orders.placement import OrderRequest, place_in_store, place_retail, place_supply_order
 from app.orders.queries import lines_of
 from app.payments.credit import confirm_bank_transfer
+from app.payments.refund_desk import confirm_offline
+from app.payments.refunds import open_attempt, settle
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.models import Consumer, Org, Tenant, User
@@ -50,7 +52,11 @@ def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[
     seeder.refund(rejected, member, store, decide="reject")  # refund_rejected
     requested = seeder.paid(seeder.retail(member, [11]))
     seeder.refund(requested, member, store, decide=None)  # refund_requested
-    orders += [refunded, approved, rejected, requested]
+    failed = seeder.paid(seeder.retail(member, [12]))
+    seeder.refund(failed, member, store, decide="fail")  # refund_failed: waits on the refund desk
+    closed = seeder.paid(seeder.retail(member, [13, 14]))
+    seeder.refund(closed, member, store, decide="execute", everything=True)  # closed: all back, shipping too
+    orders += [refunded, approved, rejected, requested, failed, closed]
     in_store = seeder.in_store(store, member, [0])
     fulfilment.pick_up(session, scope=seeder.staff(store), order_id=seeder.paid(in_store).id)
     orders.append(in_store)
@@ -93,16 +99,16 @@ class _Seeder:
     def retail(self, member: Consumer, picks: list[int], qty: int = 1) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return place_retail(self.session, scope=scope, request=Request(
+        return place_retail(self.session, scope, request=OrderRequest(
             lines=self._lines(picks, qty), ship_to=ADDRESS)).order
 
     def in_store(self, store: Org, member: Consumer, picks: list[int]) -> Order:
         return place_in_store(self.session, scope=self.staff(store), member_id=member.id,
-                              request=Request(lines=self._lines(picks, 1), delivery="pickup")).order
+                              request=OrderRequest(lines=self._lines(picks, 1), delivery="pickup")).order
 
     def supply(self, buyer: Org, picks: list[int], qty: int) -> Order:
         return place_supply_order(self.session, scope=self.staff(buyer),
-                                  request=Request(lines=self._lines(picks, qty))).order
+                                  request=OrderRequest(lines=self._lines(picks, qty))).order
 
     def paid(self, order: Order) -> Order:
         """The seller's finance confirms an offline payment (a Payment row, then mark_paid)."""
@@ -120,25 +126,35 @@ class _Seeder:
     def completed(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return fulfilment.complete(self.session, scope=scope, order_id=order.id)
+        return fulfilment.complete(self.session, scope, order_id=order.id)
 
     def cancelled(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        return fulfilment.cancel(self.session, scope=scope, order_id=order.id, reason="changed my mind")
+        return fulfilment.cancel(self.session, scope, order_id=order.id, reason="changed my mind")
 
-    def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None) -> None:
+    def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None,
+               everything: bool = False) -> None:
         scope = consumer_scope(self.tenant.id, member.id)
         use_scope(self.session, scope)
-        line = lines_of(self.session, order)[0]
+        order_lines = lines_of(self.session, order)
+        wanted = ([{"line_id": line.id, "qty": line.qty} for line in order_lines] if everything
+                  else [{"line_id": order_lines[0].id, "qty": 1}])
         refund = aftersales.request_refund(
-            self.session, scope=scope, order_id=order.id, kind=RefundKind.refund_only,
-            lines=[{"line_id": line.id, "qty": 1}], reason="Box arrived dented")
+            self.session, scope, order_id=order.id, kind=RefundKind.refund_only,
+            lines=wanted, reason="Box arrived dented")
         if decide == "reject":
             aftersales.reject_refund(self.session, scope=self.staff(store), refund_id=refund.id,
                                      note="Photos show no damage")
-        elif decide in ("approve", "execute"):
+        elif decide in ("approve", "execute", "fail"):
             aftersales.approve_refund(self.session, scope=self.staff(store), refund_id=refund.id)
-            if decide == "execute":  # what the payments module does when order.refund_approved is relayed
+            if decide in ("execute", "fail"):  # the payments module claims it when the approval is relayed
                 use_scope(self.session, system_scope(self.tenant.id))
                 relay_pending(self.session, tenant_id=self.tenant.id)
+                attempt = open_attempt(self.session, self.tenant.id, refund.id)  # offline: waits for finance
+                if decide == "execute":
+                    confirm_offline(self.session, self.staff(store), payment_refund_id=attempt.id,
+                                    reference=f"demo-refund-{refund.id.hex[-8:]}")
+                else:  # the bank sent the transfer back
+                    settle(self.session, row=attempt, status="failed",
+                           last_error="The bank returned the transfer: account closed")

@@ -1,0 +1,1 @@
+"""The demo tenant `acme`: network, catalog and orders for `flask --app wsgi seed-demo`."""
