@@ -74,7 +74,7 @@ def money_world(*, consumers: int = 4, settings: dict | None = None):
         world = World(tenant_id=net.tenant.id, store=store,
                       consumers=[consumer_scope_of(admin, person) for person in people], gateway=gateway,
                       standin=standin, factory=sessionmaker(bind=app_engine, expire_on_commit=False))
-        world.catalog = catalog
+        world.catalog, world.net = catalog, net
         try:
             with use_gateway(gateway):
                 yield world
