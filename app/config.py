@@ -25,9 +25,13 @@ def load_config() -> dict:
             raise ConfigError("SECRET_KEY is required when TIERMALL_ENV=production")
         secret_key = "demo-only-secret-key-change-me-0123456789"
     broker = _env("CELERY_BROKER_URL")
+    platform_token = _env("PLATFORM_API_TOKEN")  # unset: the platform API answers 401
+    if platform_token is not None and len(platform_token) < 32:
+        raise ConfigError("PLATFORM_API_TOKEN must be at least 32 characters")
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
+        "PLATFORM_API_TOKEN": platform_token,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -14,13 +14,15 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, code: str | None = None, status: int | None = None,
-                 errors: dict | None = None, headers: dict[str, str] | None = None):
+                 errors: dict | None = None, headers: dict[str, str] | None = None,
+                 extra: dict | None = None):
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.status = status or self.status
         self.errors = errors
         self.headers = headers or {}
+        self.extra = extra or {}  # more documented members of the body (e.g. `permission`)
 
 
 class NotFound(DomainError):
@@ -54,6 +56,9 @@ class ErrorSchema(ma.Schema):
     errors = ma.fields.Dict(metadata={
         "description": "Field errors, for validation_error: field name → messages",
         "example": {"email": ["Not a valid email address."]}})
+    permission = ma.fields.String(metadata={
+        "description": "For 403 forbidden: the permission (action) the caller lacks",
+        "example": "refund.approve"})
 
 
 _HTTP_CODES = {
@@ -122,6 +127,7 @@ def register_error_handlers(app: Flask) -> None:
         body = {"code": error.code, "message": error.message}
         if error.errors:
             body["errors"] = error.errors
+        body.update(error.extra)
         return body, error.status, error.headers
 
     @app.errorhandler(IntegrityError)

@@ -19,7 +19,7 @@ from app.db import utcnow, uuid7
 from app.extensions import api, db
 from app.orders.models import Order, OrderHistory, OrderLine
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.scope import system_scope
 
 if os.environ.get("TIERMALL_BENCH") != "1":
@@ -43,7 +43,7 @@ class Ceiling(MethodView):
     def post(self):
         """The same writes as a 3-line retail checkout, without business logic."""
         scope = consumer_only()
-        use_scope(db.session, system_scope(scope.tenant_id))  # as placement does for stock and outbox
+        enter_scope(db.session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id))  # as placement
         body = request.get_json()
         tenant_id, store_id = scope.tenant_id, uuid.UUID(body["store_id"])
         path, order_id, now = body["store_path"], uuid7(), utcnow()

@@ -11,8 +11,8 @@ from app.tenancy import network
 from app.tenancy.enums import ActorKind, IdentityKind, OrgKind, Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
+from tests.support.scope import use_scope
 
 PASSWORD = "correct-horse-battery"
 _counter = itertools.count(1)

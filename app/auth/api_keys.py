@@ -12,13 +12,13 @@ from app.auth.models import ApiKey
 from app.auth.tokens import InvalidToken, digest, new_secret, split_compound
 from app.db import uuid7
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Role
-from app.tenancy.errors import NotAManager
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org, Tenant
-from app.tenancy.network import actor_payload, require_manager
+from app.tenancy.network import actor_payload, require_grantable
+from app.tenancy.permissions import Action, require
 from app.tenancy.resolve import staff_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 
 API_KEY_PREFIX = "tmk"
@@ -29,10 +29,10 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 def create_api_key(session: Session, scope: Scope, *, org_id: uuid.UUID, name: str,
                    role: Role) -> tuple[ApiKey, str]:
     """A key for a server of an org the caller manages; the plain key is shown only once."""
+    require(scope, Action.manage_api_keys)
     org = get_visible(session, Org, scope, org_id)
-    require_manager(scope, org)
-    if role is Role.owner and scope.role is not Role.owner:
-        raise NotAManager("Only an owner may create a key with the owner role.")
+    require(scope, Action.manage_api_keys, on=org.path)
+    require_grantable(scope, role)
     secret = new_secret()
     key = ApiKey(tenant_id=scope.tenant_id, id=uuid7(), org_id=org.id, owner_path=org.path,
                  name=name, role=role, secret_hash=digest(secret), created_by=_user_id(scope))
@@ -53,8 +53,9 @@ def list_api_keys(session: Session, scope: Scope) -> list[ApiKey]:
 
 
 def revoke_api_key(session: Session, scope: Scope, *, key_id: uuid.UUID) -> ApiKey:
+    require(scope, Action.manage_api_keys)
     key = get_visible(session, ApiKey, scope, key_id)
-    require_manager(scope, session.get(Org, (key.tenant_id, key.org_id)))
+    require(scope, Action.manage_api_keys, on=key.owner_path)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         record_event(session, tenant_id=key.tenant_id, owner_path=key.owner_path,
@@ -72,7 +73,7 @@ def authenticate_api_key(session: Session, presented: str) -> Scope:
         raise InvalidToken("The API key is malformed.") from error
     if prefix != API_KEY_PREFIX:
         raise InvalidToken("The API key is malformed.")
-    use_scope(session, system_scope(tenant_id))
+    enter_scope(session, Why.authenticate, scope=system_scope(tenant_id))
     key = session.get(ApiKey, (tenant_id, key_id))
     if key is None or key.revoked_at or not hmac.compare_digest(key.secret_hash, digest(secret)):
         raise InvalidToken("The API key is not valid.")

@@ -9,11 +9,11 @@ from app.auth.services import AuthSettings, is_active_staff
 from app.auth.tokens import InvalidToken, decode_access_token
 from app.errors import Forbidden, Unauthorized
 from app.extensions import db
+from app.tenancy.elevation import Why, enter_scope, forget_scope
 from app.tenancy.enums import ActorKind
 from app.tenancy.models import Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
-from app.tenancy.rls import use_scope
-from app.tenancy.scope import Scope, set_current_scope, system_scope
+from app.tenancy.scope import Scope, system_scope
 from app.uow import unit_of_work
 
 
@@ -29,7 +29,7 @@ def request_scope() -> Scope:
     """The caller's scope (401 without valid credentials); resolved once per request."""
     if "scope" not in g:
         g.scope = _resolve()
-        use_scope(db.session, g.scope)
+        enter_scope(db.session, Why.request, scope=g.scope)
     return g.scope
 
 
@@ -59,7 +59,7 @@ def _resolve() -> Scope:
     tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
     if claims["knd"] == "consumer":
         return consumer_scope(tenant_id, subject)
-    use_scope(db.session, system_scope(tenant_id))
+    enter_scope(db.session, Why.authenticate, scope=system_scope(tenant_id))
     # The token's role and org are read again: a demoted, moved or deactivated user loses
     # access at once, not when the token expires (one primary-key lookup each).
     tenant = db.session.get(Tenant, tenant_id)
@@ -86,9 +86,9 @@ def init_request_scope(app: Flask) -> None:
     @app.before_request
     def _clear() -> None:
         g.pop("scope", None)
-        set_current_scope(None)
+        forget_scope()
 
     @app.teardown_request
     def _reset(_error) -> None:
         db.session.remove()
-        set_current_scope(None)
+        forget_scope()

@@ -14,9 +14,9 @@ from app.auth.passwords import verify_password
 from app.auth.providers import LoginProvider
 from app.auth.tokens import InvalidToken, digest, issue_access_token, new_secret, split_compound
 from app.db import uuid7
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import IdentityKind, OrgKind
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope, tenant_lookup_scope
 
 _BAD_CREDENTIALS = "Unknown tenant, email or password."
@@ -42,11 +42,11 @@ class IssuedTokens:
 
 def find_tenant(session: Session, slug: str) -> Tenant:
     """The tenant with this slug; the session continues in its system scope."""
-    use_scope(session, tenant_lookup_scope(slug))
+    enter_scope(session, Why.login, scope=tenant_lookup_scope(slug))
     tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise InvalidCredentials(_BAD_CREDENTIALS)
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.login, scope=system_scope(tenant.id))
     return tenant
 
 
@@ -98,7 +98,7 @@ def _refresh_row(session: Session, refresh_token: str) -> RefreshToken:
         tenant_id = uuid.UUID(tenant_part)
     except ValueError as error:
         raise InvalidToken("The refresh token is malformed.") from error
-    use_scope(session, system_scope(tenant_id))
+    enter_scope(session, Why.authenticate, scope=system_scope(tenant_id))
     row = session.scalar(select(RefreshToken).where(
         RefreshToken.tenant_id == tenant_id, RefreshToken.token_hash == digest(secret)))
     if row is None:

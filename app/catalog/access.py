@@ -9,15 +9,16 @@ from app.catalog.errors import BrandManagersOnly
 from app.catalog.rules import is_brand_path
 from app.db import utcnow
 from app.errors import NotFound
-from app.tenancy.enums import MANAGER_ROLES
 from app.tenancy.models import Org
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
 
-def require_brand_manager(scope: Scope) -> None:
-    """Only an owner or admin of the brand root edits the brand's catalog and bands."""
-    if not (scope.is_staff and scope.role in MANAGER_ROLES and is_brand_path(scope.org_path)):
-        raise BrandManagersOnly("Only an owner or admin of the brand may change the catalog.")
+def require_brand_staff(scope: Scope, action: Action) -> None:
+    """`action` on the brand's catalog or bands: the role must hold it, and sit at the brand root."""
+    require(scope, action)
+    if not (scope.is_staff and is_brand_path(scope.org_path)):
+        raise BrandManagersOnly("Only the brand's own staff may change the catalog and its bands.")
 
 
 def brand_path(scope: Scope) -> str:

@@ -19,17 +19,18 @@ from app.catalog.errors import NotAStore
 from app.catalog.models import Product, ShelfStatus, Sku, StoreAssortment
 from app.db import utcnow
 from app.errors import NotFound
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.network import require_manager
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 
 def add_sku(session: Session, scope: Scope, *, store_id: uuid.UUID,
             sku_id: uuid.UUID) -> StoreAssortment:
     """Put a SKU on the store's shelf (idempotent); managers of the store or above."""
+    require(scope, Action.edit_assortment)
     store = _managed_store(session, scope, store_id)
     get_catalog_row(session, Sku, scope, sku_id)
     existing = _row(session, scope.tenant_id, store.id, sku_id)
@@ -44,6 +45,7 @@ def add_sku(session: Session, scope: Scope, *, store_id: uuid.UUID,
 
 def remove_sku(session: Session, scope: Scope, *, store_id: uuid.UUID, sku_id: uuid.UUID) -> None:
     """Take a SKU off the store's shelf; 404 when it was not there."""
+    require(scope, Action.edit_assortment)
     store = _managed_store(session, scope, store_id)
     row = _row(session, scope.tenant_id, store.id, sku_id)
     if row is None:
@@ -63,7 +65,7 @@ def list_assortment(session: Session, scope: Scope, *, store_id: uuid.UUID,
 
 def _managed_store(session: Session, scope: Scope, store_id: uuid.UUID) -> Org:
     store = get_visible(session, Org, scope, store_id)
-    require_manager(scope, store)
+    require(scope, Action.edit_assortment, on=store.path)
     if store.kind is not OrgKind.store:
         raise NotAStore("Only stores have an assortment.")
     return store
@@ -88,7 +90,7 @@ def storefront_catalog(session: Session, scope: Scope, *, store_id: uuid.UUID,
                        limit: int = 50, offset: int = 0) -> list[ShelfItem]:
     """The store's on-shelf assortment with the retail price a consumer pays there now."""
     tenant_id = scope.tenant_id
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.read_store_shelf, scope=system_scope(tenant_id)):
         store = session.get(Org, (tenant_id, store_id))
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise NotFound("No store with that id.")

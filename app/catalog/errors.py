@@ -49,9 +49,6 @@ class NotYourPriceList(Forbidden):
     code = "not_your_price_list"
 
 
-class StockStaffOnly(Forbidden):
-    code = "stock_staff_only"
-
 
 class InvalidPricePeriod(DomainError):
     status, code = 422, "invalid_price_period"

@@ -6,14 +6,12 @@ from sqlalchemy.orm import Session
 
 from app.catalog import stock
 from app.catalog.access import get_catalog_row
-from app.catalog.errors import StockStaffOnly
 from app.catalog.models import Sku, StockLevel, StockMovement
-from app.tenancy.enums import Role
+from app.platform.audit import audit
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
-
-STOCKTAKE_ROLES = frozenset({Role.owner, Role.admin, Role.buyer})
 
 
 def list_levels(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
@@ -44,10 +42,13 @@ def list_movements(session: Session, scope: Scope, *, org_id: uuid.UUID | None =
 
 def stocktake(session: Session, scope: Scope, *, org_id: uuid.UUID, sku_id: uuid.UUID,
               counted: int, note: str | None = None) -> StockLevel:
-    """The org's own owner, admin or buyer records a count; the difference is an 'adjust'."""
+    """The org's own staff with stock.adjust record a count; the difference is an 'adjust'."""
+    require(scope, Action.adjust_stock)
     org = get_visible(session, Org, scope, org_id)
-    if not (scope.is_staff and scope.org_id == org.id and scope.role in STOCKTAKE_ROLES):
-        raise StockStaffOnly("Only the org's own owner, admin or buyer may count its stock.")
+    require(scope, Action.adjust_stock, on=org.path)
     get_catalog_row(session, Sku, scope, sku_id)
-    return stock.count(session, tenant_id=scope.tenant_id, org=org, sku_id=sku_id,
-                       counted=counted, actor_id=scope.actor_id, note=note)
+    level = stock.count(session, tenant_id=scope.tenant_id, org=org, sku_id=sku_id,
+                        counted=counted, actor_id=scope.actor_id, note=note)
+    audit(session, scope, "stock.adjust", owner_path=org.path, subject_id=sku_id, subject_type="sku",
+          org_id=org.id, counted=counted)
+    return level

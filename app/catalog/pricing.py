@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.catalog import rules
-from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_manager
+from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_staff
 from app.catalog.errors import (
     InvalidBand,
     InvalidPriceAudience,
@@ -35,11 +35,12 @@ from app.catalog.models import (
     Sku,
     StoreAssortment,
 )
+from app.platform.audit import audit
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.network import require_manager
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 RETAIL_SELLERS = {OrgKind.brand, OrgKind.store}
@@ -58,7 +59,7 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
     """
     at = now_or(at)
     wanted = list(dict.fromkeys(sku_ids))
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):
         _require_sellable(session, tenant_id, seller, buyer_org, wanted)
         prices = price_map(session, tenant_id=tenant_id, seller=seller, buyer_org=buyer_org,
                            sku_ids=wanted, at=at)
@@ -151,7 +152,7 @@ def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: Pric
              effective_from: datetime | None = None,
              effective_to: datetime | None = None) -> PriceBand:
     """The brand's floor and ceiling for a SKU's supply (between orgs) or retail prices."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_price_bands)
     get_catalog_row(session, Sku, scope, sku_id)
     if ceiling_minor is not None and ceiling_minor < floor_minor:
         raise InvalidBand("The ceiling is below the floor.")
@@ -161,6 +162,8 @@ def set_band(session: Session, scope: Scope, *, sku_id: uuid.UUID, channel: Pric
                      effective_from=effective_from, effective_to=effective_to)
     session.add(band)
     session.flush()
+    audit(session, scope, "price_bands.edit", owner_path=band.owner_path, subject_id=band.id,
+          subject_type="price_band", sku_id=sku_id, floor_minor=floor_minor, ceiling_minor=ceiling_minor)
     return band
 
 
@@ -170,8 +173,9 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
               effective_from: datetime | None = None,
               effective_to: datetime | None = None) -> PriceEntry:
     """A price the seller asks, effective-dated; managers of the seller (or above) set it."""
+    require(scope, Action.edit_price_lists)
     seller = get_visible(session, Org, scope, seller_org_id)
-    require_manager(scope, seller)
+    require(scope, Action.edit_price_lists, on=seller.path)
     get_catalog_row(session, Sku, scope, sku_id)
     buyer = _check_audience(session, scope, seller, channel, buyer_org_id, buyer_depth,
                             buyer_kind)
@@ -185,6 +189,8 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
         effective_from=effective_from, effective_to=effective_to, created_by=scope.actor_id)
     session.add(entry)
     session.flush()
+    audit(session, scope, "price_lists.edit", owner_path=entry.owner_path, subject_id=entry.id,
+          subject_type="price", sku_id=sku_id, seller_org_id=seller.id, amount_minor=amount_minor)
     return entry
 
 
@@ -219,7 +225,7 @@ def _check_audience(session, scope, seller: Org, channel, buyer_org_id, buyer_de
 
 
 def _check_band(session, tenant_id, sku_id, channel, amount_minor, at) -> None:
-    with acting_as(session, system_scope(tenant_id)):  # bands are the brand's; read all
+    with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):  # bands: brand's
         bands = _bands(session, tenant_id, channel, [sku_id], at).get(sku_id, [])
     message = rules.check_band(amount_minor, rules.band_in_force(bands, at))
     if message:

@@ -9,10 +9,11 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.catalog.access import get_catalog_row, require_brand_manager
+from app.catalog.access import get_catalog_row, require_brand_staff
 from app.catalog.errors import DuplicateSku, InvalidCategory
 from app.catalog.models import Category, Product, ShelfStatus, Sku
 from app.db import uuid7
+from app.tenancy.permissions import Action
 from app.tenancy.scope import Scope
 
 PRODUCT_FIELDS = {"name", "description", "image_urls", "attributes", "category_id", "status"}
@@ -24,7 +25,7 @@ SKU_FIELDS = {"name", "barcode", "attributes", "image_url", "status", "code"}
 def create_category(session: Session, scope: Scope, *, name: str,
                     parent_id: uuid.UUID | None = None, sort_order: int = 0) -> Category:
     """A category under `parent_id` (or at the top); its tree_path lists the ids from the top."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_catalog)
     prefix = "/"
     if parent_id is not None:
         prefix = _category(session, scope, parent_id).tree_path
@@ -58,7 +59,7 @@ def create_product(session: Session, scope: Scope, *, name: str, description: st
                    attributes: dict | None = None,
                    status: ShelfStatus = ShelfStatus.on_shelf) -> Product:
     """A brand product (on shelf unless said otherwise)."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_catalog)
     if category_id is not None:
         _category(session, scope, category_id)
     product = Product(tenant_id=scope.tenant_id, id=uuid7(), owner_path=scope.org_path,
@@ -71,7 +72,7 @@ def create_product(session: Session, scope: Scope, *, name: str, description: st
 
 def update_product(session: Session, scope: Scope, *, product_id: uuid.UUID, **changes) -> Product:
     """Change a product's fields (name, description, images, attributes, category, status)."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_catalog)
     product = get_catalog_row(session, Product, scope, product_id)
     unknown = set(changes) - PRODUCT_FIELDS
     if unknown:
@@ -113,7 +114,7 @@ def create_sku(session: Session, scope: Scope, *, product_id: uuid.UUID, code: s
                barcode: str | None = None, attributes: dict | None = None,
                image_url: str | None = None, status: ShelfStatus = ShelfStatus.on_shelf) -> Sku:
     """A sellable variant of a product; code and barcode are unique in the tenant."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_catalog)
     get_catalog_row(session, Product, scope, product_id)
     _refuse_duplicates(session, scope, code=code, barcode=barcode)
     sku = Sku(tenant_id=scope.tenant_id, id=uuid7(), owner_path=scope.org_path,
@@ -126,7 +127,7 @@ def create_sku(session: Session, scope: Scope, *, product_id: uuid.UUID, code: s
 
 def update_sku(session: Session, scope: Scope, *, sku_id: uuid.UUID, **changes) -> Sku:
     """Change a SKU's fields (name, code, barcode, attributes, image, status)."""
-    require_brand_manager(scope)
+    require_brand_staff(scope, Action.edit_catalog)
     sku = get_catalog_row(session, Sku, scope, sku_id)
     unknown = set(changes) - SKU_FIELDS
     if unknown:

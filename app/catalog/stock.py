@@ -3,7 +3,7 @@
 Scope: these functions key every statement explicitly by (tenant_id, org, sku) and never go
 through the app filter, but RLS still applies on PostgreSQL: stock rows are owned by the
 holding org (dataset inventory). Order services call them under `system_scope(tenant_id)`
-(app.orders.stock_moves does `acting_as(session, system_scope(tenant_id))` around the calls),
+(app.orders.stock_moves wraps the calls in `elevated(session, Why.reserve_seller_stock, ...)`),
 because the caller (a buyer) usually may not see the seller's stock. Run under a narrower
 scope, a row outside it looks missing and `reserve` answers insufficient_stock.
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from app.catalog import assortment, pricing, products, stock
 from app.catalog.models import PriceChannel
 from app.db import utcnow
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.models import Org, Tenant
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 
 # (category, product, description, [(sku code, sku name, barcode, retail price in fen)])
@@ -54,7 +54,7 @@ def seed_catalog(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> dict
     """Seed the catalog for `orgs` (must include "brand"); returns SKUs by code."""
     brand = orgs["brand"]
     scope = _brand_scope(tenant, brand)
-    use_scope(session, scope)
+    enter_scope(session, Why.seed_demo, scope=scope)
     since = utcnow() - timedelta(days=1)
     categories = {}
     skus = {}

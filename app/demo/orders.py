@@ -14,10 +14,10 @@ from app.payments.credit import confirm_bank_transfer
 from app.payments.refund_desk import confirm_offline
 from app.payments.refunds import open_attempt, settle
 from app.platform.outbox import relay_pending
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.models import Consumer, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 
 ADDRESS = {"name": "王小明", "phone": "13800138001", "address": "上海市静安区南京西路 1601 号"}
@@ -25,7 +25,7 @@ ADDRESS = {"name": "王小明", "phone": "13800138001", "address": "上海市静
 
 def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[Order]:
     """Retail, in-store, replenish and purchase orders from pending payment to refunded."""
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.seed_demo, scope=system_scope(tenant.id))
     skus = list(session.scalars(select(Sku).where(Sku.tenant_id == tenant.id).order_by(Sku.code)))
     stores = [org for org in orgs.values() if org.kind is OrgKind.store]
     if not skus or not stores:
@@ -70,7 +70,7 @@ def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[
             seeder.shipped(seeder.paid(purchase), grand)
             fulfilment.complete(session, scope=seeder.staff(parent), order_id=purchase.id)
             orders.append(purchase)
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.seed_demo, scope=system_scope(tenant.id))
     session.flush()
     return orders
 
@@ -90,7 +90,7 @@ class _Seeder:
                                                          User.org_id == org.id))
         scope = replace(system_scope(self.tenant.id), actor_kind=ActorKind.staff, actor_id=user,
                         org_id=org.id, org_path=org.path, role=Role.owner)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         return scope
 
     def _lines(self, picks: list[int], qty: int) -> list[dict]:
@@ -98,7 +98,7 @@ class _Seeder:
 
     def retail(self, member: Consumer, picks: list[int], qty: int = 1) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         return place_retail(self.session, scope, request=OrderRequest(
             lines=self._lines(picks, qty), ship_to=ADDRESS)).order
 
@@ -125,18 +125,18 @@ class _Seeder:
 
     def completed(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         return fulfilment.complete(self.session, scope, order_id=order.id)
 
     def cancelled(self, order: Order, member: Consumer) -> Order:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         return fulfilment.cancel(self.session, scope, order_id=order.id, reason="changed my mind")
 
     def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None,
                everything: bool = False) -> None:
         scope = consumer_scope(self.tenant.id, member.id)
-        use_scope(self.session, scope)
+        enter_scope(self.session, Why.seed_demo, scope=scope)
         order_lines = lines_of(self.session, order)
         wanted = ([{"line_id": line.id, "qty": line.qty} for line in order_lines] if everything
                   else [{"line_id": order_lines[0].id, "qty": 1}])
@@ -149,7 +149,7 @@ class _Seeder:
         elif decide in ("approve", "execute", "fail"):
             aftersales.approve_refund(self.session, scope=self.staff(store), refund_id=refund.id)
             if decide in ("execute", "fail"):  # the payments module claims it when the approval is relayed
-                use_scope(self.session, system_scope(self.tenant.id))
+                enter_scope(self.session, Why.seed_demo, scope=system_scope(self.tenant.id))
                 relay_pending(self.session, tenant_id=self.tenant.id)
                 attempt = open_attempt(self.session, self.tenant.id, refund.id)  # offline: waits for finance
                 if decide == "execute":

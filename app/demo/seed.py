@@ -10,10 +10,10 @@ from app.demo.catalog import seed_catalog
 from app.demo.orders import seed_orders
 from app.extensions import db
 from app.tenancy import grants, network
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, IdentityKind, OrgKind, Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
 from app.tenancy.resolve import staff_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE
 from app.uow import unit_of_work
 
@@ -40,7 +40,7 @@ CONSUMERS = [  # (store key, name, phone)
 def seed_demo() -> list[tuple[str, str, str]]:
     """Build the demo tenant; returns (who, email, org) for the login table."""
     session = db.session
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.seed_demo, scope=PLATFORM_SCOPE)
     if session.scalar(select(Tenant.id).where(Tenant.slug == TENANT_SLUG)):
         raise click.ClickException(f"tenant '{TENANT_SLUG}' already exists; nothing to do")
     tenant, brand = network.create_tenant(session, slug=TENANT_SLUG, name="ACME Tea", currency="CNY")

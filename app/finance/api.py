@@ -1,24 +1,19 @@
 """Finance endpoints: account balances and journal entries in my scope."""
 
-
 from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
-from app.errors import Forbidden
 from app.extensions import db
 from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
 from app.finance.accounts import account_balances
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
-from app.tenancy.enums import Role
+from app.tenancy.permissions import Action, require
 
 blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
-
-READERS = frozenset({Role.owner, Role.admin, Role.finance})
 
 
 def finance_scope():
     scope = staff_only()
-    if scope.role not in READERS:
-        raise Forbidden("The journal is for owners, admins and finance.", code="finance_only")
+    require(scope, Action.view_finance)
     return scope
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from app.db import uuid7
 from app.errors import DomainError, NotFound
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 
@@ -55,7 +55,7 @@ def post_entry(session: Session, *, tenant_id: uuid.UUID, owner_path: str, kind:
                reverses_entry_id: uuid.UUID | None = None) -> JournalEntry | None:
     """Post one balanced entry once per source_key (a repeat returns the first); None if nothing moved."""
     merged = merge_lines(lines)
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.post_journal, scope=system_scope(tenant_id)):
         existing = find_entry(session, tenant_id, source_key)
         if existing is not None:
             return existing
@@ -85,7 +85,7 @@ def lines_of(session: Session, entry: JournalEntry) -> list[JournalLine]:
 def reverse_entry(session: Session, *, tenant_id: uuid.UUID, entry_id: uuid.UUID,
                   memo: str | None = None) -> JournalEntry:
     """The correction of a posted entry: the same lines with the signs flipped, once."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.post_journal, scope=system_scope(tenant_id)):
         original = session.get(JournalEntry, (tenant_id, entry_id))
         if original is None:
             raise NotFound("No journal entry with that id.")
@@ -102,7 +102,7 @@ def reverse_entry(session: Session, *, tenant_id: uuid.UUID, entry_id: uuid.UUID
 
 def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
     """The sum of every line of the tenant's journal: zero when the books balance."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.post_journal, scope=system_scope(tenant_id)):
         return int(session.scalar(select(func.coalesce(func.sum(JournalLine.amount_minor), 0))
                                   .where(JournalLine.tenant_id == tenant_id)))
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.orders import events, locks, rules, stock_moves
+from app.orders.audit import audit_order
 from app.orders.errors import InvalidOrder, NotTheBuyer, NotTheSeller, RefundTooLarge
 from app.orders.models import (
     Order,
@@ -21,7 +22,8 @@ from app.orders.models import (
 )
 from app.orders.queries import get_order, get_refund, refund_lines_of, seller_side
 from app.orders.transitions import actor_of, advance_refund, require_refundable, set_committed
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 # Refunds that hold their claim; a rejected one gives it back.
@@ -41,9 +43,11 @@ def require_buyer_side(scope: Scope, order: Order) -> None:
     raise NotTheBuyer("Only the buyer can do this.")
 
 
-def require_seller(scope: Scope, order: Order) -> None:
+def require_seller(scope: Scope, order: Order, action: Action) -> None:
+    """The selling org, or an org above it where the role's reach for `action` is its subtree."""
     if not seller_side(scope, order):
         raise NotTheSeller("Only the seller (or an org above it) can do this.")
+    require(scope, action, on=order.seller_path)
 
 
 def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind: RefundKind,
@@ -55,6 +59,7 @@ def request_refund(session: Session, scope: Scope, *, order_id: uuid.UUID, kind:
     row lock, so parallel requests for the same unit cannot both be accepted. Claiming the last
     unit of a paid order of which nothing shipped claims the shipping fee too.
     """
+    require(scope, Action.request_refund)
     order = get_order(session, scope, order_id)
     require_buyer_side(scope, order)
     order = locks.lock_order(session, order.tenant_id, order.id)
@@ -116,7 +121,7 @@ def _shipping_due(order: Order, order_lines: list[OrderLine], wanted: dict[uuid.
 def _claim_line(session: Session, line: OrderLine, qty: int, amount: int, *, returns: bool) -> None:
     """Reserve units and amount on one line; refused if another claim got there first."""
     limit = OrderLine.shipped_qty if returns else OrderLine.qty
-    with acting_as(session, system_scope(line.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(line.tenant_id)):
         claimed_now = session.execute(
             update(OrderLine)
             .where(OrderLine.tenant_id == line.tenant_id, OrderLine.id == line.id,
@@ -132,7 +137,7 @@ def _claim_line(session: Session, line: OrderLine, qty: int, amount: int, *, ret
 
 
 def _claim_order(session: Session, order: Order, amount: int) -> None:
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(order.tenant_id)):
         claimed_now = session.execute(
             update(Order)
             .where(Order.tenant_id == order.tenant_id, Order.id == order.id,
@@ -147,7 +152,7 @@ def _claim_order(session: Session, order: Order, amount: int) -> None:
 
 def release_claims(session: Session, refund: Refund, refund_lines: list[RefundLine]) -> None:
     """A refund that will not be paid (rejected) gives its units and amount back to the lines."""
-    with acting_as(session, system_scope(refund.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(refund.tenant_id)):
         for part in refund_lines:
             session.execute(
                 update(OrderLine)
@@ -169,9 +174,10 @@ def _fresh_refund(session: Session, refund: Refund) -> Refund:
 def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                    note: str | None = None) -> Refund:
     """The seller agrees: units not yet shipped go back to stock, returned units are restocked."""
+    require(scope, Action.approve_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.approve_refund)
     order = locks.lock_order(session, order.tenant_id, order.id)
     refund = _fresh_refund(session, refund)
     _recheck(session, order, refund)
@@ -196,6 +202,7 @@ def approve_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
 
     mark_shipped_if_done(session, scope, order=order, lines=list(by_id.values()))
     events.emit(session, order, "order.refund_approved", events.refund_payload(refund, refund_lines))
+    audit_order(session, scope, order, Action.approve_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 
@@ -212,7 +219,7 @@ def _recheck(session: Session, order: Order, refund: Refund) -> None:
 
 def _increment_line(session: Session, line: OrderLine, **deltas: int) -> None:
     """SQL increments on one line (never `line.x += n` on a row loaded earlier)."""
-    with acting_as(session, system_scope(line.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(line.tenant_id)):
         row = session.execute(
             update(OrderLine).where(OrderLine.tenant_id == line.tenant_id, OrderLine.id == line.id)
             .values({name: getattr(OrderLine, name) + delta for name, delta in deltas.items()})
@@ -225,14 +232,16 @@ def _increment_line(session: Session, line: OrderLine, **deltas: int) -> None:
 def reject_refund(session: Session, scope: Scope, *, refund_id: uuid.UUID,
                   note: str | None = None) -> Refund:
     """The seller refuses: the claimed units and amount are free again."""
+    require(scope, Action.reject_refund)
     refund = get_refund(session, scope, refund_id)
     order = get_order(session, scope, refund.order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.reject_refund)
     locks.lock_order(session, order.tenant_id, order.id)
     refund = _fresh_refund(session, refund)
     advance_refund(session, refund, "reject", actor=actor_of(scope), note=note,
                    values={"decided_by_id": scope.actor_id, "decided_at": utcnow(), "decision_note": note})
     release_claims(session, refund, refund_lines_of(session, refund))
+    audit_order(session, scope, order, Action.reject_refund, refund_id=refund.id, amount=refund.amount_minor)
     session.flush()
     return refund
 

@@ -7,21 +7,21 @@ from sqlalchemy.orm import Session
 
 from app.db import uuid7
 from app.errors import DomainError
-from app.orders import stock_moves
 from app.orders.errors import CartEmpty, InvalidSeller
 from app.orders.models import CartItem
 from app.orders.placement import OrderRequest, Placed, has_key, place_retail
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Consumer, Org
-from app.tenancy.scope import Scope
+from app.tenancy.scope import Scope, system_scope
 
 MAX_ITEMS = 100
 
 
 def _store(session: Session, scope: Scope, store_id: uuid.UUID | None) -> Org:
     consumer = get_visible(session, Consumer, scope, scope.consumer_id)
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.read_store_shelf, scope=system_scope(scope.tenant_id)):
         store = session.get(Org, (scope.tenant_id, store_id or consumer.home_store_id))
     if store is None or store.kind is not OrgKind.store or not store.active:
         raise InvalidSeller("A cart belongs to an active store.")
@@ -47,7 +47,7 @@ def _prices(session: Session, store: Org, sku_ids: list[uuid.UUID]) -> dict[uuid
 
     if not sku_ids:
         return {}
-    with stock_moves.as_system(session, store.tenant_id):
+    with elevated(session, Why.read_store_shelf, scope=system_scope(store.tenant_id)):
         try:  # one quote for the whole cart; SKU by SKU only when one of them is off sale
             return quote(session, tenant_id=store.tenant_id, seller=store, buyer_org=None, sku_ids=sku_ids)
         except DomainError:

@@ -4,7 +4,7 @@ from sqlalchemy.orm import Session
 
 from app.orders.models import Order, OrderLine, Refund, RefundLine
 from app.platform.outbox import record_event
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import current_scope, system_scope
 
 
@@ -12,7 +12,7 @@ def emit(session: Session, order: Order, type: str, payload: dict) -> None:
     """Record an order event; a consumer's own scope may not write the outbox, the system may."""
     scope = current_scope()
     if scope is not None and scope.consumer_id is not None:
-        with acting_as(session, system_scope(order.tenant_id)):
+        with elevated(session, Why.record_order_event, scope=system_scope(order.tenant_id)):
             _record(session, order, type, payload)
             session.flush()
     else:

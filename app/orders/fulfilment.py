@@ -9,10 +9,12 @@ from sqlalchemy.orm import Session
 from app.db import uuid7
 from app.orders import events, locks, stock_moves
 from app.orders.aftersales import require_buyer_side, require_seller
+from app.orders.audit import audit_order
 from app.orders.errors import InvalidShipment, NotTheBuyer
 from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus, Shipment
 from app.orders.queries import get_order, lines_of, seller_side
 from app.orders.transitions import Actor, actor_of, advance_order, order_target
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
 PICKUP = "pickup"
@@ -21,8 +23,9 @@ PICKUP = "pickup"
 def ship(session: Session, scope: Scope, *, order_id: uuid.UUID, carrier: str,
          tracking_number: str | None = None, lines: list[dict] | None = None) -> Shipment:
     """Ship some units of some lines (all open units by default); the order is shipped when none are left."""
+    require(scope, Action.ship_order)
     order = get_order(session, scope, order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.ship_order)
     order = locks.lock_order(session, order.tenant_id, order.id)  # the order row first, always
     order_target(order.status, "ship")  # only a paid order ships; the state machine words the refusal
     order_lines = locks.fresh_lines(session, order)
@@ -38,6 +41,7 @@ def ship(session: Session, scope: Scope, *, order_id: uuid.UUID, carrier: str,
     stock_moves.apply(session, verb="ship", tenant_id=order.tenant_id, org_id=order.seller_org_id,
                       moves=[(line.sku_id, qty) for line, qty in picked], order_id=order.id)
     mark_shipped_if_done(session, scope, order=order, lines=order_lines)
+    audit_order(session, scope, order, Action.ship_order, shipment_id=shipment.id, carrier=carrier)
     session.flush()
     return shipment
 
@@ -81,20 +85,23 @@ def mark_shipped_if_done(session: Session, scope: Scope, *, order: Order,
 
 def pick_up(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Order:
     """The member collects a retail order at the store: shipped and completed at once."""
+    require(scope, Action.ship_order)
     order = get_order(session, scope, order_id)
-    require_seller(scope, order)
+    require_seller(scope, order, Action.ship_order)
     ship(session, scope, order_id=order_id, carrier=PICKUP)
     return complete(session, scope, order_id=order_id, on_behalf=True)
 
 
 def complete(session: Session, scope: Scope, *, order_id: uuid.UUID, on_behalf: bool = False) -> Order:
     """The buyer confirms receipt: shipped → completed; an org buyer receives the goods into stock."""
+    require(scope, Action.ship_order if on_behalf else Action.confirm_receipt)
     order = get_order(session, scope, order_id)
     if not (on_behalf and seller_side(scope, order)):
         require_buyer_side(scope, order)
     order = locks.lock_order(session, order.tenant_id, order.id)
     advance_order(session, order, "complete", actor=actor_of(scope))
     after_completed(session, [order], actor_of(scope))
+    audit_order(session, scope, order, Action.confirm_receipt, on_behalf=on_behalf)
     session.flush()
     return order
 
@@ -113,8 +120,11 @@ def after_completed(session: Session, orders: list[Order], actor: Actor) -> None
 
 def cancel(session: Session, scope: Scope, *, order_id: uuid.UUID, reason: str = "buyer") -> Order:
     """Cancel an unpaid order (buyer or seller); its reserved stock is released."""
+    require(scope, Action.cancel_order)
     order = get_order(session, scope, order_id)
-    if not seller_side(scope, order):
+    if seller_side(scope, order):
+        require(scope, Action.cancel_order, on=order.seller_path)
+    else:
         try:
             require_buyer_side(scope, order)
         except NotTheBuyer:
@@ -123,6 +133,7 @@ def cancel(session: Session, scope: Scope, *, order_id: uuid.UUID, reason: str =
     advance_order(session, order, "cancel", actor=actor_of(scope), note=reason,
                   values={"cancel_reason": reason[:40]})
     after_cancelled(session, [order])
+    audit_order(session, scope, order, Action.cancel_order, reason=reason)
     session.flush()
     return order
 

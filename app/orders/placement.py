@@ -20,10 +20,12 @@ from app.orders.cache import TtlCache
 from app.orders.errors import IdempotencyKeyReused, InvalidOrder, InvalidSeller
 from app.orders.models import Order, OrderFlow, OrderLine, OrderStatus
 from app.orders.transitions import actor_of, record_placed
-from app.tenancy.enums import OrgKind
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.enums import ActorKind, OrgKind
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Consumer, Org, Tenant
-from app.tenancy.scope import Scope
+from app.tenancy.permissions import Action, require
+from app.tenancy.scope import Scope, system_scope
 
 MAX_LINES = 100
 _TENANT_TERMS = TtlCache(seconds=60)
@@ -60,9 +62,10 @@ class OrderRequest:
 def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
                  store_id: uuid.UUID | None = None) -> Placed:
     """A consumer buys from a store (their home store unless they choose another)."""
+    require(scope, Action.place_retail_order)
     digest = request.digest(store_id=store_id)
     # Entered before the first statement, the system scope is set once, at BEGIN.
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         store = _org(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise InvalidSeller("Retail orders are placed at an active store.")
@@ -78,21 +81,24 @@ def _home_store(session: Session, scope: Scope) -> Org | None:
 
 
 def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, request: OrderRequest) -> Placed:
-    """A guide sells at their store to a member (a consumer the store sees)."""
+    """A guide sells at their store to a member (a consumer the store sees); a key sells unguided."""
+    require(scope, Action.sell_in_store)
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         store = _org(session, scope.tenant_id, scope.org_id)
         if store is None or store.kind is not OrgKind.store:
             raise InvalidSeller("In-store retail is placed by the staff of a store.")
         return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
-                      consumer_id=member.id, request=request, digest=digest, guide_id=scope.actor_id)
+                      consumer_id=member.id, request=request, digest=digest,
+                      guide_id=scope.actor_id if scope.actor_kind is ActorKind.staff else None)
 
 
 def place_supply_order(session: Session, scope: Scope, *, request: OrderRequest) -> Placed:
     """My org buys from its parent: replenish for a store, purchase for a distributor."""
+    require(scope, Action.place_supply_order)
     digest = request.digest()
-    with stock_moves.as_system(session, scope.tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
         buyer = _org(session, scope.tenant_id, scope.org_id)
         if buyer is None or buyer.parent_id is None:
             raise InvalidSeller("The brand has no parent to buy from.")

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.models import Org
-from app.tenancy.rls import acting_as
-from app.tenancy.scope import current_scope, system_scope
+from app.tenancy.scope import system_scope
 
 Move = tuple[uuid.UUID, int]  # (sku_id, qty)
 
@@ -30,27 +30,9 @@ def apply(session: Session, *, verb: str, tenant_id: uuid.UUID, org_id: uuid.UUI
     if not moves:
         return
     function = getattr(stock, verb)
-    with as_system(session, tenant_id):
+    with elevated(session, Why.reserve_seller_stock, scope=system_scope(tenant_id)):
         org = _org(session, tenant_id, org_id)
         for sku_id, qty in moves:
             function(session, tenant_id=tenant_id, org=org, sku_id=sku_id, qty=qty, order_id=order_id)
         session.flush()
 
-
-class as_system:
-    """acting_as(system) unless the caller already is the system (saves two round trips)."""
-
-    def __init__(self, session: Session, tenant_id: uuid.UUID):
-        scope = current_scope()
-        self.needed = not (scope is not None and scope.tenant_id == tenant_id
-                           and scope.org_path == "/" and scope.actor_kind.value == "system")
-        self.context = acting_as(session, system_scope(tenant_id)) if self.needed else None
-
-    def __enter__(self):
-        if self.context is not None:
-            self.context.__enter__()
-
-    def __exit__(self, *exc):
-        if self.context is not None:
-            return self.context.__exit__(*exc)
-        return False

@@ -4,7 +4,8 @@ import uuid
 
 from app.extensions import celery as celery_app
 from app.extensions import db
-from app.tenancy.scope import PLATFORM_SCOPE, set_current_scope, system_scope
+from app.tenancy.elevation import Why, enter_scope, run_as_system
+from app.tenancy.scope import PLATFORM_SCOPE
 
 celery_app.conf.beat_schedule.update({
     "orders-cancel-unpaid": {"task": "app.orders.tasks.cancel_unpaid_orders", "schedule": 60.0},
@@ -15,7 +16,7 @@ celery_app.conf.beat_schedule.update({
 def _tenant_ids() -> list[uuid.UUID]:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
-    set_current_scope(PLATFORM_SCOPE)
+    enter_scope(db.session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
     ids = db.session.scalars(db.select(Tenant.id)).all()
     db.session.commit()
     return list(ids)
@@ -23,9 +24,8 @@ def _tenant_ids() -> list[uuid.UUID]:
 
 def _run(tenant_id: str, job) -> int:
     from app.tenancy.models import Tenant  # noqa: PLC0415
-    from app.tenancy.rls import use_scope  # noqa: PLC0415
 
-    use_scope(db.session, system_scope(uuid.UUID(tenant_id)))
+    run_as_system(db.session, uuid.UUID(tenant_id))
     tenant = db.session.get(Tenant, uuid.UUID(tenant_id))
     ids = job(db.session, tenant=tenant)
     db.session.commit()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.finance import postings
+from app.orders.audit import audit_order
 from app.orders.models import OrderFlow, OrderStatus, Refund
 from app.orders.payment_hooks import mark_paid, mark_refund_executed
 from app.orders.queries import get_order
@@ -30,14 +31,13 @@ from app.payments.models import (
     RefundExecutionStatus,
     RefundReason,
 )
-from app.tenancy.enums import Role
+from app.platform.audit import audit
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
-FINANCE_ROLES = frozenset({Role.owner, Role.admin, Role.finance})
-BUYING_ROLES = frozenset({Role.owner, Role.admin, Role.finance, Role.buyer})
 BUCKETS = ("0-30", "31-60", "61-90", "90+")
 
 
@@ -63,17 +63,19 @@ def allocate_oldest_first(outstanding: list[int], amount: int) -> list[int]:
 
 # --- use cases -----------------------------------------------------------------------------------
 
-def _require_finance_of(scope: Scope, org_id: uuid.UUID) -> None:
-    if not (scope.is_staff and scope.org_id == org_id and scope.role in FINANCE_ROLES):
-        raise NotSellerFinance("Only the seller org's owner, admin or finance may do this.")
+def _require_seller_org(scope: Scope, org_id: uuid.UUID) -> None:
+    """Money between two orgs is the seller's own business, not that of the orgs above it."""
+    if not (scope.is_staff and scope.org_id == org_id):
+        raise NotSellerFinance("Only the seller org's own staff may do this.")
 
 
 def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID, limit_minor: int,
                      currency: str | None = None) -> CreditAccount:
     """The seller sets (or changes) the credit limit of a buyer org directly below it."""
+    require(scope, Action.set_credit_limit)
     buyer = get_visible(session, Org, scope, buyer_org_id)
-    _require_finance_of(scope, buyer.parent_id)
-    with acting_as(session, system_scope(scope.tenant_id)):
+    _require_seller_org(scope, buyer.parent_id)
+    with elevated(session, Why.use_credit, scope=system_scope(scope.tenant_id)):
         from app.tenancy.models import Tenant  # noqa: PLC0415
 
         currency = currency or session.get(Tenant, scope.tenant_id).currency
@@ -86,6 +88,8 @@ def set_credit_limit(session: Session, scope: Scope, *, buyer_org_id: uuid.UUID,
         else:
             account.limit_minor = limit_minor
         session.flush()
+    audit(session, scope, "credit.set_limit", owner_path=account.owner_path, subject_id=account.id,
+          subject_type="credit_account", buyer_org_id=buyer.id, limit_minor=limit_minor)
     return account
 
 
@@ -97,12 +101,13 @@ def _account(session: Session, tenant_id, seller_org_id, buyer_org_id) -> Credit
 
 def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Payment:
     """The buyer org pays a pending purchase/replenish order on account, within its credit limit."""
+    require(scope, Action.pay_order)
     order = get_order(session, scope, order_id)
-    if not (scope.is_staff and scope.org_id == order.buyer_org_id and scope.role in BUYING_ROLES):
+    if not (scope.is_staff and scope.org_id == order.buyer_org_id):
         raise NotTheBuyer("Only the buying org's staff pay its orders on credit.")
     if order.flow is OrderFlow.retail or order.status is not OrderStatus.pending_payment:
         raise NotPayable("Only a pending purchase or replenishment order is paid on credit.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         account = _account(session, order.tenant_id, order.seller_org_id, order.buyer_org_id)
         if account is None or account.currency != order.currency:
             raise NoCreditAccount("The seller has not granted this buyer credit in this currency.")
@@ -132,6 +137,7 @@ def pay_on_credit(session: Session, scope: Scope, *, order_id: uuid.UUID) -> Pay
         session.flush()
         mark_paid(session, tenant_id=order.tenant_id, order_id=order.id, amount_minor=order.total_minor,
                   payment_ref=str(entry.id), method="credit")
+    audit_order(session, scope, order, Action.pay_order, method="credit", amount=order.total_minor)
     return payment
 
 
@@ -142,11 +148,12 @@ def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID
     from app.payments.offline_gateway import OfflineGateway  # noqa: PLC0415
     from app.payments.retail import payment_succeeded  # noqa: PLC0415
 
+    require(scope, Action.confirm_payment)
     order = get_order(session, scope, order_id)
-    _require_finance_of(scope, order.seller_org_id)
+    _require_seller_org(scope, order.seller_org_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be confirmed.")
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.use_credit, scope=system_scope(order.tenant_id)):
         payment = session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
             Payment.gateway == OfflineGateway.name, Payment.status == PaymentStatus.pending)).first()
@@ -164,15 +171,17 @@ def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID
         payment_succeeded(session, tenant_id=order.tenant_id, at_gateway=at_gateway,
                           gateway=OfflineGateway(), confirmed_by=scope.actor_id, reference=reference)
         session.refresh(payment)
+    audit_order(session, scope, order, Action.confirm_payment, reference=reference, amount=order.total_minor)
     return payment
 
 
 def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, amount_minor: int,
                      reference: str) -> CreditEntry:
     """The buyer paid back: oldest charges first; the used credit and the receivable go down."""
+    require(scope, Action.post_repayment)
     account = get_visible(session, CreditAccount, scope, account_id)
-    _require_finance_of(scope, account.seller_org_id)
-    with acting_as(session, system_scope(account.tenant_id)):
+    _require_seller_org(scope, account.seller_org_id)
+    with elevated(session, Why.use_credit, scope=system_scope(account.tenant_id)):
         lowered = session.execute(
             update(CreditAccount)
             .where(CreditAccount.tenant_id == account.tenant_id, CreditAccount.id == account.id,
@@ -187,6 +196,8 @@ def record_repayment(session: Session, scope: Scope, *, account_id: uuid.UUID, a
         postings.post_repayment(session, tenant_id=account.tenant_id, seller=seller,
                                 buyer_org_id=account.buyer_org_id, entry_id=entry.id,
                                 amount_minor=amount_minor, currency=account.currency)
+    audit(session, scope, "credit.post_repayment", owner_path=account.owner_path, subject_id=account.id,
+          subject_type="credit_account", amount=amount_minor, reference=reference)
     return entry
 
 

@@ -31,7 +31,7 @@ from app.payments.models import (
 from app.payments.offline_gateway import OfflineGateway
 from app.platform.models import OutboxEvent
 from app.platform.outbox import subscribe
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import system_scope
 
 DONE = RefundExecutionStatus.succeeded
@@ -113,7 +113,7 @@ def _send_after_commit(session: Session, row: PaymentRefund) -> None:
 
 def call_for(session: Session, *, tenant_id: uuid.UUID, payment_refund_id: uuid.UUID) -> RefundCall | None:
     """The request for a committed, unsent gateway attempt; None when there is nothing to send."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         row = session.get(PaymentRefund, (tenant_id, payment_refund_id))
         if (row is None or row.status is not PENDING or row.channel is not RefundChannel.gateway
                 or row.gateway_ref is not None):
@@ -132,7 +132,7 @@ def call_for(session: Session, *, tenant_id: uuid.UUID, payment_refund_id: uuid.
 def record_answer(session: Session, *, tenant_id: uuid.UUID, payment_refund_id: uuid.UUID,
                   at_gateway: GatewayRefund) -> str:
     """The gateway answered (or the lookup found the refund): keep its id and settle by its status."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         row = session.get(PaymentRefund, (tenant_id, payment_refund_id))
         session.execute(update(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.id == row.id,
@@ -145,7 +145,7 @@ def record_answer(session: Session, *, tenant_id: uuid.UUID, payment_refund_id: 
 def record_no_answer(session: Session, *, tenant_id: uuid.UUID, payment_refund_id: uuid.UUID,
                      error: str) -> str:
     """The gateway call failed without an answer: counted; after MAX_SEND_ATTEMPTS finance takes over."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         attempts = session.execute(update(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.id == payment_refund_id,
             PaymentRefund.status == PENDING)
@@ -234,7 +234,7 @@ def execute_refund(session: Session, *, tenant_id: uuid.UUID, refund_id: uuid.UU
     """Claim the money of an approved after-sales refund; the gateway is asked once this commits."""
     from app.payments.credit import credit_note  # noqa: PLC0415  (credit builds on orders, not on us)
 
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         existing = open_attempt(session, tenant_id, refund_id)
         if existing is not None:
             return existing
@@ -263,7 +263,7 @@ def attempts_of_payment(session: Session, tenant_id: uuid.UUID, payment_id: uuid
 
 def refund_updated(session: Session, *, tenant_id: uuid.UUID, at_gateway: GatewayRefund) -> str:
     """A refund.updated / charge.refunded report from the gateway; an answer we lost is matched by key."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         row = session.scalars(select(PaymentRefund).where(
             PaymentRefund.tenant_id == tenant_id, PaymentRefund.gateway_ref == at_gateway.id)).one_or_none()
         key = (at_gateway.metadata or {}).get("idempotency_key")

@@ -15,7 +15,8 @@ from app.orders.queries import get_order
 from app.payments.errors import GatewayUnavailable, NotPayable
 from app.payments.gateway import GatewayError, GatewayPayment, PaymentGateway, payment_idempotency_key
 from app.payments.models import Payment, PaymentStatus, RefundReason
-from app.tenancy.rls import acting_as
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ OPEN = (PaymentStatus.pending, PaymentStatus.failed)
 def start_payment(session: Session, scope: Scope, *, order_id: uuid.UUID,
                   gateway: PaymentGateway) -> Payment:
     """A PaymentIntent for my pending order (the open one again if it exists); the client confirms it."""
+    require(scope, Action.pay_order)
     order = get_order(session, scope, order_id)
     if order.status is not OrderStatus.pending_payment:
         raise NotPayable(f"The order is {order.status.value}; only a pending order can be paid.")
@@ -76,7 +78,7 @@ def payment_succeeded(session: Session, *, tenant_id: uuid.UUID, at_gateway: Gat
                       gateway: PaymentGateway, confirmed_by: uuid.UUID | None = None,
                       reference: str | None = None) -> str:
     """The money arrived: pay the order, or flag a wrong amount, or return a duplicate or late payment."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         payment = find_payment(session, tenant_id, gateway.name, at_gateway.id)
         if payment is None:
             return "unknown_payment"
@@ -113,7 +115,7 @@ def payment_succeeded(session: Session, *, tenant_id: uuid.UUID, at_gateway: Gat
 def payment_failed(session: Session, *, tenant_id: uuid.UUID, at_gateway: GatewayPayment,
                    gateway_name: str, message: str | None) -> str:
     """A failed attempt is recorded; the customer may retry on the same PaymentIntent."""
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
         payment = find_payment(session, tenant_id, gateway_name, at_gateway.id)
         if payment is None:
             return "unknown_payment"
@@ -148,6 +150,6 @@ def _post_fees(session: Session, *, payment: Payment, order: Order, gateway: Pay
 def payments_for(session: Session, scope: Scope, *, order_id: uuid.UUID) -> list[Payment]:
     """The payments of an order the scope sees (404 otherwise), oldest first."""
     order = get_order(session, scope, order_id)
-    with acting_as(session, system_scope(order.tenant_id)):
+    with elevated(session, Why.settle_payment, scope=system_scope(order.tenant_id)):
         return list(session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id).order_by(Payment.created_at)))

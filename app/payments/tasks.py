@@ -13,8 +13,8 @@ from app.extensions import db
 from app.payments import refunds, webhooks
 from app.payments.gateway import GatewayError, PaymentGateway, current_gateway
 from app.payments.models import PaymentRefund, RefundChannel, RefundExecutionStatus, WebhookEvent
+from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.models import Tenant
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 from app.uow import is_lock_conflict
 
@@ -33,7 +33,7 @@ def process_webhook_event(event_id: str) -> str | None:
     except Exception as error:
         db.session.rollback()
         log.exception("webhook event %s failed", event_id)
-        use_scope(db.session, PLATFORM_SCOPE)
+        enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
         db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
             attempts=WebhookEvent.attempts + 1, last_error=repr(error)[:2000]))
         db.session.commit()
@@ -43,7 +43,7 @@ def process_webhook_event(event_id: str) -> str | None:
 @celery_app.task(name="app.payments.tasks.sweep_webhook_events")
 def sweep_webhook_events() -> int:
     """Process stored events that nobody processed (a broker outage, a crash, an earlier error)."""
-    use_scope(db.session, PLATFORM_SCOPE)
+    enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
     pending = db.session.scalars(select(WebhookEvent.id).where(
         WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
         .order_by(WebhookEvent.received_at).limit(500)).all()
@@ -100,7 +100,7 @@ def _record(session: Session, service, **kwargs) -> str:
 def send_pending_refunds(session: Session, *, tenant_id: uuid.UUID, gateway: PaymentGateway,
                          older_than: timedelta = timedelta(0)) -> dict[str, int]:
     """Every claimed gateway refund without an answer: looked up first, sent again if not found."""
-    use_scope(session, system_scope(tenant_id))
+    enter_scope(session, Why.task, scope=system_scope(tenant_id))
     ids = session.scalars(select(PaymentRefund.id).where(
         PaymentRefund.tenant_id == tenant_id, PaymentRefund.status == RefundExecutionStatus.pending,
         PaymentRefund.channel == RefundChannel.gateway, PaymentRefund.gateway_ref.is_(None),
@@ -117,7 +117,7 @@ def send_pending_refunds(session: Session, *, tenant_id: uuid.UUID, gateway: Pay
 @celery_app.task(name="app.payments.tasks.send_refund")
 def send_refund(tenant_id: str, payment_refund_id: str) -> str:
     """Ask the gateway for one claimed refund (enqueued when the claim commits)."""
-    use_scope(db.session, system_scope(uuid.UUID(tenant_id)))
+    enter_scope(db.session, Why.task, scope=system_scope(uuid.UUID(tenant_id)))
     return run_refund_attempt(db.session, tenant_id=uuid.UUID(tenant_id),
                               payment_refund_id=uuid.UUID(payment_refund_id), gateway=current_gateway())
 
@@ -125,7 +125,7 @@ def send_refund(tenant_id: str, payment_refund_id: str) -> str:
 @celery_app.task(name="app.payments.tasks.recover_refunds")
 def recover_refunds() -> int:
     """Refunds claimed but not answered (a crash, a lost enqueue, a gateway outage), every tenant."""
-    use_scope(db.session, PLATFORM_SCOPE)
+    enter_scope(db.session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
     tenant_ids = db.session.scalars(select(Tenant.id)).all()
     db.session.commit()
     return sum(sum(send_pending_refunds(db.session, tenant_id=tenant_id, gateway=current_gateway(),

@@ -14,8 +14,8 @@ from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
 from app.platform.outbox import record_event
+from app.tenancy.elevation import Why, elevated, enter_scope
 from app.tenancy.models import Tenant
-from app.tenancy.rls import acting_as, use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def _tenant_hint(event: dict) -> uuid.UUID | None:
 
 def store(session: Session, event: dict) -> bool:
     """Store the event by its id; False for a duplicate delivery (already stored)."""
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     inserted = session.execute(dialect.insert(WebhookEvent).values(
         id=event["id"], type=event.get("type", "unknown"), tenant_id=_tenant_hint(event),
@@ -62,7 +62,7 @@ def receive(session: Session, payload: bytes, signature_header: str | None, *, s
 
 def process(session: Session, *, event_id: str, gateway: PaymentGateway) -> str | None:
     """Handle a stored event once: the claim is a conditional UPDATE, so parallel workers cannot both act."""
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
     claimed = session.execute(
         update(WebhookEvent).where(WebhookEvent.id == event_id, WebhookEvent.processed_at.is_(None))
         .values(processed_at=utcnow(), attempts=WebhookEvent.attempts + 1)
@@ -72,7 +72,7 @@ def process(session: Session, *, event_id: str, gateway: PaymentGateway) -> str 
     event_type, event = claimed
     handler = HANDLERS.get(event_type)
     outcome = handler(session, event, gateway) if handler else "ignored"
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
     session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
         outcome=outcome[:100], tenant_id=_tenant_of_outcome(session, event), last_error=None))
     return outcome
@@ -86,7 +86,7 @@ def _known_tenant(session: Session, tenant_id: uuid.UUID | None) -> uuid.UUID | 
     """Metadata is signed by Stripe but may come from another deployment: the tenant must exist here."""
     if tenant_id is None:
         return None
-    with acting_as(session, PLATFORM_SCOPE):
+    with elevated(session, Why.webhook, scope=PLATFORM_SCOPE):
         exists = session.scalar(select(Tenant.id).where(Tenant.id == tenant_id))
     if exists:
         session.info["webhook_tenant"] = tenant_id
@@ -137,7 +137,7 @@ def _catch_up_payment(session: Session, payment_intent_id: str, gateway: Payment
         return None
     if tenant_id is None:
         return None
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         payment = retail.find_payment(session, tenant_id, gateway.name, at_gateway.id)
         pending = payment is not None and payment.status in (PaymentStatus.pending, PaymentStatus.failed)
     if pending and at_gateway.status == "succeeded":
@@ -174,7 +174,7 @@ def on_transfer(session: Session, event: dict, gateway: PaymentGateway) -> str:
     tenant_id = _known_tenant(session, _tenant_hint(event))
     if tenant_id is None:
         return "unknown_tenant"
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         root = brand_root(session, tenant_id)
         record_event(session, tenant_id=tenant_id, owner_path=root.path,
                      type=f"payment.{event['type'].replace('.', '_')}",
@@ -213,7 +213,7 @@ def on_account_updated(session: Session, event: dict, gateway: PaymentGateway) -
     tenant_id = _known_tenant(session, _tenant_hint(event))
     if tenant_id is None:
         return "recorded"
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         record_event(session, tenant_id=tenant_id, owner_path=brand_root(session, tenant_id).path,
                      type="payment.account_updated",
                      payload={"account": obj["id"], "charges_enabled": bool(obj.get("charges_enabled")),
@@ -237,6 +237,6 @@ HANDLERS = {
 
 
 def payments_of_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID) -> list[Payment]:
-    with acting_as(session, system_scope(tenant_id)):
+    with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         return list(session.scalars(select(Payment).where(
             Payment.tenant_id == tenant_id, Payment.order_id == order_id).order_by(Payment.created_at)))

@@ -50,10 +50,13 @@ class AuditEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     """Who did what to which subject; insert-only for the app role."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_scope", "tenant_id", "owner_path", "created_at"),)
+    __table_args__ = (Index("ix_audit_log_scope", "tenant_id", "owner_path", "created_at"),
+                      Index("ix_audit_log_actor", "tenant_id", "actor_id", "created_at"),
+                      Index("ix_audit_log_subject", "tenant_id", "subject_id", "created_at"))
 
     actor_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the org it acted from
     action: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -7,19 +7,18 @@ from flask import Flask
 
 from app.extensions import celery as celery_app
 from app.extensions import db
-from app.tenancy.scope import PLATFORM_SCOPE, current_scope, set_current_scope, system_scope
+from app.tenancy.elevation import Why, enter_scope, kept_scope, run_as_system
+from app.tenancy.scope import PLATFORM_SCOPE
 
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
-            caller_scope = current_scope()  # an eager task runs inside its caller's context
-            with app.app_context():
+            with kept_scope(), app.app_context():  # an eager task runs inside its caller's context
                 try:
                     return self.run(*args, **kwargs)
                 finally:
                     db.session.remove()
-                    set_current_scope(caller_scope)
 
     celery_app.Task = FlaskTask
     celery_app.config_from_object(app.config["CELERY"])
@@ -36,7 +35,7 @@ def relay_outbox(tenant_id: str) -> int:
     """Hand one tenant's pending events to their handlers; returns how many were relayed."""
     from app.platform.outbox import relay_pending  # noqa: PLC0415
 
-    set_current_scope(system_scope(uuid.UUID(tenant_id)))
+    run_as_system(db.session, uuid.UUID(tenant_id))
     relayed = relay_pending(db.session, tenant_id=uuid.UUID(tenant_id))
     db.session.commit()
     return relayed
@@ -47,7 +46,7 @@ def relay_all_outboxes() -> int:
     """The sweep that picks up whatever an after-commit enqueue lost (broker or worker down)."""
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
-    set_current_scope(PLATFORM_SCOPE)
+    enter_scope(db.session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
     tenant_ids = db.session.scalars(db.select(Tenant.id)).all()
     db.session.commit()
     return sum(relay_outbox.run(str(tenant_id)) for tenant_id in tenant_ids)

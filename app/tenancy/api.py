@@ -1,5 +1,6 @@
 """Network endpoints: orgs, staff, data-sharing grants, consumers, and who I am."""
 
+import marshmallow as ma
 
 from app.auth.request import request_scope, staff_only
 from app.blueprint import Blueprint, TransactionalView
@@ -9,8 +10,10 @@ from app.schemas import PageQuery
 from app.tenancy import consumers, grants, network, policy
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
+from app.tenancy.permissions import permissions_of
 from app.tenancy.schemas import (
     AuditEntrySchema,
+    AuditQuery,
     ConsumerSchema,
     ConsumerSummarySchema,
     GrantSchema,
@@ -39,7 +42,8 @@ class Me(TransactionalView):
         return {"tenant_id": scope.tenant_id, "actor_kind": scope.actor_kind.value,
                 "actor_id": scope.actor_id, "org_id": scope.org_id, "org_path": scope.org_path,
                 "role": scope.role.value if scope.role else None,
-                "fidelity": {d.value: v.max_fidelity().value for d, v in scope.views.items()}}
+                "fidelity": {d.value: v.max_fidelity().value for d, v in scope.views.items()},
+                "permissions": permissions_of(scope)}
 
 
 @blp.route("/orgs")
@@ -172,9 +176,9 @@ class Policy(TransactionalView):
 
 @blp.route("/audit")
 class Audit(TransactionalView):
-    @blp.arguments(PageQuery, location="query")
+    @blp.arguments(AuditQuery, location="query", unknown=ma.RAISE)  # a mistyped filter is a 422
     @blp.response(200, AuditEntrySchema(many=True))
-    @blp.errors(401, 403)
+    @blp.errors(401, 403, 422)
     def get(self, query):
-        """Audit trail of my subtree: org, staff, grant, policy and API key changes."""
+        """Who moved money, stock or permissions in my subtree; filter by actor, action, subject, time."""
         return list_audit(db.session, staff_only(), **query)

@@ -3,8 +3,10 @@
 from app.errors import Conflict, DomainError, Forbidden
 
 
-class NotAManager(Forbidden):
-    code = "not_a_manager"
+class RoleAboveCaller(Forbidden):
+    """Granting a role above one's own (to a user or an API key): no escalation."""
+
+    code = "role_above_caller"
 
 
 class InvalidParent(DomainError):

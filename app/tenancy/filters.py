@@ -3,12 +3,12 @@
 import uuid
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, select
+from sqlalchemy import ColumnElement, and_, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.tenancy.enums import Fidelity
-from app.tenancy.scope import PathRule, Scope
+from app.tenancy.scope import DatasetView, PathRule, Scope
 
 M = TypeVar("M")
 
@@ -30,23 +30,67 @@ def owner_path_column(model):
     return model.path if hasattr(model, "path") else model.owner_path
 
 
+def rls_kind(model) -> str:
+    """Which policy guards the model's table (app.tenancy.rls.PREDICATES and the migrations)."""
+    return getattr(model, "__rls__", "subtree")
+
+
 def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> ColumnElement[bool]:
-    """Rows of `model` the scope sees at `at_least` fidelity or better."""
-    clauses = []
+    """Rows of `model` the scope sees at `at_least` fidelity or better; the same rows RLS lets through.
+
+    One branch per policy kind: a kind the database knows and this function does not is a bug
+    (tests/integration/test_filters_match_rls.py compares both for every kind).
+    """
+    kind = rls_kind(model)
+    if kind == "tenant_self":
+        return _tenant_self(model, scope)
+    if kind == "platform":  # gateway rows: the platform scope routes them, a tenant reads its own
+        return or_(_own_tenant(model, scope), true() if scope.platform else false())
+    if kind == "tenant":  # the brand's catalog (products, SKUs) and tenant-wide bookkeeping
+        return _own_tenant(model, scope)
     column = owner_path_column(model)
-    dataset = getattr(model, "__dataset__", None)
-    if scope.is_staff or scope.consumer_id is None:
-        for rule, carve_outs in scope.view(dataset).visible_rules(at_least):
-            clause = path_matches(column, rule)
-            if carve_outs:
-                clause = and_(clause, not_(or_(*(path_matches(column, c) for c in carve_outs))))
-            clauses.append(clause)
-    if getattr(model, "__rls__", None) in ("org_tree", "downward") and scope.org_path:
+    view = scope.view(getattr(model, "__dataset__", None))
+    if kind == "downward":  # grants do not widen prices: own subtree and ancestors only
+        view = DatasetView(tuple(rule for rule in view.rules
+                                 if scope.org_path and rule.prefix.startswith(scope.org_path)))
+    clauses = _path_rules(column, view, scope, at_least)
+    if kind in ("org_tree", "downward") and scope.org_path:  # the tree and prices flow down to me
         clauses.append(column.in_(ancestor_paths(scope.org_path)))
+    if scope.org_path and kind == "orders":  # an order is also the seller subtree's
+        clauses.append(path_matches(model.seller_path, PathRule(scope.org_path, False, Fidelity.full)))
+    if scope.org_path and kind == "grants":  # a grant is also seen by its grantee's subtree
+        clauses.append(path_matches(model.grantee_path, PathRule(scope.org_path, False, Fidelity.full)))
     consumer_column = getattr(model, "__consumer_column__", None)
     if scope.consumer_id is not None and consumer_column:
         clauses.append(getattr(model, consumer_column) == scope.consumer_id)
-    return and_(model.tenant_id == scope.tenant_id, or_(false(), *clauses))
+    return and_(_own_tenant(model, scope), or_(false(), *clauses))
+
+
+def _own_tenant(model, scope: Scope) -> ColumnElement[bool]:
+    """tenant_id = :tenant (it picks the index); no tenant in scope matches nothing, as in RLS."""
+    return model.tenant_id == scope.tenant_id if scope.tenant_id is not None else false()
+
+
+def _path_rules(column, view, scope: Scope, at_least: Fidelity) -> list[ColumnElement[bool]]:
+    """The view's rules (own subtree, tenant default, grants) minus the narrower carve-outs."""
+    if not (scope.is_staff or scope.consumer_id is None):
+        return []
+    clauses = []
+    for rule, carve_outs in view.visible_rules(at_least):
+        clause = path_matches(column, rule)
+        if carve_outs:
+            clause = and_(clause, not_(or_(*(path_matches(column, c) for c in carve_outs))))
+        clauses.append(clause)
+    return clauses
+
+
+def _tenant_self(model, scope: Scope) -> ColumnElement[bool]:
+    if scope.platform:
+        return true()
+    clauses = [model.id == scope.tenant_id] if scope.tenant_id else []
+    if scope.tenant_slug:
+        clauses.append(model.slug == scope.tenant_slug)
+    return or_(false(), *clauses)
 
 
 def scoped(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked):

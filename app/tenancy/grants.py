@@ -6,12 +6,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.platform.outbox import record_event
-from app.tenancy.enums import MANAGER_ROLES, Dataset, Fidelity
-from app.tenancy.errors import InvalidGrant, NotAManager
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.errors import InvalidGrant
 from app.tenancy.filters import get_visible, path_matches
 from app.tenancy.models import Grant, Org
 from app.tenancy.network import actor_payload
-from app.tenancy.rls import acting_as
+from app.tenancy.permissions import Action, require
 from app.tenancy.scope import PathRule, Scope, system_scope
 
 
@@ -29,8 +30,9 @@ def list_grants(session: Session, scope: Scope) -> list[Grant]:
 def set_grant(session: Session, scope: Scope, *, grantor_org_id: uuid.UUID,
               grantee_org_id: uuid.UUID, dataset: Dataset, fidelity: Fidelity) -> Grant:
     """Create or change what `grantee` sees of `dataset` in the grantor's subtree."""
+    require(scope, Action.grant_data)
     grantor = _managed_grantor(session, scope, grantor_org_id)
-    with acting_as(session, system_scope(scope.tenant_id)):  # a grantee may be outside my view
+    with elevated(session, Why.find_grantee, scope=system_scope(scope.tenant_id)):
         grantee = session.get(Org, (scope.tenant_id, grantee_org_id))
     if grantee is None:
         raise InvalidGrant("The grantee org does not exist.")
@@ -53,6 +55,7 @@ def set_grant(session: Session, scope: Scope, *, grantor_org_id: uuid.UUID,
 
 def revoke_grant(session: Session, scope: Scope, *, grant_id: uuid.UUID) -> None:
     """Remove a grant: the grantee falls back to the tenant default."""
+    require(scope, Action.grant_data)
     grant = get_visible(session, Grant, scope, grant_id)
     _managed_grantor(session, scope, grant.grantor_org_id)
     _record(session, scope, grant, "grant.revoked", {"before": grant.fidelity.value, "after": None})
@@ -62,8 +65,7 @@ def revoke_grant(session: Session, scope: Scope, *, grant_id: uuid.UUID) -> None
 
 def _managed_grantor(session: Session, scope: Scope, org_id: uuid.UUID) -> Org:
     grantor = get_visible(session, Org, scope, org_id)
-    if not (scope.org_id == grantor.id and scope.role in MANAGER_ROLES):
-        raise NotAManager("Only an owner or admin of the granting org may change its grants.")
+    require(scope, Action.grant_data, on=grantor.path)  # own reach: the grantor's own staff
     return grantor
 
 

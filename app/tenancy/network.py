@@ -9,11 +9,12 @@ from app.auth.passwords import hash_password
 from app.db import Base, uuid7
 from app.errors import Forbidden
 from app.platform.outbox import record_event
-from app.tenancy.enums import MANAGER_ROLES, OrgKind, Role
-from app.tenancy.errors import DuplicateEmail, InvalidMove, InvalidParent, NotAManager
+from app.tenancy.elevation import Why, enter_scope
+from app.tenancy.enums import ActorKind, OrgKind, Role
+from app.tenancy.errors import DuplicateEmail, InvalidMove, InvalidParent, RoleAboveCaller
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Org, Tenant, User
-from app.tenancy.rls import use_scope
+from app.tenancy.permissions import Action, grantable, require
 from app.tenancy.scope import PLATFORM_SCOPE, Scope, system_scope
 
 CHILD_KINDS = {
@@ -27,10 +28,10 @@ def create_tenant(session: Session, *, slug: str, name: str, currency: str = "CN
                   settings: dict | None = None) -> tuple[Tenant, Org]:
     """A new tenant and its brand root org; the session continues in the tenant's system scope."""
     tenant = Tenant(id=uuid7(), slug=slug, name=name, currency=currency, settings=settings or {})
-    use_scope(session, PLATFORM_SCOPE)
+    enter_scope(session, Why.create_tenant, scope=PLATFORM_SCOPE)
     session.add(tenant)
     session.flush()
-    use_scope(session, system_scope(tenant.id))
+    enter_scope(session, Why.create_tenant, scope=system_scope(tenant.id))
     brand_id = uuid7()
     brand = Org(tenant_id=tenant.id, id=brand_id, kind=OrgKind.brand, name=name,
                 path=f"/{brand_id}/", depth=0)
@@ -39,18 +40,20 @@ def create_tenant(session: Session, *, slug: str, name: str, currency: str = "CN
     return tenant, brand
 
 
-def require_manager(scope: Scope, org: Org) -> None:
-    """The caller is an owner/admin of `org` or of an org above it."""
-    if not (scope.is_staff and scope.role in MANAGER_ROLES and scope.org_path
-            and org.path.startswith(scope.org_path)):
-        raise NotAManager("Only an owner or admin of this org or one above it may do this.")
+def require_grantable(scope: Scope, role: Role) -> None:
+    """No escalation: users and keys get only roles at or below the caller's own."""
+    if scope.actor_kind is not ActorKind.system and not grantable(scope.role, role):
+        mine = scope.role.value if scope.role else "none"
+        raise RoleAboveCaller(f"Your role ({mine}) cannot give the {role.value} role: "
+                              "only roles at or below your own.")
 
 
 def create_org(session: Session, scope: Scope, *, parent_id: uuid.UUID, kind: OrgKind,
                name: str, code: str | None = None) -> Org:
     """A distributor or store under an org the caller manages."""
+    require(scope, Action.manage_network)
     parent = get_visible(session, Org, scope, parent_id)
-    require_manager(scope, parent)
+    require(scope, Action.manage_network, on=parent.path)
     if kind not in CHILD_KINDS[parent.kind]:
         raise InvalidParent(f"A {parent.kind} cannot have a {kind} under it.")
     if not parent.active:
@@ -72,10 +75,11 @@ def move_subtree(session: Session, scope: Scope, *, org_id: uuid.UUID,
     Rows that belong to an org (users, consumers, API keys, grants) follow it; history rows
     (orders, audit, events) keep their owner-path snapshot.
     """
+    require(scope, Action.manage_network)
     org = get_visible(session, Org, scope, org_id)
     new_parent = get_visible(session, Org, scope, new_parent_id)
-    require_manager(scope, org)
-    require_manager(scope, new_parent)
+    require(scope, Action.manage_network, on=org.path)
+    require(scope, Action.manage_network, on=new_parent.path)
     if org.kind is OrgKind.brand:
         raise InvalidMove("The brand root cannot move.")
     if new_parent.path.startswith(org.path):
@@ -135,8 +139,9 @@ def _models_following_orgs() -> list[type]:
 
 def deactivate_org(session: Session, scope: Scope, *, org_id: uuid.UUID) -> Org:
     """Switch an org and its subtree off: its staff can no longer sign in."""
+    require(scope, Action.manage_network)
     org = get_visible(session, Org, scope, org_id)
-    require_manager(scope, org)
+    require(scope, Action.manage_network, on=org.path)
     if org.kind is OrgKind.brand:
         raise InvalidMove("The brand root cannot be deactivated.")
     if org.path == scope.org_path:
@@ -154,9 +159,11 @@ def deactivate_org(session: Session, scope: Scope, *, org_id: uuid.UUID) -> Org:
 
 def create_user(session: Session, scope: Scope, *, org_id: uuid.UUID, email: str, name: str,
                 password: str, role: Role) -> User:
-    """A staff member of an org the caller manages."""
+    """A staff member of an org the caller manages, with a role at or below the caller's."""
+    require(scope, Action.manage_users)
     org = get_visible(session, Org, scope, org_id)
-    require_manager(scope, org)
+    require(scope, Action.manage_users, on=org.path)
+    require_grantable(scope, role)
     email = email.strip().lower()
     taken = session.scalar(select(User.id).where(User.tenant_id == scope.tenant_id,
                                                   User.email == email))
@@ -176,6 +183,7 @@ def _record(session: Session, scope: Scope, org: Org, type: str, details: dict) 
 
 
 def actor_payload(scope: Scope) -> dict:
-    """Who acted, as the fields an event payload carries."""
+    """Who acted and from which org, as the fields an event (and so the audit trail) carries."""
     return {"actor_kind": scope.actor_kind.value,
-            "actor_id": str(scope.actor_id) if scope.actor_id else None}
+            "actor_id": str(scope.actor_id) if scope.actor_id else None,
+            "actor_org_id": str(scope.org_id) if scope.org_id else None}

@@ -4,27 +4,28 @@ from sqlalchemy.orm import Session
 
 from app.errors import Forbidden
 from app.platform.outbox import record_event
-from app.tenancy.enums import MANAGER_ROLES, Dataset, Fidelity
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.models import Tenant
 from app.tenancy.network import actor_payload
+from app.tenancy.permissions import Action, require
 from app.tenancy.resolve import upstream_defaults
-from app.tenancy.rls import acting_as
 from app.tenancy.scope import Scope, system_scope
 
 
 def get_policy(session: Session, scope: Scope) -> dict[Dataset, Fidelity]:
-    with acting_as(session, system_scope(scope.tenant_id)):
+    with elevated(session, Why.read_tenant_policy, scope=system_scope(scope.tenant_id)):
         tenant = session.get(Tenant, scope.tenant_id)
     return upstream_defaults(tenant)
 
 
 def set_policy(session: Session, scope: Scope, *, defaults: dict[Dataset, Fidelity]) -> dict:
-    """Brand owner/admin only; changes apply from the next request of every org."""
-    if not (scope.is_staff and scope.role in MANAGER_ROLES and scope.org_path
-            and scope.org_path.count("/") == 2):
-        raise Forbidden("Only the brand's owner or admin may change the data-sharing policy.",
+    """The brand's own staff with policy.edit; changes apply from the next request of every org."""
+    require(scope, Action.edit_sharing_policy)
+    if not (scope.is_staff and scope.org_path and scope.org_path.count("/") == 2):
+        raise Forbidden("Only the brand may change the data-sharing policy.",
                         code="not_a_manager")
-    with acting_as(session, system_scope(scope.tenant_id)):
+    with elevated(session, Why.read_tenant_policy, scope=system_scope(scope.tenant_id)):
         tenant = session.get(Tenant, scope.tenant_id)
         before = upstream_defaults(tenant)
         merged = {**{d.value: f.value for d, f in before.items()},

@@ -5,11 +5,9 @@ no join to the org tree, so they also hold on a distributed (Citus) table. Migra
 functions here; their SQL must stay backward compatible (add new functions, do not change old).
 """
 
-from contextlib import contextmanager
-
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.tenancy.enums import Dataset
 from app.tenancy.scope import Scope, current_scope
@@ -107,27 +105,3 @@ def enable_rls_sql(table_name: str, predicate: str) -> list[str]:
         f"DROP POLICY IF EXISTS scope ON {table_name}",
         f"CREATE POLICY scope ON {table_name} USING ({predicate}) WITH CHECK ({predicate})",
     ]
-
-
-def use_scope(session: Session, scope: Scope | None) -> None:
-    """Make `scope` current; if a transaction is already open, re-apply its settings now."""
-    from app.tenancy.scope import set_current_scope  # noqa: PLC0415
-
-    set_current_scope(scope)
-    if isinstance(session, scoped_session):
-        session = session.registry()
-    if session.in_transaction():
-        apply_settings(session.connection(), scope)
-
-
-@contextmanager
-def acting_as(session: Session, scope: Scope):
-    """Run a block under another scope (e.g. the tenant's system scope), then restore the caller's."""
-    from app.tenancy.scope import current_scope  # noqa: PLC0415
-
-    previous = current_scope()
-    use_scope(session, scope)
-    try:
-        yield
-    finally:
-        use_scope(session, previous)

@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.schemas import PageQuery, Schema
-from app.tenancy.enums import Dataset, Fidelity, OrgKind, Role
+from app.tenancy.enums import ActorKind, Dataset, Fidelity, OrgKind, Role
 
 
 class OrgSchema(Schema):
@@ -86,6 +86,10 @@ class MeSchema(Schema):
     role = ma.fields.String(allow_none=True)
     fidelity = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(),
                               metadata={"description": "Best fidelity per dataset"})
+    permissions = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(),
+        metadata={"description": "What I may do: permission → reach (own, subtree, own rows)",
+                  "example": {"refund.approve": "subtree", "order.ship": "own"}})
 
 
 class PolicySchema(Schema):
@@ -99,8 +103,29 @@ class AuditEntrySchema(Schema):
     id = ma.fields.UUID()
     created_at = ma.fields.DateTime()
     actor_kind = ma.fields.String()
-    actor_id = ma.fields.UUID(allow_none=True)
+    actor_id = ma.fields.UUID(allow_none=True, metadata={"description": "The user, API key or consumer"})
+    actor_org_id = ma.fields.UUID(allow_none=True, metadata={"description": "The org it acted from"})
     action = ma.fields.String()
     subject_type = ma.fields.String()
     subject_id = ma.fields.UUID(allow_none=True)
     details = ma.fields.Dict()
+
+
+class AuditQuery(PageQuery):
+    """Filters of the audit trail; an unknown filter is a 422, never silently ignored."""
+
+    actor_id = ma.fields.UUID(load_default=None, metadata={"description": "A user, API key or consumer"})
+    actor_kind = ma.fields.Enum(ActorKind, load_default=None)
+    actor_org_id = ma.fields.UUID(load_default=None, metadata={"description": "The org it acted from"})
+    action = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64),
+                              metadata={"example": "refund.approve"})
+    subject_id = ma.fields.UUID(load_default=None)
+    subject_type = ma.fields.String(load_default=None, validate=ma.validate.Length(1, 64),
+                                    metadata={"example": "order"})
+    since = ma.fields.AwareDateTime(load_default=None, metadata={"description": "From (inclusive)"})
+    until = ma.fields.AwareDateTime(load_default=None, metadata={"description": "Before (exclusive)"})
+
+    @ma.validates_schema
+    def _period(self, data, **_kwargs):
+        if data.get("since") and data.get("until") and data["until"] <= data["since"]:
+            raise ma.ValidationError("until must be after since.", "until")

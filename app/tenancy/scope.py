@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, Role
 
@@ -114,8 +115,12 @@ class Scope:
                 yield rule.prefix
 
 
+@lru_cache(maxsize=4096)
 def system_scope(tenant_id: uuid.UUID) -> Scope:
-    """Everything in one tenant: for tasks, CLI commands and login look-ups."""
+    """Everything in one tenant: for tasks, CLI commands and login look-ups.
+
+    Cached: the same object each time, so entering it twice is recognised by identity.
+    """
     everything = DatasetView((PathRule(ROOT_PATH, False, Fidelity.full),))
     return Scope(
         tenant_id=tenant_id,

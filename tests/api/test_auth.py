@@ -19,11 +19,11 @@ from app.auth.tokens import issue_access_token
 from app.db import uuid7
 from app.tenancy.enums import Role
 from app.tenancy.models import Consumer, ConsumerIdentity, Org
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import set_current_scope, system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
 from tests.support.apps import closed_port_url
 from tests.support.committed import app_role_engine, delete_tenant
+from tests.support.scope import use_scope
 from tests.support.wechat import running_wechat
 
 
@@ -290,7 +290,9 @@ def test_only_owners_and_admins_create_keys(client, session, role):
     user = add_user(session, net, "east", role)
     headers = login_as(client, net, user.email)
     response = create_key(client, headers, net.org("east").id)
-    assert response.status_code == 403 and response.get_json()["code"] == "not_a_manager"
+    assert response.status_code == 403
+    assert response.get_json()["code"] == "forbidden"
+    assert response.get_json()["permission"] == "api_keys.manage"
 
 
 def login_as(client, net, email):

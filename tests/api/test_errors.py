@@ -9,10 +9,10 @@ from app.errors import DomainError
 from app.extensions import db
 from app.tenancy import network
 from app.tenancy.models import Tenant
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import tenant_lookup_scope
 from tests.factories import login, make_tenant
 from tests.support.apps import closed_port_url, fresh_app
+from tests.support.scope import use_scope
 
 
 def assert_error(response, status: int, code: str) -> dict:

@@ -3,9 +3,9 @@
 from app.platform.models import AuditEntry
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, add_user, login, make_tenant
+from tests.support.scope import use_scope
 
 
 def _grant(client, headers, grantor, grantee, dataset="consumers", fidelity="full"):
@@ -63,7 +63,8 @@ def test_only_the_grantors_owner_or_admin_may_grant(client, session):
     brand = login(client, net, "brand")
     response = _grant(client, brand, net.org("west"), net.org("east"))
     assert response.status_code == 403
-    assert response.get_json()["code"] == "not_a_manager"
+    assert response.get_json()["code"] == "forbidden"
+    assert response.get_json()["permission"] == "grants.edit"
 
 
 def test_a_grant_change_is_audited(client, session):

@@ -1,9 +1,9 @@
 """The network API: orgs, moves, grants, consumers, through HTTP."""
 
 from app.platform.outbox import relay_pending
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, login, make_tenant
+from tests.support.scope import use_scope
 
 
 def test_a_store_owner_sees_their_store_and_the_orgs_above_it_but_no_siblings(client, session):

@@ -55,7 +55,8 @@ def test_the_docs_ui_answers(client):
 
 def test_the_error_component_is_our_error_schema(spec):
     error = spec["components"]["schemas"]["Error"]
-    assert set(error["properties"]) == set(ErrorSchema().fields) == {"code", "message", "errors"}
+    assert set(error["properties"]) == set(ErrorSchema().fields) == {"code", "message", "errors",
+                                                                       "permission"}
     assert set(error["required"]) == {"code", "message"}
     assert error["properties"]["code"]["example"] == "not_found"
     default = resolve(spec, {"$ref": "#/components/responses/DEFAULT_ERROR"})

@@ -7,10 +7,10 @@ import pytest
 from app.auth.tokens import issue_access_token
 from app.orders.models import Order
 from app.orders.payment_hooks import mark_paid
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, login, make_tenant
 from tests.integration.test_orders_fixtures import ADDRESS, RETAIL_PRICE, stocked_catalog
+from tests.support.scope import use_scope
 
 
 def consumer_headers(app, consumer) -> dict:

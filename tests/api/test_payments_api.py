@@ -114,5 +114,5 @@ def test_the_journal_is_not_for_buyers_or_guides(client, session):
                                                 "password": "correct-horse-battery"})
     headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
     answer = client.get("/finance/accounts", headers=headers)
-    assert answer.status_code == 403 and answer.get_json()["code"] == "finance_only"
+    assert answer.status_code == 403 and answer.get_json()["permission"] == "finance.view"
     assert client.get("/finance/entries").status_code == 401

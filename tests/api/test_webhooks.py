@@ -14,11 +14,11 @@ from app.payments.gateway import use_gateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 from tests import database
 from tests.factories import add_consumer, make_tenant
 from tests.support.payments import WEBHOOK_SECRET, make_order, signed, stripe_event
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 

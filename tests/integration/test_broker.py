@@ -22,10 +22,10 @@ from app.extensions import celery as celery_app
 from app.platform import tasks  # not the task proxies: pytest's collection would evaluate them
 from app.platform.audit import AUDITED
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant
+from tests.support.scope import use_scope
 
 pytestmark = pytest.mark.broker
 

@@ -29,9 +29,9 @@ from app.orders.placement import OrderRequest, place_retail
 from app.tenancy.enums import OrgKind
 from app.tenancy.models import Consumer, Org, Tenant
 from app.tenancy.resolve import consumer_scope
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 from tests import database
+from tests.support.scope import use_scope
 
 BUYERS, UNITS = 50, 10
 

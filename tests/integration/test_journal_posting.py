@@ -10,9 +10,9 @@ from app.db import uuid7
 from app.finance.accounts import account_balances, ensure_account
 from app.finance.journal import UnbalancedEntry, post_entry, reverse_entry, trial_balance
 from app.finance.models import AccountCode, JournalEntry, JournalLine
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import make_tenant, scope_of
+from tests.support.scope import use_scope
 
 A = AccountCode
 

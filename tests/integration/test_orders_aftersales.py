@@ -5,15 +5,16 @@ from sqlalchemy import select
 
 from app.errors import NotFound
 from app.orders import aftersales, fulfilment
-from app.orders.errors import IllegalTransition, NotTheSeller, RefundTooLarge
+from app.orders.errors import IllegalTransition, RefundTooLarge
 from app.orders.models import RefundKind, RefundStatus
 from app.orders.payment_hooks import approved_refund, mark_refund_executed
 from app.orders.queries import lines_of, refund_lines_of
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
+from app.tenancy.permissions import PermissionDenied
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import level, pay, retail_order, stocked_catalog
+from tests.support.scope import use_scope
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_a_return_restocks_the_seller_on_approval(session, paid_order):
 def test_only_the_seller_side_decides_and_a_rejected_refund_frees_its_units(session, paid_order):
     net, catalog, consumer, order = paid_order
     refund = request(session, consumer, order, qtys=(3,))
-    with pytest.raises(NotTheSeller):
+    with pytest.raises(PermissionDenied):
         aftersales.approve_refund(session, scope=consumer_scope_of(session, consumer), refund_id=refund.id)
     aftersales.reject_refund(session, scope=scope_of(session, net, "shanghai"), refund_id=refund.id,
                              note="used")

@@ -18,9 +18,9 @@ from app.db import utcnow, uuid7
 from app.orders.payment_hooks import mark_paid
 from app.orders.placement import OrderRequest, place_retail, place_supply_order
 from app.tenancy.enums import OrgKind
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import Net
+from tests.support.scope import use_scope
 
 RETAIL_PRICE = 12800
 SUPPLY_PRICE = 7000

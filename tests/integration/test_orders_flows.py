@@ -8,12 +8,12 @@ from sqlalchemy import select
 from app.catalog.errors import InsufficientStock
 from app.db import utcnow
 from app.orders import fulfilment, timeouts
-from app.orders.errors import AmountMismatch, IdempotencyKeyReused, IllegalTransition, NotTheSeller
+from app.orders.errors import AmountMismatch, IdempotencyKeyReused, IllegalTransition
 from app.orders.models import OrderFlow, OrderHistory, OrderStatus
 from app.orders.payment_hooks import mark_paid
 from app.orders.queries import lines_of
 from app.platform.models import OutboxEvent
-from app.tenancy.rls import use_scope
+from app.tenancy.permissions import PermissionDenied
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import (
@@ -26,6 +26,7 @@ from tests.integration.test_orders_fixtures import (
     stocked_catalog,
     supply_order,
 )
+from tests.support.scope import use_scope
 
 
 def events_of(session, tenant_id, type_):
@@ -96,7 +97,7 @@ def test_an_unpaid_order_cannot_ship_and_only_the_seller_ships(session, shop):
     with pytest.raises(IllegalTransition):
         fulfilment.ship(session, scope=scope_of(session, net, "jingan"), order_id=order.id, carrier="SF")
     pay(session, order)
-    with pytest.raises(NotTheSeller):
+    with pytest.raises(PermissionDenied):
         fulfilment.ship(session, scope=consumer_scope_of(session, consumer), order_id=order.id, carrier="SF")
 
 

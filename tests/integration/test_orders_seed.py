@@ -5,9 +5,9 @@ from sqlalchemy import select
 from app.demo.catalog import seed_catalog
 from app.demo.orders import seed_orders
 from app.orders.models import Order, OrderStatus, Refund, RefundStatus
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, make_tenant
+from tests.support.scope import use_scope
 
 
 def test_the_demo_has_orders_in_every_state_and_refunds_in_every_state(session):

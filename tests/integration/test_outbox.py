@@ -4,9 +4,9 @@ from sqlalchemy import select
 
 from app.platform import outbox
 from app.platform.models import AuditEntry, OutboxEvent
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import make_tenant
+from tests.support.scope import use_scope
 
 
 def _pending(session, tenant_id):

@@ -17,10 +17,11 @@ from app.payments.models import CreditEntry, PaymentRefund, RefundExecutionStatu
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
+from app.tenancy.permissions import PermissionDenied
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.support.payments import approve_refund, make_order, stripe_event
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 
@@ -172,7 +173,7 @@ def test_only_the_sellers_finance_may_set_a_limit(session):
     with pytest.raises(NotSellerFinance):
         credit.set_credit_limit(session, scope=scope_of(session, net, "east"),
                                 buyer_org_id=net.org("jingan").id, limit_minor=1)
-    with pytest.raises(NotSellerFinance):
+    with pytest.raises(PermissionDenied):
         credit.set_credit_limit(session, scope=scope_of(session, net, "shanghai", Role.buyer),
                                 buyer_org_id=net.org("jingan").id, limit_minor=1)
 

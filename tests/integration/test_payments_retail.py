@@ -13,10 +13,10 @@ from app.payments.gateway import use_gateway
 from app.payments.models import PaymentRefund, PaymentStatus
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant
 from tests.support.payments import make_order, stripe_event
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 

@@ -20,11 +20,12 @@ from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExe
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
-from app.tenancy.rls import use_scope
+from app.tenancy.permissions import PermissionDenied
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import pay, retail_order, stocked_catalog, supply_order
 from tests.support.payments import approve_refund, make_order
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 
@@ -206,7 +207,7 @@ def test_a_bank_transfer_order_is_refunded_offline_pending_until_confirmed_by_th
     with pytest.raises(NotSellerFinance):  # the buyer sees the attempt but does not confirm it
         refund_desk.confirm_offline(session, scope=scope_of(session, net, "jingan"),
                                     payment_refund_id=row.id, reference="x")
-    with pytest.raises(NotSellerFinance):
+    with pytest.raises(PermissionDenied):  # the seller's buyer role does not confirm money
         refund_desk.confirm_offline(session, scope=scope_of(session, net, "shanghai", Role.buyer),
                                     payment_refund_id=row.id, reference="x")
     refund_desk.confirm_offline(session, scope=scope_of(session, net, "shanghai"), payment_refund_id=row.id,

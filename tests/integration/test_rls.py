@@ -18,10 +18,11 @@ from app.db import Base, uuid7
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import visible
 from app.tenancy.models import Consumer, Grant
-from app.tenancy.rls import apply_settings, use_scope
+from app.tenancy.rls import apply_settings
 from app.tenancy.scope import system_scope
 from tests import database
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
+from tests.support.scope import use_scope
 
 RLS_VIOLATION = "42501"  # insufficient_privilege: a WITH CHECK failure, or the audit trigger
 FK_VIOLATION = "23503"

@@ -18,10 +18,10 @@ from app.catalog.errors import InsufficientStock
 from app.catalog.models import StockLevel, StockMovement
 from app.db import Base, uuid7
 from app.tenancy.models import Org
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant, scope_of
+from tests.support.scope import use_scope
 
 BUYERS = 50
 ON_HAND = 10

@@ -19,12 +19,12 @@ from app.payments import retail
 from app.payments.gateway import use_gateway
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import Scope, system_scope
 from tests import database
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import retail_order, stocked_catalog
 from tests.support.committed import delete_tenant
+from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
 
 

@@ -8,8 +8,8 @@ import time
 from app.db import uuid7
 from app.orders.models import Order, OrderFlow, OrderStatus, Refund, RefundKind, RefundStatus
 from app.tenancy.enums import ActorKind
-from app.tenancy.rls import use_scope
 from app.tenancy.scope import system_scope
+from tests.support.scope import use_scope
 
 WEBHOOK_SECRET = "whsec_test_standin"
 
