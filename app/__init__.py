@@ -16,13 +16,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app import models  # noqa: F401  (every model registered before the mapper is used)
     from app.auth.request import init_request_scope
     from app.extensions import api, db, migrate
-    from app.platform import audit  # noqa: F401  (subscribes the audit trail to events)
     from app.platform.tasks import celery_init_app
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     api.init_app(app)
-    celery_init_app(app)
+    celery = celery_init_app(app)
+
+    from app.bootstrap import bootstrap
+
+    bootstrap(app, celery)  # every domain's event handlers, tasks and beat entries, wired once
 
     from app.errors import register_error_handlers
     from app.routes import register_blueprints

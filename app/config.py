@@ -15,6 +15,13 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def _engine_options(database_url: str, statement_timeout_ms: int) -> dict:
+    options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql") and statement_timeout_ms > 0:
+        options["connect_args"] = {"options": f"-c statement_timeout={statement_timeout_ms}"}
+    return options
+
+
 def load_config() -> dict:
     """Settings from the environment, with the embedded demo defaults."""
     env = _env("TIERMALL_ENV", "demo")
@@ -25,6 +32,9 @@ def load_config() -> dict:
             raise ConfigError("SECRET_KEY is required when TIERMALL_ENV=production")
         secret_key = "demo-only-secret-key-change-me-0123456789"
     broker = _env("CELERY_BROKER_URL")
+    # below gunicorn's 30 s worker timeout, so that a slow statement answers the JSON 503
+    statement_timeout_ms = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
+    broker_timeout = float(_env("CELERY_BROKER_TIMEOUT", "1.0"))
     platform_token = _env("PLATFORM_API_TOKEN")  # unset: the platform API answers 401
     if platform_token is not None and len(platform_token) < 32:
         raise ConfigError("PLATFORM_API_TOKEN must be at least 32 characters")
@@ -34,7 +44,7 @@ def load_config() -> dict:
         "PLATFORM_API_TOKEN": platform_token,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, statement_timeout_ms),
         "MAX_CONTENT_LENGTH": int(_env("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "CELERY": {
             "broker_url": broker or "memory://",
@@ -43,7 +53,26 @@ def load_config() -> dict:
             "task_eager_propagates": True,
             "task_ignore_result": True,
             "beat_schedule": {},
+            # A request publishes once with bounded waits: a refused or hung broker costs it
+            # about broker_timeout, never a hang; the periodic sweep is the retry.
+            "task_publish_retry": False,
+            "broker_connection_timeout": broker_timeout,
+            "broker_transport_options": {
+                "socket_connect_timeout": broker_timeout, "socket_timeout": broker_timeout,
+                "max_retries": 0, "retry_on_timeout": False,
+            },
+            # The worker, by contrast, reconnects for as long as it takes (see docs/operations.md).
+            "broker_connection_retry": True,
+            "broker_connection_retry_on_startup": True,
+            "broker_connection_max_retries": None,
         },
+        # After a failed publish, this process skips further publishes for this long (the sweep
+        # relays what they would have): one slow request per outage window, not every request.
+        "BROKER_PAUSE_SECONDS": float(_env("BROKER_PAUSE_SECONDS", "5")),
+        "OUTBOX_RETENTION_DAYS": int(_env("OUTBOX_RETENTION_DAYS", "14")),
+        "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
+        "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),
+        "OUTBOX_DEAD_LIMIT": int(_env("OUTBOX_DEAD_LIMIT", "0")),
         "ACCESS_TOKEN_SECONDS": int(_env("ACCESS_TOKEN_SECONDS", "900")),
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
@@ -60,7 +89,7 @@ def load_config() -> dict:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        "OPENAPI_REDOC_PATH": "/redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        # Swagger UI's assets come from the pinned flask-swagger-ui package, served by the app
+        # itself (app.errors.TiermallApi): /docs works offline and never loads a CDN script.
+        "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     }

@@ -1,9 +1,11 @@
 """DomainError and the one JSON error shape: {"code", "message", "errors"?}."""
 
+from pathlib import Path
+
 import marshmallow as ma
-from flask import Flask, current_app
+from flask import Blueprint, Flask, current_app, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -43,6 +45,10 @@ class Conflict(DomainError):
 
 class TooManyRequests(DomainError):
     status, code = 429, "too_many_requests"
+
+
+class NotReady(DomainError):
+    status, code = 503, "not_ready"
 
 
 class ErrorSchema(ma.Schema):
@@ -89,6 +95,10 @@ class TiermallApi(Api):
         super().init_app(app, spec_kwargs={"security": security, **(spec_kwargs or {})})
         for name, scheme in SECURITY_SCHEMES.items():
             self.spec.components.security_scheme(name, scheme)
+        self.register_field(ma.fields.URL, "string", "uri")  # OpenAPI's format is uri, not url
+        app.register_blueprint(_swagger_ui_assets())
+        self.ma_plugin.converter.add_attribute_function(_nullable_ref)
+        self.ma_plugin.converter.add_attribute_function(_enumerated_keys)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -107,6 +117,36 @@ class TiermallApi(Api):
             body["message"] = "The request is not valid."
             body["errors"] = _flatten_locations(errors)
         return body, status, headers
+
+
+def _swagger_ui_assets() -> Blueprint:
+    """Swagger UI's JavaScript and CSS at /docs/assets/, from the pinned flask-swagger-ui wheel."""
+    import flask_swagger_ui  # noqa: PLC0415
+
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
+    return Blueprint("api-docs-assets", __name__, static_folder=str(dist),
+                     static_url_path="/docs/assets")
+
+
+def _nullable_ref(converter, field, ret, **kwargs) -> dict:
+    """A nullable nested schema is that schema or null (`allOf` + `nullable`), not also any object.
+
+    apispec writes `anyOf: [{type: object, nullable: true}, {$ref}]` for OpenAPI 3.0, which lets
+    any object through in generated clients; this rewrites it to the 3.0 idiom.
+    """
+    alternatives = ret.get("anyOf") or []
+    refs = [option for option in alternatives if "$ref" in option]
+    if len(alternatives) == 2 and len(refs) == 1 and {"type": "object", "nullable": True} in alternatives:
+        del ret["anyOf"]
+        return {"allOf": refs, "nullable": True}
+    return {}
+
+
+def _enumerated_keys(converter, field, ret, **kwargs) -> dict:
+    """A Dict whose metadata lists its keys as `properties` takes no other key."""
+    if isinstance(field, ma.fields.Dict) and "properties" in field.metadata:
+        return {"additionalProperties": False}
+    return {}
 
 
 def _flatten_locations(errors: dict) -> dict:
@@ -142,12 +182,48 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(SQLAlchemyError)
     def _lock_conflict(error):
         """A deadlock or serialization failure that outlived its retries: try again, never a 500."""
-        from app.extensions import db  # noqa: PLC0415
-        from app.uow import is_lock_conflict  # noqa: PLC0415
-
-        if not is_lock_conflict(error):
+        if not _is_lock_conflict(error):
             raise error
-        db.session.rollback()
-        current_app.logger.warning("a lock conflict outlived its retries")
-        return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
-                409, {"Retry-After": "1"})
+        return _lock_conflict_response()
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unavailable(error):
+        """A lost connection or a statement over its time budget: 503 in the one shape, logged once."""
+        from app.extensions import db  # noqa: PLC0415
+
+        if _is_lock_conflict(error):  # a deadlock is an OperationalError too, but it is a 409
+            return _lock_conflict_response()
+        original = getattr(error, "orig", None) or error
+        timed_out = getattr(original, "sqlstate", None) == QUERY_CANCELED
+        # One line naming the original error (no SQL, no parameters, no secondary rollback error).
+        current_app.logger.error("%s %s: database %s: %s: %s", request.method, request.path,
+                                 "statement timed out" if timed_out else "unavailable",
+                                 type(original).__name__, (str(original).splitlines() or [""])[0])
+        try:
+            db.session.rollback()  # on a dead connection this only discards it from the pool
+        except Exception:  # the original error is what matters, and it is logged above
+            current_app.logger.debug("rollback after a database error failed too", exc_info=True)
+        if timed_out:
+            return ({"code": "request_timeout", "message": "The request took too long; try again."},
+                    503, {"Retry-After": "1"})
+        return ({"code": "database_unavailable", "message": "The database is unavailable; try again."},
+                503, {"Retry-After": "1"})
+
+
+QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+
+
+def _is_lock_conflict(error) -> bool:
+    from app.uow import is_lock_conflict  # noqa: PLC0415
+
+    return is_lock_conflict(error)
+
+
+def _lock_conflict_response():
+    from app.extensions import db  # noqa: PLC0415
+
+    db.session.rollback()
+    current_app.logger.warning("a lock conflict outlived its retries")
+    return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
+            409, {"Retry-After": "1"})

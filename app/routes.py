@@ -15,4 +15,5 @@ def register_blueprints(app: Flask, api: Api) -> None:
     __import__("app.catalog.api").catalog.api.register(api)  # catalog, prices, stock, storefront shelf
     __import__("app.payments.api").payments.api.register(api)  # paying orders, credit, Stripe webhooks
     api.register_blueprint(__import__("app.finance.api").finance.api.blp)  # journal balances, entries
+    api.register_blueprint(__import__("app.platform.api").platform.api.blp)  # dead letters, retry
     __import__("app.tenancy.api_platform").tenancy.api_platform.register(api)  # platform operators

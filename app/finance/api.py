@@ -3,7 +3,7 @@
 from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
-from app.finance import journal, postings  # noqa: F401  (journal handlers subscribe to order events)
+from app.finance import journal
 from app.finance.accounts import account_balances
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
 from app.tenancy.permissions import Action, require

@@ -2,34 +2,29 @@
 
 import uuid
 
+from sqlalchemy import select
+
 from app.extensions import celery as celery_app
-from app.extensions import db
 from app.tenancy.elevation import Why, enter_scope, run_as_system
 from app.tenancy.scope import PLATFORM_SCOPE
-
-celery_app.conf.beat_schedule.update({
-    "orders-cancel-unpaid": {"task": "app.orders.tasks.cancel_unpaid_orders", "schedule": 60.0},
-    "orders-complete-shipped": {"task": "app.orders.tasks.complete_shipped_orders", "schedule": 3600.0},
-})
+from app.uow import unit_of_work
 
 
 def _tenant_ids() -> list[uuid.UUID]:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
-    enter_scope(db.session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
-    ids = db.session.scalars(db.select(Tenant.id)).all()
-    db.session.commit()
-    return list(ids)
+    with unit_of_work() as session:
+        enter_scope(session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
+        return list(session.scalars(select(Tenant.id)))
 
 
 def _run(tenant_id: str, job) -> int:
     from app.tenancy.models import Tenant  # noqa: PLC0415
 
-    run_as_system(db.session, uuid.UUID(tenant_id))
-    tenant = db.session.get(Tenant, uuid.UUID(tenant_id))
-    ids = job(db.session, tenant=tenant)
-    db.session.commit()
-    return len(ids)
+    with unit_of_work() as session:
+        run_as_system(session, uuid.UUID(tenant_id))
+        tenant = session.get(Tenant, uuid.UUID(tenant_id))
+        return len(job(session, tenant=tenant))
 
 
 @celery_app.task(name="app.orders.tasks.cancel_unpaid_for_tenant")
@@ -48,7 +43,7 @@ def complete_shipped_for_tenant(tenant_id: str) -> int:
 
 @celery_app.task(name="app.orders.tasks.cancel_unpaid_orders")
 def cancel_unpaid_orders() -> int:
-    """Every tenant's unpaid orders past their deadline; one task per tenant."""
+    """Every tenant's unpaid orders past their deadline; one transaction per tenant."""
     return sum(cancel_unpaid_for_tenant.run(str(tenant_id)) for tenant_id in _tenant_ids())
 
 

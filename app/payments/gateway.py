@@ -116,6 +116,11 @@ def gateway_from_config(config: dict) -> PaymentGateway:
 _override: list[PaymentGateway] = []
 
 
+def stand_in() -> PaymentGateway | None:
+    """The gateway a test or CLI installed with use_gateway, if any."""
+    return _override[-1] if _override else None
+
+
 def current_gateway() -> PaymentGateway:
     """The app's gateway (cached per app), or the one a test installed with use_gateway."""
     if _override:

@@ -19,7 +19,7 @@ from app.finance import postings
 from app.orders import locks
 from app.orders.models import Order
 from app.orders.payment_hooks import approved_refund, mark_refund_executed, mark_refund_failed
-from app.payments.gateway import GatewayRefund, PaymentGateway, current_gateway, refund_idempotency_key
+from app.payments.gateway import GatewayRefund, PaymentGateway, refund_idempotency_key
 from app.payments.models import (
     Payment,
     PaymentRefund,
@@ -29,8 +29,6 @@ from app.payments.models import (
     RefundReason,
 )
 from app.payments.offline_gateway import OfflineGateway
-from app.platform.models import OutboxEvent
-from app.platform.outbox import subscribe
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import system_scope
 
@@ -276,9 +274,3 @@ def refund_updated(session: Session, *, tenant_id: uuid.UUID, at_gateway: Gatewa
             return "unknown_refund"
         return "settled" if settle(session, row=row, status=at_gateway.status) else "unchanged"
 
-
-@subscribe("order.refund_approved")
-def refund_when_approved(session: Session, event: OutboxEvent) -> None:
-    """Claim the approved refund's money; the gateway is asked after the relay commits."""
-    execute_refund(session, tenant_id=event.tenant_id, refund_id=uuid.UUID(event.payload["refund_id"]),
-                   gateway=current_gateway())

@@ -13,10 +13,11 @@ from app.extensions import db
 from app.payments import refunds, webhooks
 from app.payments.gateway import GatewayError, PaymentGateway, current_gateway
 from app.payments.models import PaymentRefund, RefundChannel, RefundExecutionStatus, WebhookEvent
+from app.platform.broker import publish
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.models import Tenant
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
-from app.uow import is_lock_conflict
+from app.uow import is_lock_conflict, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +28,25 @@ MAX_ATTEMPTS = 10
 def process_webhook_event(event_id: str) -> str | None:
     """Handle one stored event in one transaction; on failure record the error for the sweep."""
     try:
-        outcome = webhooks.process(db.session, event_id=event_id, gateway=current_gateway())
-        db.session.commit()
-        return outcome
+        with unit_of_work() as session:
+            return webhooks.process(session, event_id=event_id, gateway=current_gateway())
     except Exception as error:
-        db.session.rollback()
         log.exception("webhook event %s failed", event_id)
-        enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
-        db.session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
-            attempts=WebhookEvent.attempts + 1, last_error=repr(error)[:2000]))
-        db.session.commit()
+        with unit_of_work() as session:
+            enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
+            session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
+                attempts=WebhookEvent.attempts + 1, last_error=repr(error)[:2000]))
         return "error"
 
 
 @celery_app.task(name="app.payments.tasks.sweep_webhook_events")
 def sweep_webhook_events() -> int:
     """Process stored events that nobody processed (a broker outage, a crash, an earlier error)."""
-    enter_scope(db.session, Why.webhook, scope=PLATFORM_SCOPE)
-    pending = db.session.scalars(select(WebhookEvent.id).where(
-        WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
-        .order_by(WebhookEvent.received_at).limit(500)).all()
-    db.session.commit()
+    with unit_of_work() as session:
+        enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
+        pending = session.scalars(select(WebhookEvent.id).where(
+            WebhookEvent.processed_at.is_(None), WebhookEvent.attempts < MAX_ATTEMPTS)
+            .order_by(WebhookEvent.received_at).limit(500)).all()
     for event_id in pending:
         process_webhook_event.run(event_id)
     return len(pending)
@@ -135,25 +134,9 @@ def recover_refunds() -> int:
 
 def enqueue_refund(tenant_id: str, payment_refund_id: str) -> None:
     """Called after the claim committed; a lost enqueue is picked up by recover_refunds."""
-    try:
-        send_refund.delay(tenant_id, payment_refund_id)
-    except Exception:
-        log.warning("could not enqueue refund %s", payment_refund_id, exc_info=True)
+    publish(send_refund, tenant_id, payment_refund_id, what="refund")
 
 
 def enqueue_processing(session, event_id: str) -> None:
     """Process once the stored event has committed; a lost enqueue is picked up by the sweep."""
-
-    def enqueue() -> None:
-        try:
-            process_webhook_event.delay(event_id)
-        except Exception:
-            log.warning("could not enqueue webhook event %s", event_id, exc_info=True)
-
-    after_commit(session, enqueue)
-
-
-celery_app.conf.beat_schedule["sweep-webhook-events"] = {
-    "task": "app.payments.tasks.sweep_webhook_events", "schedule": 60.0}
-celery_app.conf.beat_schedule["recover-refunds"] = {
-    "task": "app.payments.tasks.recover_refunds", "schedule": 300.0}
+    after_commit(session, lambda: publish(process_webhook_event, event_id, what="webhook event"))

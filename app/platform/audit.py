@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from app.platform.models import AuditEntry, OutboxEvent
-from app.platform.outbox import record_event, subscribe
+from app.platform.outbox import record_event
 from app.tenancy.enums import ActorKind
 from app.tenancy.filters import scoped
 from app.tenancy.network import actor_payload
@@ -28,6 +28,8 @@ AUDITED = (
     "order.cancel", "order.ship", "order.confirm_receipt", "order.pay", "refund.approve",
     "refund.reject", "payment.confirm", "credit.set_limit", "credit.post_repayment",
     "price_lists.edit", "price_bands.edit", "stock.adjust",
+    # operations
+    "dead_letter.retried",
 )
 
 
@@ -79,7 +81,3 @@ def list_audit(session: Session, scope: Scope, *, limit: int, offset: int,
     return list(session.scalars(
         statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
         .limit(limit).offset(offset)))
-
-
-for _event_type in AUDITED:
-    subscribe(_event_type)(write_audit)

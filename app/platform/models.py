@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
+from sqlalchemy import Index, Integer, PrimaryKeyConstraint, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import (
@@ -22,8 +22,14 @@ class OutboxEvent(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     """A domain event written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox_events"
+    __platform_reads__ = True  # RLS (0008): the platform sweep reads every tenant's events
     __table_args__ = (
         Index("ix_outbox_events_pending", "tenant_id", "relayed_at", "id"),
+        Index("ix_outbox_events_due", "tenant_id", "id",
+              postgresql_where=text("relayed_at IS NULL AND dead_at IS NULL"),
+              sqlite_where=text("relayed_at IS NULL AND dead_at IS NULL")),
+        Index("ix_outbox_events_dead", "tenant_id", "dead_at",
+              postgresql_where=text("dead_at IS NOT NULL"), sqlite_where=text("dead_at IS NOT NULL")),
     )
 
     type: Mapped[str] = mapped_column(String(64))
@@ -32,6 +38,9 @@ class OutboxEvent(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     relayed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # a failed event waits until then (exponential backoff); dead_at: it failed every attempt
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ProcessedEvent(CreatedAtMixin, Base):
@@ -39,6 +48,7 @@ class ProcessedEvent(CreatedAtMixin, Base):
 
     __tablename__ = "processed_events"
     __rls__ = "tenant"
+    __platform_reads__ = True  # RLS (0008): and their receipts
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "event_id", "handler"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -35,6 +35,7 @@ class Why(StrEnum):
     request = "the request's own, resolved scope"
     task = "a task or a command runs as the system of one tenant"
     sweep_tenants = "a scheduled sweep lists the tenants it then runs for, one by one"
+    outbox_upkeep = "outbox retention and /readyz count or delete relayed rows of every tenant at once"
     webhook = "a gateway webhook is stored and claimed across tenants, then handled in its tenant"
     create_tenant = "a platform operator creates a tenant and its brand root"
     seed_demo = "the demo seeder builds a tenant and acts as each of its members"

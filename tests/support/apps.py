@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from app import create_app
 from app.extensions import api, db
 from app.extensions import celery as celery_app
+from app.platform import outbox
 
 
 @contextmanager
@@ -16,13 +17,15 @@ def fresh_app(**config):
     so that the session-wide test app keeps serving its own spec and running its own tasks.
     """
     saved = (api._app, api.spec, api.config, celery_app.Task)
-    schedule = dict(celery_app.conf.beat_schedule)  # modules add entries at import time
+    schedule = dict(celery_app.conf.beat_schedule)  # app.bootstrap sets it, and the outbox wiring
+    wired = dict(outbox._handlers)  # (whose injected gateway reads the config of its own app)
     app = create_app({"TESTING": False, "TIERMALL_ENV": "test", **config})
     try:
         yield app
     finally:
         api._app, api.spec, api.config, celery_app.Task = saved
         celery_app.conf.beat_schedule = schedule
+        outbox.wire(wired)
         with app.app_context():
             db.engine.dispose()
 

@@ -1,0 +1,32 @@
+"""Finance's event subscriptions: the journal posts what order events report (idempotent by source key)."""
+
+from sqlalchemy.orm import Session
+
+from app.finance.postings import post_order_paid, post_order_refunded
+from app.orders.models import Order, PaymentMethod
+from app.platform.models import OutboxEvent
+from app.platform.outbox import receipt
+
+
+@receipt("app.finance.postings.journal_order_paid")  # its receipts predate the move to this module
+def journal_order_paid(session: Session, event: OutboxEvent) -> None:
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = event.payload.get("payment_method") or (order.payment_method and order.payment_method.value)
+    post_order_paid(session, order=order, amount_minor=int(event.payload["amount_minor"]),
+                    method=method or PaymentMethod.stripe.value)
+
+
+@receipt("app.finance.postings.journal_order_refunded")
+def journal_order_refunded(session: Session, event: OutboxEvent) -> None:
+    order = session.get(Order, (event.tenant_id, event.subject_id))
+    method = order.payment_method.value if order.payment_method else PaymentMethod.stripe.value
+    post_order_refunded(session, order=order, refund_id=event.payload["refund_id"],
+                        amount_minor=int(event.payload["amount_minor"]), method=method)
+
+
+EVENT_HANDLERS = {
+    "order.paid": [journal_order_paid],
+    "order.refunded": [journal_order_refunded],
+}
+
+BEAT_SCHEDULE: dict = {}

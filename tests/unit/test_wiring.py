@@ -1,0 +1,58 @@
+"""The wiring in one place: every subscription and beat entry, as app.bootstrap installs them."""
+
+import pytest
+
+from app.bootstrap import beat_schedule, event_handlers, inject
+
+EXPECTED_SUBSCRIPTIONS = {
+    **{event_type: ["app.platform.audit.write_audit"] for event_type in (
+        "tenant.created", "org.created", "org.moved", "org.deactivated", "user.created",
+        "policy.changed", "grant.changed", "grant.revoked", "api_key.created", "api_key.revoked",
+        "export.downloaded", "order.cancel", "order.ship", "order.confirm_receipt", "order.pay",
+        "refund.approve", "refund.reject", "payment.confirm", "credit.set_limit",
+        "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
+        "dead_letter.retried")},
+    "order.paid": ["app.finance.postings.journal_order_paid"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded"],
+    "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
+}
+
+EXPECTED_BEAT = {
+    "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
+    "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
+    "sweep-webhook-events": ("app.payments.tasks.sweep_webhook_events", 60.0),
+    "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
+    "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+}
+
+
+def test_bootstrap_subscribes_exactly_the_expected_handlers_under_their_stored_receipt_keys():
+    wired = event_handlers({"gateway": lambda: None})
+    assert {event_type: [key for key, _ in handlers] for event_type, handlers in wired.items()} == (
+        EXPECTED_SUBSCRIPTIONS)
+
+
+def test_the_beat_schedule_is_exactly_the_expected_table():
+    schedule = {name: (entry["task"], entry["schedule"]) for name, entry in beat_schedule().items()}
+    assert schedule == EXPECTED_BEAT
+
+
+def test_handlers_receive_their_dependencies_from_bootstrap_when_they_run():
+    seen = []
+
+    def handler(session, event, gateway):
+        seen.append((session, event, gateway))
+
+    gateways = iter(["first", "second"])
+    bound = inject(handler, {"gateway": lambda: next(gateways)})
+    bound("s", "e")
+    bound("s", "e")
+    assert seen == [("s", "e", "first"), ("s", "e", "second")]
+
+
+def test_a_handler_asking_for_an_unknown_dependency_is_refused_at_bootstrap():
+    def handler(session, event, mailer):
+        pass
+
+    with pytest.raises(TypeError, match="mailer"):
+        inject(handler, {"gateway": lambda: None})
