@@ -192,7 +192,7 @@ def test_a_worker_killed_mid_relay_is_restarted_and_every_event_is_relayed_exact
         killed = worker.kill_celery()
         in_flight = counts(admin_engine, net.tenant.id)
         assert in_flight["pending"] > 0, "the relay finished before the kill: raise the backlog"
-        assert worker.celery_pid(timeout=20) != killed  # the supervisor started a new one
+        assert worker.celery_pid(timeout=30, other_than=killed) != killed  # the supervisor's new one
         after = wait_until_relayed(admin_engine, net.tenant.id, worker)
     assert_relayed_exactly_once(after)
     assert "exited with status" in worker.output()
