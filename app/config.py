@@ -89,7 +89,7 @@ def load_config() -> dict:
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
-        "OPENAPI_REDOC_PATH": "/redoc",
-        "OPENAPI_REDOC_URL": "https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        # Swagger UI's assets come from the pinned flask-swagger-ui package, served by the app
+        # itself (app.errors.TiermallApi): /docs works offline and never loads a CDN script.
+        "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     }

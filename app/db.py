@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, MetaData, String, Uuid, event
+from sqlalchemy import JSON, CheckConstraint, DateTime, Enum, MetaData, String, TypeDecorator, Uuid, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -32,12 +32,39 @@ def uuid7() -> uuid.UUID:
 
 
 def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: the only kind of datetime the app stores."""
     return datetime.now(UTC)
 
 
 # Paths sort byte-wise: the "C" collation on PostgreSQL, SQLite's default BINARY elsewhere.
 PathType = String(1024).with_variant(String(1024, collation="C"), "postgresql")
-UtcDateTime = DateTime(timezone=True)
+
+
+class UtcDateTime(TypeDecorator):
+    """A moment in time: stored in UTC, always read back as an aware UTC datetime.
+
+    PostgreSQL keeps `timestamptz` (psycopg answers in the session's time zone: converted to
+    UTC here); SQLite keeps the UTC wall time as text without an offset (UTC attached here).
+    So the demo on SQLite and production on PostgreSQL serialise the same `...+00:00`.
+    A naive datetime is refused (ValueError) rather than guessed: every moment the app makes
+    comes from `utcnow()` or an offset-carrying API field, so a naive one is a bug to surface.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"A naive datetime cannot be stored ({value.isoformat()}): give it a tzinfo.")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -85,6 +112,18 @@ def _run_after_commit(session: Session) -> None:
 def _drop_after_commit(session: Session) -> None:
     if not session.in_nested_transaction():
         session.info.pop("after_commit", None)
+
+
+def insert_or_ignore(session: Session, target, *, conflict_on: list[str] | None = None):
+    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite: the one race-safe "create once".
+
+    `conflict_on` names the unique columns whose clash is ignored (all unique keys without it).
+    Add `.returning(...)` to learn whether the row was inserted: no row back means it existed.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(target).on_conflict_do_nothing(index_elements=conflict_on)
 
 
 def str_enum(enum_cls: type, length: int = 20) -> Enum:

@@ -1,7 +1,9 @@
 """DomainError and the one JSON error shape: {"code", "message", "errors"?}."""
 
+from pathlib import Path
+
 import marshmallow as ma
-from flask import Flask, current_app, request
+from flask import Blueprint, Flask, current_app, request
 from flask_smorest import Api
 from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -43,6 +45,10 @@ class Conflict(DomainError):
 
 class TooManyRequests(DomainError):
     status, code = 429, "too_many_requests"
+
+
+class NotReady(DomainError):
+    status, code = 503, "not_ready"
 
 
 class ErrorSchema(ma.Schema):
@@ -89,6 +95,10 @@ class TiermallApi(Api):
         super().init_app(app, spec_kwargs={"security": security, **(spec_kwargs or {})})
         for name, scheme in SECURITY_SCHEMES.items():
             self.spec.components.security_scheme(name, scheme)
+        self.register_field(ma.fields.URL, "string", "uri")  # OpenAPI's format is uri, not url
+        app.register_blueprint(_swagger_ui_assets())
+        self.ma_plugin.converter.add_attribute_function(_nullable_ref)
+        self.ma_plugin.converter.add_attribute_function(_enumerated_keys)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -107,6 +117,36 @@ class TiermallApi(Api):
             body["message"] = "The request is not valid."
             body["errors"] = _flatten_locations(errors)
         return body, status, headers
+
+
+def _swagger_ui_assets() -> Blueprint:
+    """Swagger UI's JavaScript and CSS at /docs/assets/, from the pinned flask-swagger-ui wheel."""
+    import flask_swagger_ui  # noqa: PLC0415
+
+    dist = Path(flask_swagger_ui.__file__).parent / "dist"
+    return Blueprint("api-docs-assets", __name__, static_folder=str(dist),
+                     static_url_path="/docs/assets")
+
+
+def _nullable_ref(converter, field, ret, **kwargs) -> dict:
+    """A nullable nested schema is that schema or null (`allOf` + `nullable`), not also any object.
+
+    apispec writes `anyOf: [{type: object, nullable: true}, {$ref}]` for OpenAPI 3.0, which lets
+    any object through in generated clients; this rewrites it to the 3.0 idiom.
+    """
+    alternatives = ret.get("anyOf") or []
+    refs = [option for option in alternatives if "$ref" in option]
+    if len(alternatives) == 2 and len(refs) == 1 and {"type": "object", "nullable": True} in alternatives:
+        del ret["anyOf"]
+        return {"allOf": refs, "nullable": True}
+    return {}
+
+
+def _enumerated_keys(converter, field, ret, **kwargs) -> dict:
+    """A Dict whose metadata lists its keys as `properties` takes no other key."""
+    if isinstance(field, ma.fields.Dict) and "properties" in field.metadata:
+        return {"additionalProperties": False}
+    return {}
 
 
 def _flatten_locations(errors: dict) -> dict:

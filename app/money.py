@@ -3,11 +3,22 @@
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-MINOR_DIGITS = {"JPY": 0, "KRW": 0}  # everything else: two decimal places
+from iso4217 import Currency
 
 
 def minor_digits(currency: str) -> int:
-    return MINOR_DIGITS.get(currency.upper(), 2)
+    """Decimal places of the currency's minor unit, from ISO 4217 (CNY 2, JPY 0, KWD 3).
+
+    Unknown codes and units without a minor unit (gold, SDR) are refused: a guess would
+    silently scale an amount by 10 or 100.
+    """
+    try:
+        exponent = Currency(currency.upper()).exponent
+    except ValueError:
+        raise ValueError(f"{currency!r} is not an ISO 4217 currency code") from None
+    if exponent is None:
+        raise ValueError(f"{currency.upper()} has no minor unit")
+    return exponent
 
 
 def to_minor(amount: str | Decimal, currency: str) -> int:

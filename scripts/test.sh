@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # README command 2: install with dev extras, make sure PostgreSQL and Redis answer, run every test
-# and the linter. Exits non-zero when either fails (pytest's "no tests collected" counts as failure).
+# and the linter; the API tests run a second time on SQLite, the demo's database. Exits non-zero when
+# any of them fails (pytest's "no tests collected" counts as failure).
 # TEST_DATABASE_URL points the tests at another PostgreSQL server; TEST_DB_NAME names the database.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,12 +42,15 @@ tests_status=$?
 if [[ $tests_status -eq 5 ]]; then
     echo "!! pytest collected no tests" >&2
 fi
+echo "==> pytest tests/api on SQLite (the demo's database)"
+TEST_DATABASE=sqlite .venv/bin/python -m pytest tests/api "$@"
+sqlite_status=$?
 echo "==> ruff check ."
 .venv/bin/ruff check .
 lint_status=$?
 
-if [[ $tests_status -ne 0 || $lint_status -ne 0 ]]; then
-    echo "!! FAILED (pytest exit $tests_status, ruff exit $lint_status)" >&2
+if [[ $tests_status -ne 0 || $sqlite_status -ne 0 || $lint_status -ne 0 ]]; then
+    echo "!! FAILED (pytest exit $tests_status, on SQLite $sqlite_status, ruff exit $lint_status)" >&2
     exit 1
 fi
 echo "==> all green"

@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
-from app.auth.clock import aware, utcnow
+from app.auth.errors import InvalidToken
 from app.auth.models import ApiKey
-from app.auth.tokens import InvalidToken, digest, new_secret, split_compound
-from app.db import uuid7
+from app.auth.tokens import digest, new_secret, split_compound
+from app.db import utcnow, uuid7
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Role
@@ -89,7 +89,7 @@ def note_api_key_use(session: Session, *, tenant_id: uuid.UUID, key_id: uuid.UUI
     """Stamp last_used_at unless it is fresher than a minute; True when a row was written."""
     now = utcnow()
     known = session.get(ApiKey, (tenant_id, key_id))  # from the identity map: no query
-    if known is not None and known.last_used_at and aware(known.last_used_at) > now - LAST_USED_RESOLUTION:
+    if known is not None and known.last_used_at and known.last_used_at > now - LAST_USED_RESOLUTION:
         return False
     result = session.execute(
         update(ApiKey)

@@ -1,6 +1,26 @@
 """Refusals of authentication."""
 
-from app.errors import DomainError, TooManyRequests, Unauthorized
+from app.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
+
+
+class MissingCredentials(Unauthorized):
+    code = "missing_credentials"
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+
+
+class TokenExpired(InvalidToken):
+    code = "token_expired"
+
+
+class StaffOnly(Forbidden):
+    code = "staff_only"
+
+
+class ConsumerOnly(Forbidden):
+    code = "consumer_only"
 
 
 class InvalidCredentials(Unauthorized):

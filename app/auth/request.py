@@ -5,9 +5,9 @@ import uuid
 from flask import Flask, current_app, g, request
 
 from app.auth.api_keys import authenticate_api_key, note_api_key_use
+from app.auth.errors import ConsumerOnly, InvalidToken, MissingCredentials, StaffOnly
 from app.auth.services import AuthSettings, is_active_staff
-from app.auth.tokens import InvalidToken, decode_access_token
-from app.errors import Forbidden, Unauthorized
+from app.auth.tokens import decode_access_token
 from app.extensions import db
 from app.tenancy.elevation import Why, enter_scope, forget_scope
 from app.tenancy.enums import ActorKind
@@ -36,14 +36,14 @@ def request_scope() -> Scope:
 def staff_only() -> Scope:
     scope = request_scope()
     if not scope.is_staff:
-        raise Forbidden("This endpoint is for staff and API keys.", code="staff_only")
+        raise StaffOnly("This endpoint is for staff and API keys.")
     return scope
 
 
 def consumer_only() -> Scope:
     scope = request_scope()
     if scope.actor_kind is not ActorKind.consumer:
-        raise Forbidden("This endpoint is for signed-in consumers.", code="consumer_only")
+        raise ConsumerOnly("This endpoint is for signed-in consumers.")
     return scope
 
 
@@ -53,8 +53,7 @@ def _resolve() -> Scope:
         return _api_key_scope(api_key)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("Sign in: send 'Authorization: Bearer <access token>'.",
-                           code="missing_credentials")
+        raise MissingCredentials("Sign in: send 'Authorization: Bearer <access token>'.")
     claims = decode_access_token(current_app.config["SECRET_KEY"], token.strip())
     tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
     if claims["knd"] == "consumer":

@@ -7,13 +7,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.auth.clock import aware, utcnow
-from app.auth.errors import InvalidCredentials, RefreshTokenReused, StoreRequired
+from app.auth.errors import InvalidCredentials, InvalidToken, RefreshTokenReused, StoreRequired
 from app.auth.models import RefreshToken
 from app.auth.passwords import verify_password
 from app.auth.providers import LoginProvider
-from app.auth.tokens import InvalidToken, digest, issue_access_token, new_secret, split_compound
-from app.db import uuid7
+from app.auth.tokens import digest, issue_access_token, new_secret, split_compound
+from app.db import utcnow, uuid7
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import IdentityKind, OrgKind
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
@@ -115,7 +114,7 @@ def refresh(session: Session, settings: AuthSettings, *, refresh_token: str) -> 
     row = _refresh_row(session, refresh_token)
     if row.used_at is not None:
         _reused(session, row)
-    if row.revoked_at is not None or aware(row.expires_at) < utcnow():
+    if row.revoked_at is not None or row.expires_at < utcnow():
         raise InvalidToken("The refresh token has expired or was revoked.")
     # Spend it with a conditional UPDATE: of two concurrent refreshes only one wins, and the
     # loser is treated as a replay.

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from app.auth.clock import aware, utcnow
 from app.auth.errors import TooManyAttempts
 from app.auth.models import LoginAttempt
+from app.db import utcnow
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def check_throttle(session: Session, keys: ThrottleKeys, *, max_failures: int, w
             .where(LoginAttempt.key_hash == key, LoginAttempt.failed_at >= now - window)
             .order_by(LoginAttempt.failed_at.desc()).offset(max_failures - 1).limit(1))
         if blocking is not None:
-            wait = (aware(blocking) + window - now).total_seconds()
+            wait = (blocking + window - now).total_seconds()
             raise TooManyAttempts("Too many failed sign-ins; try again later.",
                                   headers={"Retry-After": str(max(1, math.ceil(wait)))})
 

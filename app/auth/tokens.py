@@ -7,15 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from app.errors import Unauthorized
+from app.auth.errors import InvalidToken, TokenExpired
 from app.tenancy.enums import Role
 
 ALGORITHM = "HS256"
 ISSUER = "tiermall"
-
-
-class InvalidToken(Unauthorized):
-    code = "invalid_token"
 
 
 def issue_access_token(secret: str, *, ttl_seconds: int, tenant_id: uuid.UUID, subject: uuid.UUID,
@@ -38,7 +34,7 @@ def decode_access_token(secret: str, token: str) -> dict:
         elif claims["knd"] != "consumer":
             raise ValueError("unknown token kind")
     except jwt.ExpiredSignatureError as error:
-        raise InvalidToken("The access token has expired.", code="token_expired") from error
+        raise TokenExpired("The access token has expired.") from error
     except (jwt.InvalidTokenError, ValueError, TypeError, KeyError) as error:
         raise InvalidToken("The access token is not valid.") from error
     return claims

@@ -7,9 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.errors import BrandManagersOnly
 from app.catalog.rules import is_brand_path
-from app.db import utcnow
 from app.errors import NotFound
-from app.tenancy.models import Org
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
@@ -21,10 +19,6 @@ def require_brand_staff(scope: Scope, action: Action) -> None:
         raise BrandManagersOnly("Only the brand's own staff may change the catalog and its bands.")
 
 
-def brand_path(scope: Scope) -> str:
-    return scope.org_path
-
-
 def get_catalog_row(session: Session, model, scope: Scope, row_id: uuid.UUID):
     """A brand catalog row (tenant-wide readable) by id, or 404."""
     row = session.scalars(
@@ -34,21 +28,3 @@ def get_catalog_row(session: Session, model, scope: Scope, row_id: uuid.UUID):
         raise NotFound(f"No {model.__tablename__[:-1].replace('_', ' ')} with that id.")
     return row
 
-
-def brand_org(session: Session, tenant_id: uuid.UUID) -> Org:
-    return session.scalars(
-        select(Org).where(Org.tenant_id == tenant_id, Org.parent_id.is_(None))
-    ).one()
-
-
-def as_aware(value):
-    """SQLite hands back naive datetimes: they were stored as UTC."""
-    if value is not None and value.tzinfo is None:
-        from datetime import UTC  # noqa: PLC0415
-
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def now_or(at):
-    return as_aware(at) if at is not None else utcnow()

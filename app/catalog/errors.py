@@ -45,11 +45,6 @@ class BrandManagersOnly(Forbidden):
     code = "brand_managers_only"
 
 
-class NotYourPriceList(Forbidden):
-    code = "not_your_price_list"
-
-
-
 class InvalidPricePeriod(DomainError):
     status, code = 422, "invalid_price_period"
 

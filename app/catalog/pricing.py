@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.catalog import rules
-from app.catalog.access import as_aware, brand_org, get_catalog_row, now_or, require_brand_staff
+from app.catalog.access import get_catalog_row, require_brand_staff
 from app.catalog.errors import (
     InvalidBand,
     InvalidPriceAudience,
@@ -35,11 +35,13 @@ from app.catalog.models import (
     Sku,
     StoreAssortment,
 )
+from app.db import utcnow
 from app.platform.audit import audit
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
+from app.tenancy.orgs import brand_root
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
@@ -57,7 +59,7 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
     Raises SkuUnavailable (unknown, off shelf, or not in the store's assortment for retail)
     and NoPrice.
     """
-    at = now_or(at)
+    at = at or utcnow()
     wanted = list(dict.fromkeys(sku_ids))
     with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):
         _require_sellable(session, tenant_id, seller, buyer_org, wanted)
@@ -75,7 +77,7 @@ def price_map(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org:
     channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
     sellers = [seller.id]
     if channel is PriceChannel.retail and seller.kind is OrgKind.store:
-        sellers.append(brand_org(session, tenant_id).id)  # the brand's list price
+        sellers.append(brand_root(session, tenant_id).id)  # the brand's list price
     candidates = _candidates(session, tenant_id, sellers, seller.id, channel, buyer_org,
                              sku_ids, at)
     # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
@@ -124,11 +126,11 @@ def _candidates(session, tenant_id, seller_ids, own_seller_id, channel, buyer_or
 
 def _candidate(row: PriceEntry, own_seller_id) -> rules.PriceCandidate:
     return rules.PriceCandidate(
-        amount_minor=row.amount_minor, effective_from=as_aware(row.effective_from),
-        effective_to=as_aware(row.effective_to), buyer_org_id=row.buyer_org_id,
+        amount_minor=row.amount_minor, effective_from=row.effective_from,
+        effective_to=row.effective_to, buyer_org_id=row.buyer_org_id,
         buyer_depth=row.buyer_depth, buyer_kind=row.buyer_kind,
         tier=1 if row.seller_org_id == own_seller_id else 0,
-        created_at=as_aware(row.created_at))
+        created_at=row.created_at)
 
 
 def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rules.Band]]:
@@ -141,8 +143,8 @@ def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rul
 
 
 def _band(row: PriceBand) -> rules.Band:
-    return rules.Band(row.floor_minor, row.ceiling_minor, as_aware(row.effective_from),
-                      as_aware(row.effective_to))
+    return rules.Band(row.floor_minor, row.ceiling_minor, row.effective_from,
+                      row.effective_to)
 
 
 # --- writing price lists --------------------------------------------------------------------
@@ -196,7 +198,7 @@ def set_price(session: Session, scope: Scope, *, seller_org_id: uuid.UUID, sku_i
 
 def _period(effective_from, effective_to) -> tuple[datetime, datetime | None]:
     """Default the start to now; an end must come after the start."""
-    effective_from, effective_to = now_or(effective_from), as_aware(effective_to)
+    effective_from = effective_from or utcnow()
     if effective_to is not None and effective_to <= effective_from:
         raise InvalidPricePeriod("effective_to must be after effective_from.")
     return effective_from, effective_to

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog.errors import InsufficientStock, StockConflict
 from app.catalog.models import StockLevel, StockMovement, StockReason
-from app.db import utcnow, uuid7
+from app.db import insert_or_ignore, utcnow, uuid7
 from app.tenancy.models import Org
 
 
@@ -134,23 +134,9 @@ def _ensure_level(session: Session, tenant_id, org: Org, sku_id) -> StockLevel:
         return level
     values = {"tenant_id": tenant_id, "id": uuid7(), "owner_path": org.path, "org_id": org.id,
               "sku_id": sku_id, "on_hand": 0, "reserved": 0, "updated_at": utcnow()}
-    session.execute(_insert_ignoring_conflict(session).values(**values))
+    session.execute(insert_or_ignore(session, StockLevel, conflict_on=["tenant_id", "org_id", "sku_id"])
+                    .values(**values))
     return session.scalars(select(StockLevel).where(_key(tenant_id, org, sku_id))).one()
-
-
-def _insert_ignoring_conflict(session: Session):
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert  # noqa: PLC0415
-
-        return pg_insert(StockLevel).on_conflict_do_nothing(
-            index_elements=["tenant_id", "org_id", "sku_id"])
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert  # noqa: PLC0415
-
-        return sqlite_insert(StockLevel).on_conflict_do_nothing(
-            index_elements=["tenant_id", "org_id", "sku_id"])
-    return insert(StockLevel)
 
 
 def _movement(session, tenant_id, org: Org, sku_id, reason, qty, reserved_delta, after,

@@ -1,7 +1,9 @@
-"""`flask --app wsgi seed-demo`: a small but complete demo network."""
+"""The demo network for `flask --app wsgi seed-demo`: small but complete, and its newcomer's guide."""
+
+import uuid
+from dataclasses import dataclass, field
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.auth.passwords import hash_password
@@ -15,7 +17,6 @@ from app.tenancy.enums import ActorKind, Dataset, Fidelity, IdentityKind, OrgKin
 from app.tenancy.models import Consumer, ConsumerIdentity, Org, Tenant, User
 from app.tenancy.resolve import staff_scope
 from app.tenancy.scope import PLATFORM_SCOPE
-from app.uow import unit_of_work
 
 DEMO_PASSWORD = "demo-password"
 TENANT_SLUG = "acme"
@@ -37,8 +38,24 @@ CONSUMERS = [  # (store key, name, phone)
 ]
 
 
-def seed_demo() -> list[tuple[str, str, str]]:
-    """Build the demo tenant; returns (who, email, org) for the login table."""
+@dataclass
+class DemoGuide:
+    """What a newcomer needs to try each surface: staff logins and the stores consumers join."""
+
+    logins: list[tuple[str, str, str, str]] = field(default_factory=list)  # (surface, who, email, org)
+    stores: list[tuple[str, uuid.UUID]] = field(default_factory=list)  # (name, id)
+
+
+SURFACES = {  # role at a kind of org → the API surface it works in
+    (OrgKind.brand, Role.owner): "brand admin, finance: /network /catalog /finance /portal",
+    (OrgKind.distributor, Role.admin): "distributor portal: /portal /payments /network",
+    (OrgKind.store, Role.owner): "store ordering: /store /payments",
+    (OrgKind.store, Role.guide): "in-store sales: POST /store/orders/in-store",
+}
+
+
+def seed_demo() -> DemoGuide:
+    """Build the demo tenant; returns the logins and store ids to print."""
     session = db.session
     enter_scope(session, Why.seed_demo, scope=PLATFORM_SCOPE)
     if session.scalar(select(Tenant.id).where(Tenant.slug == TENANT_SLUG)):
@@ -52,7 +69,8 @@ def seed_demo() -> list[tuple[str, str, str]]:
     brand_scope = staff_scope(session, tenant=tenant, org=brand, role=Role.owner,
                               actor_kind=ActorKind.staff, actor_id=owner.id)
     orgs: dict[str, Org] = {"brand": brand}
-    logins = [("brand owner", owner.email, brand.name)]
+    guide = DemoGuide()
+    guide.logins.append((SURFACES[OrgKind.brand, Role.owner], "brand owner", owner.email, brand.name))
     for key, parent, kind, name in NETWORK:
         orgs[key] = network.create_org(session, brand_scope, parent_id=orgs[parent].id,
                                        kind=kind, name=name, code=key.upper())
@@ -60,12 +78,13 @@ def seed_demo() -> list[tuple[str, str, str]]:
         user = network.create_user(session, brand_scope, org_id=orgs[key].id,
                                    email=f"{key}@acme.example", name=f"{name} {role.value}",
                                    password=DEMO_PASSWORD, role=role)
-        logins.append((f"{kind.value} {role.value}", user.email, name))
+        guide.logins.append((SURFACES[kind, role], f"{kind.value} {role.value}", user.email, name))
         if kind is OrgKind.store:
-            guide = network.create_user(session, brand_scope, org_id=orgs[key].id,
-                                        email=f"guide.{key}@acme.example", name=f"{name} guide",
-                                        password=DEMO_PASSWORD, role=Role.guide)
-            logins.append(("shopping guide", guide.email, name))
+            seller = network.create_user(session, brand_scope, org_id=orgs[key].id,
+                                         email=f"guide.{key}@acme.example", name=f"{name} guide",
+                                         password=DEMO_PASSWORD, role=Role.guide)
+            guide.logins.append((SURFACES[kind, Role.guide], "shopping guide", seller.email, name))
+            guide.stores.append((name, orgs[key].id))
     for store_key, name, phone in CONSUMERS:
         store = orgs[store_key]
         consumer = Consumer(tenant_id=tenant.id, id=uuid7(), name=name, phone=phone,
@@ -77,7 +96,26 @@ def seed_demo() -> list[tuple[str, str, str]]:
     _seed_grants(session, tenant, orgs)
     seed_catalog(session, tenant, orgs)
     seed_orders(session, tenant, orgs)
-    return logins
+    return guide
+
+
+def guide_text(guide: DemoGuide, base_url: str = "http://127.0.0.1:5000") -> str:
+    """The newcomer's page that `seed-demo` prints: one line per login, then the consumer login."""
+    lines = [f"Demo tenant '{TENANT_SLUG}' ready. API docs: {base_url}/docs",
+             "",
+             f"Staff sign in: POST /auth/login {{\"tenant\": \"{TENANT_SLUG}\", \"email\": ..., "
+             f"\"password\": \"{DEMO_PASSWORD}\"}}",
+             f"  {'email':<30} {'who':<22} {'org':<26} try",
+             *(f"  {email:<30} {who:<22} {org:<26} {surface}" for surface, who, email, org in guide.logins),
+             "",
+             "Consumers (mini-program storefront: /storefront, /payments/orders/<id>/intent) sign in with",
+             f"  POST /auth/consumer/login {{\"tenant\": \"{TENANT_SLUG}\", \"code\": \"dev-<any name>\", "
+             "\"store_id\": \"<a store id>\"}",
+             "  a new name joins that store as its home store; the same name signs in again later. Stores:",
+             *(f"  {store_id}  {name}" for name, store_id in guide.stores),
+             "",
+             "Then send 'Authorization: Bearer <access_token>'; GET /network/me says who you are."]
+    return "\n".join(lines)
 
 
 def _seed_grants(session, tenant: Tenant, orgs: dict[str, Org]) -> None:
@@ -96,14 +134,3 @@ def _seed_grants(session, tenant: Tenant, orgs: dict[str, Org]) -> None:
                      grantee_org_id=orgs["east"].id, dataset=Dataset.sales,
                      fidelity=Fidelity.aggregate)
 
-
-@click.command("seed-demo")
-@with_appcontext
-def seed_demo_command() -> None:
-    """Create the demo tenant 'acme' and print its logins."""
-    with unit_of_work():
-        logins = seed_demo()
-    click.echo(f"Demo tenant '{TENANT_SLUG}' ready. Every password: {DEMO_PASSWORD}")
-    for who, email, org in logins:
-        click.echo(f"  {who:<22} {email:<32} {org}")
-    click.echo("Consumers sign in with POST /auth/consumer/login {tenant, code: 'dev-<name>', store_id}")

@@ -4,9 +4,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from app.db import insert_or_ignore, uuid7
 from app.finance.models import CHART, AccountCode, AccountKind, JournalLine, LedgerAccount
 from app.tenancy.filters import scoped
 from app.tenancy.models import Org
@@ -20,11 +20,6 @@ def account_key(org_id: uuid.UUID, code: AccountCode, counterparty_org_id: uuid.
     return f"{org_id}:{code.value}:{counterparty_org_id or '-'}:{currency}"
 
 
-def brand_root(session: Session, tenant_id: uuid.UUID) -> Org:
-    """The tenant's brand org; tenant-wide accounts (gateway clearing, fees) belong to it."""
-    return session.scalars(select(Org).where(Org.tenant_id == tenant_id, Org.parent_id.is_(None))).one()
-
-
 def ensure_account(session: Session, *, tenant_id: uuid.UUID, org: Org, code: AccountCode,
                    currency: str, counterparty_org_id: uuid.UUID | None = None) -> LedgerAccount:
     """The org's account for `code` (and counterparty), created on first use; safe under races."""
@@ -33,13 +28,10 @@ def ensure_account(session: Session, *, tenant_id: uuid.UUID, org: Org, code: Ac
         LedgerAccount.tenant_id == tenant_id, LedgerAccount.key == key)).one_or_none()
     if found is not None:
         return found
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    from app.db import uuid7  # noqa: PLC0415
-
-    session.execute(dialect.insert(LedgerAccount).values(
+    session.execute(insert_or_ignore(session, LedgerAccount, conflict_on=["tenant_id", "key"]).values(
         tenant_id=tenant_id, id=uuid7(), key=key, org_id=org.id, code=code, kind=CHART[code],
         counterparty_org_id=counterparty_org_id, currency=currency, owner_path=org.path,
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "key"]))
+    ))
     return session.scalars(select(LedgerAccount).where(
         LedgerAccount.tenant_id == tenant_id, LedgerAccount.key == key)).one()
 

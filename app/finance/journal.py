@@ -7,16 +7,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import uuid7
-from app.errors import DomainError, NotFound
+from app.errors import NotFound
+from app.finance.errors import UnbalancedEntry
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
 from app.tenancy.scope import Scope, system_scope
-
-
-class UnbalancedEntry(DomainError):
-    status, code = 422, "unbalanced_entry"
-
 
 # --- pure rules ----------------------------------------------------------------------------------
 

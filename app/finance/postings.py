@@ -4,22 +4,19 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from app.finance.accounts import brand_root, ensure_account
+from app.finance.accounts import ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode, JournalEntry, LedgerAccount
 from app.orders.models import Order, PaymentMethod
 from app.tenancy.models import Org
+from app.tenancy.orgs import brand_root, org_by_id
 
 A = AccountCode
 
 
-def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Org:
-    return session.get(Org, (tenant_id, org_id))
-
-
 def settlement_account(session: Session, order: Order, method: str) -> LedgerAccount:
     """Where an order's money sits: the gateway, the seller's bank, or what the buyer owes."""
-    seller = _org(session, order.tenant_id, order.seller_org_id)
+    seller = org_by_id(session, order.tenant_id, order.seller_org_id)
     if method == PaymentMethod.credit:
         return ensure_account(session, tenant_id=order.tenant_id, org=seller, code=A.receivable,
                               currency=order.currency, counterparty_org_id=order.buyer_org_id)
@@ -35,7 +32,7 @@ def tenant_account(session: Session, tenant_id: uuid.UUID, code: AccountCode, cu
 
 
 def seller_account(session: Session, order: Order, code: AccountCode) -> LedgerAccount:
-    seller = _org(session, order.tenant_id, order.seller_org_id)
+    seller = org_by_id(session, order.tenant_id, order.seller_org_id)
     return ensure_account(session, tenant_id=order.tenant_id, org=seller, code=code, currency=order.currency)
 
 

@@ -5,6 +5,7 @@ from app.auth.request import consumer_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders import aftersales, cart, fulfilment, queries
+from app.orders.api_staff import placed_response  # the one 201/200-replayed answer
 from app.orders.placement import OrderRequest, place_retail
 from app.orders.schemas import (
     CancelIn,
@@ -27,12 +28,6 @@ blp = Blueprint("storefront_orders", __name__, url_prefix="/storefront",
 ERRORS = (401, 403, 404, 409, 422)
 
 
-def placed_response(placed, scope):
-    """201 for a new order, 200 when an Idempotency-Key replays an earlier one."""
-    detail = queries.order_detail(db.session, scope, placed.order, lines=placed.lines, with_history=False)
-    return detail, 201 if placed.created else 200
-
-
 @blp.route("/cart")
 class Cart(TransactionalView):
     @blp.arguments(CartQuery, location="query")
@@ -40,7 +35,7 @@ class Cart(TransactionalView):
     @blp.errors(401, 403, 422)
     def get(self, query):
         """My cart at a store (my home store by default), with today's prices."""
-        return cart.items(db.session, scope=consumer_only(), **query)
+        return cart.items(db.session, consumer_only(), **query)
 
 
 @blp.route("/cart/items")
@@ -50,7 +45,7 @@ class CartItems(TransactionalView):
     @blp.errors(401, 403, 422)
     def put(self, body):
         """Set the quantity of a SKU in my cart (0 removes it)."""
-        return cart.set_item(db.session, scope=consumer_only(), **body)
+        return cart.set_item(db.session, consumer_only(), **body)
 
 
 @blp.route("/cart/checkout")
@@ -67,7 +62,7 @@ class Checkout(TransactionalView):
         placed = cart.checkout(db.session, scope, store_id=body.pop("store_id"),
                                request=OrderRequest(lines=[], idempotency_key=headers["idempotency_key"],
                                                     **body))
-        return placed_response(placed, scope)
+        return placed_response(scope, placed)
 
 
 @blp.route("/orders")
@@ -90,7 +85,7 @@ class MyOrders(TransactionalView):
         scope = consumer_only()
         placed = place_retail(db.session, scope, store_id=body.pop("store_id"),
                               request=OrderRequest(idempotency_key=headers["idempotency_key"], **body))
-        return placed_response(placed, scope)
+        return placed_response(scope, placed)
 
 
 @blp.route("/orders/<uuid:order_id>")
@@ -134,6 +129,6 @@ class RequestRefund(TransactionalView):
     @blp.errors(*ERRORS)
     def post(self, body, order_id):
         """Ask for a refund on some units of some lines (the store decides)."""
-        refund = aftersales.request_refund(db.session, scope=consumer_only(), order_id=order_id, **body)
+        refund = aftersales.request_refund(db.session, consumer_only(), order_id=order_id, **body)
         return queries.refund_detail(db.session, refund)
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from app.db import uuid7
 from app.errors import DomainError
-from app.orders.errors import CartEmpty, InvalidSeller
+from app.orders.errors import CartEmpty, CartFull, InvalidSeller
 from app.orders.models import CartItem
 from app.orders.placement import OrderRequest, Placed, has_key, place_retail
 from app.tenancy.elevation import Why, elevated
@@ -79,7 +79,7 @@ def set_item(session: Session, scope: Scope, *, sku_id: uuid.UUID, qty: int,
             CartItem.tenant_id == scope.tenant_id, CartItem.consumer_id == scope.consumer_id,
             CartItem.store_id == store.id)).all())
         if count >= MAX_ITEMS:
-            raise DomainError(f"A cart holds at most {MAX_ITEMS} SKUs.", code="cart_full", status=422)
+            raise CartFull(f"A cart holds at most {MAX_ITEMS} SKUs.")
         session.add(CartItem(tenant_id=scope.tenant_id, id=uuid7(), consumer_id=scope.consumer_id,
                              store_id=store.id, sku_id=sku_id, qty=qty, owner_path=store.path))
     session.flush()

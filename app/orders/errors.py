@@ -23,6 +23,10 @@ class InvalidSeller(DomainError):
     status, code = 422, "invalid_seller"
 
 
+class CartFull(DomainError):
+    status, code = 422, "cart_full"
+
+
 class CartEmpty(DomainError):
     status, code = 422, "cart_empty"
 

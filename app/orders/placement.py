@@ -10,10 +10,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import utcnow, uuid7
+from app.db import insert_or_ignore, utcnow, uuid7
 from app.errors import DomainError, NotFound
 from app.orders import events, rules, stock_moves
 from app.orders.cache import TtlCache
@@ -24,6 +23,7 @@ from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import ActorKind, OrgKind
 from app.tenancy.filters import get_visible
 from app.tenancy.models import Consumer, Org, Tenant
+from app.tenancy.orgs import org_by_id
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
@@ -66,7 +66,7 @@ def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
     digest = request.digest(store_id=store_id)
     # Entered before the first statement, the system scope is set once, at BEGIN.
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
-        store = _org(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
+        store = org_by_id(session, scope.tenant_id, store_id) if store_id else _home_store(session, scope)
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise InvalidSeller("Retail orders are placed at an active store.")
         return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
@@ -86,7 +86,7 @@ def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, requ
     member = get_visible(session, Consumer, scope, member_id)
     digest = request.digest(member_id=member_id)
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
-        store = _org(session, scope.tenant_id, scope.org_id)
+        store = org_by_id(session, scope.tenant_id, scope.org_id)
         if store is None or store.kind is not OrgKind.store:
             raise InvalidSeller("In-store retail is placed by the staff of a store.")
         return _place(session, scope, flow=OrderFlow.retail, seller=store, buyer_org=None,
@@ -99,17 +99,13 @@ def place_supply_order(session: Session, scope: Scope, *, request: OrderRequest)
     require(scope, Action.place_supply_order)
     digest = request.digest()
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(scope.tenant_id)):
-        buyer = _org(session, scope.tenant_id, scope.org_id)
+        buyer = org_by_id(session, scope.tenant_id, scope.org_id)
         if buyer is None or buyer.parent_id is None:
             raise InvalidSeller("The brand has no parent to buy from.")
-        seller = _org(session, scope.tenant_id, buyer.parent_id)
+        seller = org_by_id(session, scope.tenant_id, buyer.parent_id)
         flow = OrderFlow.replenish if buyer.kind is OrgKind.store else OrderFlow.purchase
         return _place(session, scope, flow=flow, seller=seller, buyer_org=buyer, consumer_id=None,
                       request=request, digest=digest)
-
-
-def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID | None) -> Org | None:
-    return session.get(Org, (tenant_id, org_id)) if org_id else None
 
 
 def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buyer_org: Org | None,
@@ -174,11 +170,9 @@ def _claim(session: Session, order: Order) -> bool:
     to commit and then finds its order.
     """
     values = {column.key: getattr(order, column.key) for column in Order.__table__.columns}
-    statement = _insert(session, Order).values(values).returning(Order.id)
-    if order.idempotency_key:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["tenant_id", "placed_by_id", "idempotency_key"])
-    if session.execute(statement).first() is None:
+    table, key = Order.__table__, ["tenant_id", "placed_by_id", "idempotency_key"]
+    statement = insert_or_ignore(session, table, conflict_on=key) if order.idempotency_key else table.insert()
+    if session.execute(statement.values(values).returning(Order.id)).first() is None:
         return False
     make_transient_to_detached(order)
     session.add(order)
@@ -193,11 +187,6 @@ def _insert_persistent(session: Session, model, rows: list) -> None:
     for row in rows:
         make_transient_to_detached(row)
         session.add(row)
-
-
-def _insert(session: Session, model):
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model.__table__)
 
 
 def _terms(session: Session, tenant_id: uuid.UUID) -> tuple[str, dict]:

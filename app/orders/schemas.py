@@ -217,7 +217,8 @@ class OrderSummaryOut(Schema):
 
 
 class OrderOut(OrderSummaryOut):
-    ship_to = ma.fields.Dict(allow_none=True, metadata={"description": "Masked below full fidelity"})
+    ship_to = ma.fields.Nested(ShipTo, allow_none=True,
+                               metadata={"description": "Masked below full fidelity"})
     note = ma.fields.String(allow_none=True)
     cancel_reason = ma.fields.String(allow_none=True)
     fidelity = ma.fields.Enum(Fidelity)

@@ -11,14 +11,10 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from app.tenancy.elevation import Why, elevated
-from app.tenancy.models import Org
+from app.tenancy.orgs import org_by_id
 from app.tenancy.scope import system_scope
 
 Move = tuple[uuid.UUID, int]  # (sku_id, qty)
-
-
-def _org(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Org:
-    return session.get(Org, (tenant_id, org_id))
 
 
 def apply(session: Session, *, verb: str, tenant_id: uuid.UUID, org_id: uuid.UUID,
@@ -31,7 +27,7 @@ def apply(session: Session, *, verb: str, tenant_id: uuid.UUID, org_id: uuid.UUI
         return
     function = getattr(stock, verb)
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(tenant_id)):
-        org = _org(session, tenant_id, org_id)
+        org = org_by_id(session, tenant_id, org_id)
         for sku_id, qty in moves:
             function(session, tenant_id=tenant_id, org=org, sku_id=sku_id, qty=qty, order_id=order_id)
         session.flush()

@@ -42,7 +42,7 @@ class PayOnCredit(TransactionalView):
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, order_id):
         """Pay a pending purchase/replenishment order on account, within the credit limit."""
-        return credit.pay_on_credit(db.session, scope=staff_only(), order_id=order_id)
+        return credit.pay_on_credit(db.session, staff_only(), order_id=order_id)
 
 
 @blp.route("/orders/<uuid:order_id>/offline-confirmation")
@@ -52,7 +52,7 @@ class OfflineConfirmation(TransactionalView):
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, order_id):
         """The seller's finance confirms a bank transfer (or an offline demo payment) arrived."""
-        return credit.confirm_bank_transfer(db.session, scope=staff_only(), order_id=order_id, **body)
+        return credit.confirm_bank_transfer(db.session, staff_only(), order_id=order_id, **body)
 
 
 @blp.route("/orders/<uuid:order_id>")
@@ -61,7 +61,7 @@ class OrderPayments(TransactionalView):
     @blp.errors(401, 404)
     def get(self, order_id):
         """The payments of an order I see."""
-        return retail.payments_for(db.session, scope=request_scope(), order_id=order_id)
+        return retail.payments_for(db.session, request_scope(), order_id=order_id)
 
 
 @blp.route("/credit-accounts")
@@ -70,14 +70,14 @@ class CreditAccounts(TransactionalView):
     @blp.errors(401, 403)
     def get(self):
         """Credit accounts in my scope with what each buyer owes, aged 0-30, 31-60, 61-90, 90+ days."""
-        return credit.aged_statement(db.session, scope=staff_only())
+        return credit.aged_statement(db.session, staff_only())
 
     @blp.arguments(CreditLimitSchema)
     @blp.response(200, CreditAccountSchema)
     @blp.errors(401, 403, 404, 422)
     def put(self, body):
         """Set the credit limit of a buyer org directly below mine."""
-        return credit.set_credit_limit(db.session, scope=staff_only(), **body)
+        return credit.set_credit_limit(db.session, staff_only(), **body)
 
 
 @blp.route("/credit-accounts/<uuid:account_id>/repayments")
@@ -87,7 +87,7 @@ class Repayments(TransactionalView):
     @blp.errors(401, 403, 404, 422)
     def post(self, body, account_id):
         """Record a buyer's repayment; it settles the oldest charges first."""
-        return credit.record_repayment(db.session, scope=staff_only(), account_id=account_id, **body)
+        return credit.record_repayment(db.session, staff_only(), account_id=account_id, **body)
 
 
 @hooks.route("/stripe")

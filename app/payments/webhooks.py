@@ -4,18 +4,17 @@ import logging
 import uuid
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
-from app.finance.accounts import brand_root
+from app.db import insert_or_ignore, utcnow
 from app.payments import refunds, retail
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
-from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
+from app.payments.models import GatewayPayout, PaymentStatus, WebhookEvent
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, elevated, enter_scope
 from app.tenancy.models import Tenant
+from app.tenancy.orgs import brand_root
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 
 log = logging.getLogger(__name__)
@@ -42,11 +41,10 @@ def _tenant_hint(event: dict) -> uuid.UUID | None:
 def store(session: Session, event: dict) -> bool:
     """Store the event by its id; False for a duplicate delivery (already stored)."""
     enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    inserted = session.execute(dialect.insert(WebhookEvent).values(
+    inserted = session.execute(insert_or_ignore(session, WebhookEvent, conflict_on=["id"]).values(
         id=event["id"], type=event.get("type", "unknown"), tenant_id=_tenant_hint(event),
         account=event.get("account"), payload=event, received_at=utcnow(), attempts=0,
-    ).on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)).first()
+    ).returning(WebhookEvent.id)).first()
     return inserted is not None
 
 
@@ -235,8 +233,3 @@ HANDLERS = {
     "account.updated": on_account_updated,
 }
 
-
-def payments_of_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID) -> list[Payment]:
-    with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
-        return list(session.scalars(select(Payment).where(
-            Payment.tenant_id == tenant_id, Payment.order_id == order_id).order_by(Payment.created_at)))

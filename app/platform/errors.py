@@ -9,3 +9,7 @@ class OutboxOperatorsOnly(Forbidden):
 
 class NotDeadLettered(DomainError):
     status, code = 409, "not_dead_lettered"
+
+
+class OutboxLagging(DomainError):
+    status, code = 503, "outbox_lagging"

@@ -6,9 +6,10 @@ from flask.views import MethodView
 from sqlalchemy import text
 
 from app.blueprint import Blueprint, TransactionalView
-from app.errors import DomainError
+from app.errors import NotReady
 from app.extensions import db
 from app.platform import metrics
+from app.platform.errors import OutboxLagging
 from app.platform.lag import OutboxLag, outbox_lag
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
@@ -65,7 +66,7 @@ def _measure() -> dict:
         db.session.execute(text("SELECT 1"))
         return _report(outbox_lag(db.session))
     except Exception as error:  # any failure to reach the database means: not ready
-        raise DomainError("The database does not answer.", code="not_ready", status=503) from error
+        raise NotReady("The database does not answer.") from error
     finally:
         db.session.rollback()
 
@@ -89,6 +90,5 @@ class OutboxReady(TransactionalView):  # reads only; its unit of work commits no
         """Alert on this: 503 outbox_lagging when the relay is behind its thresholds or events are dead."""
         report = _measure()
         if report["problems"]:
-            raise DomainError("The outbox relay is behind: " + "; ".join(report["problems"]) + ".",
-                              code="outbox_lagging", status=503)
+            raise OutboxLagging("The outbox relay is behind: " + "; ".join(report["problems"]) + ".")
         return report

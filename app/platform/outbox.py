@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.db import after_commit, utcnow
+from app.db import after_commit, insert_or_ignore, utcnow
 from app.platform import metrics
 from app.platform.models import OutboxEvent, ProcessedEvent
 
@@ -171,11 +170,9 @@ def describe(error: Exception) -> str:
 
 def claim_receipt(session: Session, event: OutboxEvent, handler: str) -> bool:
     """Insert the (event, handler) receipt; False when it was already handled."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     result = session.execute(
-        dialect.insert(ProcessedEvent)
+        insert_or_ignore(session, ProcessedEvent)
         .values(tenant_id=event.tenant_id, event_id=event.id, handler=handler)
-        .on_conflict_do_nothing()
         .returning(ProcessedEvent.event_id)
     )
     return result.first() is not None

@@ -11,9 +11,9 @@ import marshmallow as ma
 from flask import current_app, request
 
 from app.blueprint import Blueprint, TransactionalView
-from app.errors import Unauthorized
 from app.extensions import db
 from app.schemas import Schema
+from app.tenancy.errors import InvalidPlatformToken
 from app.tenancy.onboarding import MIN_PASSWORD, SLUG_PATTERN, onboard_tenant
 from app.tenancy.scope import PLATFORM_SCOPE, Scope
 
@@ -31,8 +31,7 @@ def platform_only() -> Scope:
     expected = current_app.config.get("PLATFORM_API_TOKEN")
     presented = request.headers.get(HEADER, "")
     if not expected or not hmac.compare_digest(presented.encode(), expected.encode()):
-        raise Unauthorized("Send the platform operator token in X-Platform-Token.",
-                           code="invalid_platform_token")
+        raise InvalidPlatformToken("Send the platform operator token in X-Platform-Token.")
     return PLATFORM_SCOPE
 
 

@@ -9,24 +9,16 @@ from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
 from app.db import uuid7
-from app.errors import Conflict, Forbidden
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, Role
+from app.tenancy.errors import PlatformOnly, TenantSlugTaken
 from app.tenancy.models import Org, Tenant, User
 from app.tenancy.network import create_tenant
 from app.tenancy.scope import Scope
 
 PASSWORD_ENV = "TIERMALL_OWNER_PASSWORD"
 MIN_PASSWORD = 10
-
-
-class TenantSlugTaken(Conflict):
-    code = "tenant_slug_taken"
-
-
-class PlatformOnly(Forbidden):
-    code = "platform_only"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ Roles are fixed for now; the table is data so that a tenant can define its own r
 
 from enum import StrEnum
 
-from app.errors import Forbidden
 from app.tenancy.enums import ActorKind, Role
+from app.tenancy.errors import PermissionDenied
 from app.tenancy.scope import Scope
 
 
@@ -107,14 +107,6 @@ CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,
              Role.viewer: 0}
-
-
-class PermissionDenied(Forbidden):
-    """403 `forbidden`; the body's `permission` names the action that was missing."""
-
-    def __init__(self, action: Action, message: str):
-        super().__init__(message, extra={"permission": action.value})
-        self.action = action
 
 
 def reach_of(role: Role | None, action: Action) -> Reach | None:

@@ -2,10 +2,10 @@
 
 from sqlalchemy.orm import Session
 
-from app.errors import Forbidden
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.errors import NotAManager
 from app.tenancy.models import Tenant
 from app.tenancy.network import actor_payload
 from app.tenancy.permissions import Action, require
@@ -23,8 +23,7 @@ def set_policy(session: Session, scope: Scope, *, defaults: dict[Dataset, Fideli
     """The brand's own staff with policy.edit; changes apply from the next request of every org."""
     require(scope, Action.edit_sharing_policy)
     if not (scope.is_staff and scope.org_path and scope.org_path.count("/") == 2):
-        raise Forbidden("Only the brand may change the data-sharing policy.",
-                        code="not_a_manager")
+        raise NotAManager("Only the brand may change the data-sharing policy.")
     with elevated(session, Why.read_tenant_policy, scope=system_scope(scope.tenant_id)):
         tenant = session.get(Tenant, scope.tenant_id)
         before = upstream_defaults(tenant)

@@ -93,10 +93,13 @@ class MeSchema(Schema):
 
 
 class PolicySchema(Schema):
+    # A Dict loads the keys as Dataset members; its documentation enumerates those keys.
     defaults = ma.fields.Dict(
         keys=ma.fields.Enum(Dataset), values=ma.fields.Enum(Fidelity), required=True,
         metadata={"description": "What an org sees of its descendants' data, per dataset",
-                  "example": {"consumers": "masked", "orders": "full"}})
+                  "example": {"consumers": "masked", "orders": "full"},
+                  "properties": {dataset.value: {"type": "string", "enum": [f.value for f in Fidelity]}
+                                 for dataset in Dataset}})
 
 
 class AuditEntrySchema(Schema):

@@ -4,14 +4,17 @@ The route walk reads app.url_map, so routes added later are checked without edit
 A view that needs no credentials is marked @blp.public; every other view documents 401.
 """
 
+import json
 import re
 
 import pytest
 from openapi_spec_validator import validate
 
 from app.errors import ErrorSchema
+from app.tenancy.enums import Dataset, Fidelity
+from tests.factories import login, make_tenant
 
-NOT_API = ("static", "api-docs.")
+NOT_API = ("static", "api-docs.", "api-docs-assets.")
 SUCCESS_WITHOUT_BODY = {"202", "204"}
 
 
@@ -48,9 +51,60 @@ def test_the_document_is_valid_openapi_3(spec):
     assert spec["openapi"].startswith("3.")
 
 
-def test_the_docs_ui_answers(client):
-    assert client.get("/docs").status_code == 200
-    assert client.get("/redoc").status_code == 200
+def test_the_docs_ui_answers_and_loads_only_assets_the_app_serves(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html  # nothing from a CDN: works offline
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert {"/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= set(assets)
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.data) > 1000, asset
+
+
+def test_ship_to_is_the_address_schema_or_null_and_nothing_else(spec):
+    schemas = spec["components"]["schemas"]
+    for name in ("RetailOrderIn", "CheckoutIn", "InStoreOrderIn", "OrderOut"):
+        ship_to = schemas[name]["properties"]["ship_to"]
+        assert ship_to["allOf"] == [{"$ref": "#/components/schemas/ShipTo"}], name
+        assert ship_to["nullable"] is True and "anyOf" not in ship_to, name
+    assert set(schemas["ShipTo"]["required"]) == {"name", "phone", "address"}
+
+
+def test_no_schema_is_a_bare_nullable_object_beside_a_reference(spec):
+    text = json.dumps(spec)
+    assert '{"type": "object", "nullable": true}' not in text
+
+
+def test_formats_are_openapi_formats_uri_not_url(spec):
+    formats = set(re.findall(r'"format": "([^"]+)"', json.dumps(spec)))
+    assert "url" not in formats and "uri" in formats
+    image = spec["components"]["schemas"]["SkuCreate"]["properties"]["image_url"]
+    assert image["format"] == "uri"
+
+
+def test_every_request_body_is_marked_required(spec):
+    optional = [f"{method.upper()} {path}" for path, item in spec["paths"].items()
+                for method, operation in item.items()
+                if isinstance(operation, dict) and "requestBody" in operation
+                and operation["requestBody"].get("required") is not True]
+    assert optional == []
+
+
+def test_the_sharing_policy_names_each_dataset_and_each_fidelity(spec):
+    defaults = spec["components"]["schemas"]["Policy"]["properties"]["defaults"]
+    assert set(defaults["properties"]) == {dataset.value for dataset in Dataset}
+    assert defaults["additionalProperties"] is False
+    for field in defaults["properties"].values():
+        assert field["enum"] == [fidelity.value for fidelity in Fidelity]
+
+
+def test_the_sharing_policy_refuses_a_key_the_document_does_not_name(client, session):
+    net = make_tenant(session)
+    response = client.put("/network/policy", headers=login(client, net, "brand"),
+                          json={"defaults": {"orders": "full", "gossip": "full"}})
+    assert response.status_code == 422 and "defaults" in response.get_json()["errors"]
 
 
 def test_the_error_component_is_our_error_schema(spec):

@@ -5,9 +5,8 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
-from app.db import Base
 from app.extensions import db
 from app.orders.models import Order, OrderStatus
 from app.payments.gateway import use_gateway
@@ -15,8 +14,8 @@ from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEv
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.models import OutboxEvent
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
-from tests import database
 from tests.factories import add_consumer, make_tenant
+from tests.support.committed import delete_tenant
 from tests.support.payments import WEBHOOK_SECRET, make_order, signed, stripe_event
 from tests.support.scope import use_scope
 from tests.support.stripe_standin import RunningStandIn
@@ -144,18 +143,7 @@ def test_without_a_configured_secret_webhooks_answer_503(client, session, app):
 
 # --- ten parallel deliveries, real connections, committed -------------------------------------
 
-def _delete_tenant(tenant_id: uuid.UUID, event_id: str) -> None:
-    """Remove what the test committed, as the admin, journal triggers off (they refuse deletes)."""
-    admin, _, _ = database.test_urls()
-    engine = create_engine(admin)
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in reversed(Base.metadata.sorted_tables):
-            if "tenant_id" in table.c and table.name != "webhook_events":
-                connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
-        connection.execute(text("DELETE FROM webhook_events WHERE id = :e"), {"e": event_id})
-        connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
-    engine.dispose()
+
 
 
 @pytest.mark.postgres
@@ -195,4 +183,4 @@ def test_ten_parallel_deliveries_of_one_event_change_state_once(app, stripe_env)
         assert kinds == ["gateway_fee", "order_payment"]  # the eager relay ran the journal handler once
         assert len(standin.state.calls("GET", "/v1/balance_transactions")) == 1
     finally:
-        _delete_tenant(tenant_id, event["id"])
+        delete_tenant(tenant_id, webhook_event_ids=(event["id"],))

@@ -26,6 +26,7 @@ from app.platform.models import OutboxEvent
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant
+from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
 pytestmark = pytest.mark.broker
@@ -121,25 +122,13 @@ def committed_tenant(engines):
     finally:
         set_current_scope(None)
         for tenant_id in tenant_ids:
-            delete_tenant(admin_engine, tenant_id)
+            delete_tenant(tenant_id)
 
 
 def build_tenant(session: Session, tenant_ids: list) -> uuid.UUID:
     net = make_tenant(session)
     tenant_ids.append(net.tenant.id)
     return net.tenant.id
-
-
-def delete_tenant(admin_engine, tenant_id: uuid.UUID) -> None:
-    """Every row of the tenant, in any table; replica mode skips FK and append-only triggers."""
-    with admin_engine.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        tables = connection.scalars(text(
-            "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
-            " AND column_name = 'tenant_id'")).all()
-        for table in tables:
-            connection.execute(text(f'DELETE FROM "{table}" WHERE tenant_id = :t'), {"t": tenant_id})
-        connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
 
 
 def audited_events(admin_engine, tenant_id: uuid.UUID) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.models  # noqa: F401  (every table, for the clean-up)
@@ -23,7 +23,7 @@ from app.catalog.models import (
     StockMovement,
     StoreAssortment,
 )
-from app.db import Base, utcnow, uuid7
+from app.db import utcnow, uuid7
 from app.orders.models import Order
 from app.orders.placement import OrderRequest, place_retail
 from app.tenancy.enums import OrgKind
@@ -31,6 +31,7 @@ from app.tenancy.models import Consumer, Org, Tenant
 from app.tenancy.resolve import consumer_scope
 from app.tenancy.scope import PLATFORM_SCOPE, system_scope
 from tests import database
+from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
 BUYERS, UNITS = 50, 10
@@ -70,16 +71,7 @@ def build_shop(admin: Session) -> dict:
             "consumer_ids": [c.id for c in consumers]}
 
 
-def remove_tenant(admin_url, tenant_id) -> None:
-    """Every row of the tenant, triggers and FK checks off for the sweep (superuser only)."""
-    engine = create_engine(admin_url)
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in reversed(Base.metadata.sorted_tables):
-            if "tenant_id" in table.c:
-                connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
-        connection.execute(Tenant.__table__.delete().where(Tenant.id == tenant_id))
-    engine.dispose()
+
 
 
 @pytest.fixture
@@ -91,7 +83,7 @@ def shop(app):
         built = build_shop(admin)
     admin_engine.dispose()
     yield built, app_url
-    remove_tenant(admin_url, built["tenant_id"])
+    delete_tenant(built["tenant_id"])
 
 
 def test_fifty_parallel_checkouts_for_ten_units_make_exactly_ten_orders(app, shop):

@@ -5,10 +5,9 @@ transactions), builds its own tenant, and deletes everything of that tenant afte
 """
 
 import threading
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -16,11 +15,12 @@ import app.models  # noqa: F401  (every table, for the clean-up)
 from app.catalog import products, stock
 from app.catalog.errors import InsufficientStock
 from app.catalog.models import StockLevel, StockMovement
-from app.db import Base, uuid7
+from app.db import uuid7
 from app.tenancy.models import Org
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant, scope_of
+from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
 BUYERS = 50
@@ -50,20 +50,7 @@ def committed_tenant(app, app_engine):
         ids = net.tenant.id, net.org("east").id, sku.id
     set_current_scope(None)
     yield ids
-    _delete_tenant(ids[0])
-
-
-def _delete_tenant(tenant_id: uuid.UUID) -> None:
-    """Superuser clean-up: triggers off (append-only audit), children before parents."""
-    admin, _, _ = database.test_urls()
-    engine = create_engine(admin, poolclass=NullPool)
-    with engine.begin() as connection:
-        connection.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in reversed(Base.metadata.sorted_tables):
-            if "tenant_id" in table.c:
-                connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
-        connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
-    engine.dispose()
+    delete_tenant(ids[0])
 
 
 def _reserve_one(engine, tenant_id, org_id, sku_id, barrier, outcomes) -> None:

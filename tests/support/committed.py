@@ -17,8 +17,9 @@ def app_role_engine() -> Engine:
     return create_engine(app_url, poolclass=NullPool)
 
 
-def delete_tenant(tenant_id: uuid.UUID) -> None:
-    """Remove everything a test committed for one tenant (triggers off: the audit is append-only)."""
+def delete_tenant(tenant_id: uuid.UUID, *, webhook_event_ids: tuple[str, ...] = ()) -> None:
+    """Remove everything a test committed for one tenant, and the platform-level webhook events
+    it names; as the superuser with triggers off (the audit and the journal are append-only)."""
     admin, _, _ = database.test_urls()
     engine = create_engine(admin, poolclass=NullPool)
     with engine.begin() as connection:
@@ -26,5 +27,7 @@ def delete_tenant(tenant_id: uuid.UUID) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if "tenant_id" in table.c:
                 connection.execute(table.delete().where(table.c.tenant_id == tenant_id))
+        for event_id in webhook_event_ids:
+            connection.execute(text("DELETE FROM webhook_events WHERE id = :e"), {"e": event_id})
         connection.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant_id})
     engine.dispose()

@@ -51,7 +51,6 @@ ALLOWED = {
     ("payments/webhooks.py", "_catch_up_payment", Why.webhook),
     ("payments/webhooks.py", "on_transfer", Why.webhook),
     ("payments/webhooks.py", "on_account_updated", Why.webhook),
-    ("payments/webhooks.py", "payments_of_order", Why.webhook),
     # A buyer's order touches the seller's side.
     ("orders/placement.py", "place_retail", Why.reserve_seller_stock),
     ("orders/placement.py", "place_in_store", Why.reserve_seller_stock),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.money import allocate, format_minor, to_minor
+from app.money import allocate, format_minor, minor_digits, to_minor
 
 weights_lists = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=30)
 totals = st.integers(min_value=0, max_value=10**12)
@@ -61,3 +61,16 @@ def test_decimal_strings_become_minor_units_without_floats():
     assert to_minor("0.1", "USD") == 10
     assert to_minor("500", "JPY") == 500
     assert format_minor(1234, "cny") == "12.34 CNY"
+
+
+def test_minor_units_come_from_iso_4217_data():
+    assert [minor_digits(code) for code in ("CNY", "usd", "JPY", "KRW", "KWD", "BHD", "CLF")] == [
+        2, 2, 0, 0, 3, 3, 4]
+    assert to_minor("1.2345", "KWD") == 1235 and format_minor(1235, "KWD") == "1.235 KWD"
+
+
+def test_an_unknown_currency_or_one_without_a_minor_unit_is_refused_not_guessed():
+    with pytest.raises(ValueError, match="not an ISO 4217"):
+        minor_digits("XYZ")
+    with pytest.raises(ValueError, match="no minor unit"):
+        minor_digits("XAU")
