@@ -5,7 +5,7 @@ from pathlib import Path
 import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -179,12 +179,21 @@ def register_error_handlers(app: Flask) -> None:
         current_app.logger.info("database refused a write: %s", error.orig)
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
 
+    @app.errorhandler(SQLAlchemyError)
+    def _lock_conflict(error):
+        """A deadlock or serialization failure that outlived its retries: try again, never a 500."""
+        if not _is_lock_conflict(error):
+            raise error
+        return _lock_conflict_response()
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_unavailable(error):
         """A lost connection or a statement over its time budget: 503 in the one shape, logged once."""
         from app.extensions import db  # noqa: PLC0415
 
+        if _is_lock_conflict(error):  # a deadlock is an OperationalError too, but it is a 409
+            return _lock_conflict_response()
         original = getattr(error, "orig", None) or error
         timed_out = getattr(original, "sqlstate", None) == QUERY_CANCELED
         # One line naming the original error (no SQL, no parameters, no secondary rollback error).
@@ -203,3 +212,18 @@ def register_error_handlers(app: Flask) -> None:
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+
+
+def _is_lock_conflict(error) -> bool:
+    from app.uow import is_lock_conflict  # noqa: PLC0415
+
+    return is_lock_conflict(error)
+
+
+def _lock_conflict_response():
+    from app.extensions import db  # noqa: PLC0415
+
+    db.session.rollback()
+    current_app.logger.warning("a lock conflict outlived its retries")
+    return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
+            409, {"Retry-After": "1"})

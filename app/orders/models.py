@@ -34,12 +34,14 @@ class OrderStatus(StrEnum):
     shipped = "shipped"
     completed = "completed"
     cancelled = "cancelled"
+    closed = "closed"  # paid, then every unit refunded before any shipped: nothing more happens
 
 
 class RefundStatus(StrEnum):
     refund_requested = "refund_requested"
     refund_approved = "refund_approved"
     refund_rejected = "refund_rejected"
+    refund_failed = "refund_failed"  # the gateway refused the money: finance retries or pays offline
     refunded = "refunded"
 
 
@@ -81,6 +83,8 @@ class Order(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
         CheckConstraint("goods_minor >= 0 AND discount_minor >= 0 AND shipping_minor >= 0"
                         " AND discount_minor <= goods_minor AND refunded_minor <= total_minor",
                         name="amounts_sane"),
+        CheckConstraint("refund_claimed_minor >= 0 AND refund_claimed_minor <= total_minor",
+                        name="claims_sane"),
         Index("ix_orders_owner", "tenant_id", "owner_path", "created_at"),
         Index("ix_orders_seller", "tenant_id", "seller_path", "created_at"),
         Index("ix_orders_consumer", "tenant_id", "buyer_consumer_id", "created_at"),
@@ -98,6 +102,8 @@ class Order(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     total_minor: Mapped[int] = mapped_column(BigInteger)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What open refunds (requested, approved, failed, refunded) claim, shipping included.
+    refund_claimed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_method: Mapped[PaymentMethod | None] = mapped_column(str_enum(PaymentMethod))
     payment_ref: Mapped[str | None] = mapped_column(String(255))
     delivery: Mapped[str] = mapped_column(String(20), default="ship")  # 'ship' | 'pickup'
@@ -111,6 +117,7 @@ class Order(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -128,6 +135,8 @@ class OrderLine(TenantKeyMixin, OrderScopeMixin, Base):
                         name="quantities_sane"),
         CheckConstraint("total_minor = goods_minor - discount_minor AND refunded_minor <= total_minor",
                         name="amounts_tie"),
+        CheckConstraint("claimed_qty >= 0 AND claimed_qty <= qty"
+                        " AND claimed_minor >= 0 AND claimed_minor <= total_minor", name="claims_sane"),
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -144,6 +153,9 @@ class OrderLine(TenantKeyMixin, OrderScopeMixin, Base):
     released_qty: Mapped[int] = mapped_column(Integer, default=0)  # refunded before shipping
     refunded_qty: Mapped[int] = mapped_column(Integer, default=0)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Units and amount held by open refunds: reserved by a conditional UPDATE when requested.
+    claimed_qty: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
 
     @property
     def open_qty(self) -> int:
@@ -201,6 +213,7 @@ class Refund(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     kind: Mapped[RefundKind] = mapped_column(str_enum(RefundKind))
     status: Mapped[RefundStatus] = mapped_column(str_enum(RefundStatus, 24))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # part of amount_minor
     currency: Mapped[str] = mapped_column(String(3))
     reason: Mapped[str | None] = mapped_column(String(500))
     decision_note: Mapped[str | None] = mapped_column(String(500))

@@ -138,6 +138,7 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
         seller_org_id=seller.id, buyer_org_id=buyer_org.id if buyer_org else None, guide_id=guide_id,
         currency=currency, goods_minor=totals.goods_minor, discount_minor=totals.discount_minor,
         shipping_minor=totals.shipping_minor, total_minor=totals.total_minor, refunded_minor=0,
+        refund_claimed_minor=0,
         payment_method=request.payment_method, payment_ref=None, delivery=request.delivery,
         ship_to=request.ship_to, note=request.note, placed_by_kind=scope.actor_kind,
         placed_by_id=scope.actor_id, idempotency_key=request.idempotency_key,
@@ -152,7 +153,7 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
                        name=names.get(sku_id, (None, None))[1], unit_price_minor=line.unit_price_minor,
                        qty=line.qty, goods_minor=line.goods_minor, discount_minor=line.discount_minor,
                        total_minor=line.total_minor, shipped_qty=0, released_qty=0, refunded_qty=0,
-                       refunded_minor=0, **columns)
+                       refunded_minor=0, claimed_qty=0, claimed_minor=0, **columns)
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
     _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
     stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,

@@ -26,19 +26,24 @@ ORDER_TRANSITIONS: dict[str, tuple[frozenset[OrderStatus], OrderStatus]] = {
     "ship": (frozenset({S.paid}), S.shipped),
     "complete": (frozenset({S.shipped}), S.completed),
     "cancel": (frozenset({S.pending_payment}), S.cancelled),
+    # Every unit refunded before any shipped: the shipping fee went back too; the order ends.
+    "close": (frozenset({S.paid}), S.closed),
 }
 
 REFUND_TRANSITIONS: dict[str, tuple[frozenset[RefundStatus], RefundStatus]] = {
     "approve": (frozenset({R.refund_requested}), R.refund_approved),
     "reject": (frozenset({R.refund_requested}), R.refund_rejected),
     "execute": (frozenset({R.refund_approved}), R.refunded),
+    # The gateway refused the money: the claim stays, finance retries or pays it back offline.
+    "fail": (frozenset({R.refund_approved}), R.refund_failed),
+    "retry": (frozenset({R.refund_failed}), R.refund_approved),
 }
 
 # After-sales may be requested once the order is paid, until (and after) it completes.
 REFUNDABLE = frozenset({S.paid, S.shipped, S.completed})
 
 STAMPS = {S.paid: "paid_at", S.shipped: "shipped_at", S.completed: "completed_at",
-          S.cancelled: "cancelled_at"}
+          S.cancelled: "cancelled_at", S.closed: "closed_at"}
 
 
 class Actor(NamedTuple):
@@ -118,8 +123,9 @@ def advance_refund(session: Session, refund: Refund, action: str, *, actor: Acto
 
 
 def advance_due(session: Session, *, tenant_id: uuid.UUID, action: str, due_column,
-                before: datetime, note: str) -> list[uuid.UUID]:
-    """Set-based: move every order of a tenant in the action's source status, due before `before`."""
+                before: datetime, note: str, where=None) -> list[uuid.UUID]:
+    """Set-based: move every order of a tenant in the action's source status, due before `before`
+    (and matching `where`, e.g. one flow)."""
     sources, target = ORDER_TRANSITIONS[action]
     now = utcnow()
     changes = {"status": target, "updated_at": now, STAMPS[target]: now}
@@ -127,7 +133,8 @@ def advance_due(session: Session, *, tenant_id: uuid.UUID, action: str, due_colu
         changes["cancel_reason"] = "timeout"
     rows = session.execute(
         update(Order)
-        .where(Order.tenant_id == tenant_id, Order.status.in_(sources), due_column < before)
+        .where(Order.tenant_id == tenant_id, Order.status.in_(sources), due_column < before,
+               *([where] if where is not None else []))
         .values(changes)
         .returning(Order.id, Order.status, Order.owner_path, Order.seller_path,
                    Order.buyer_consumer_id)

@@ -110,5 +110,8 @@ class StripeWebhook(TransactionalView):
 
 
 def register(api) -> None:
+    from app.payments.api_refunds import blp as refund_desk  # noqa: PLC0415
+
     api.register_blueprint(blp)
+    api.register_blueprint(refund_desk)
     api.register_blueprint(hooks)

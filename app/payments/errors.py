@@ -37,3 +37,7 @@ class GatewayUnavailable(DomainError):
 
 class WebhooksNotConfigured(DomainError):
     status, code = 503, "webhooks_not_configured"
+
+
+class RefundNotActionable(DomainError):
+    status, code = 409, "refund_not_actionable"

@@ -75,6 +75,9 @@ class PaymentGateway(Protocol):
     def refund(self, *, payment_id: str, amount_minor: int, idempotency_key: str,
                metadata: dict) -> GatewayRefund: ...
 
+    def find_refund(self, *, payment_id: str, idempotency_key: str) -> GatewayRefund | None:
+        """The payment's refund whose metadata carries `idempotency_key` (an answer we lost), if any."""
+
     def transfer(self, *, amount_minor: int, currency: str, destination: str, source_charge: str | None,
                  transfer_group: str, idempotency_key: str, metadata: dict) -> GatewayTransfer: ...
 

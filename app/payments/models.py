@@ -35,6 +35,12 @@ class RefundExecutionStatus(StrEnum):
     failed = "failed"
 
 
+class RefundChannel(StrEnum):
+    gateway = "gateway"  # asked of the gateway that took the money
+    offline = "offline"  # paid back by bank transfer; pending until finance confirms a reference
+    credit = "credit"  # a credit note on account
+
+
 class RefundReason(StrEnum):
     order_refund = "order_refund"
     duplicate_payment = "duplicate_payment"
@@ -50,6 +56,8 @@ class Payment(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
         UniqueConstraint("tenant_id", "gateway", "gateway_ref"),
         Index("ix_payments_order", "tenant_id", "order_id"),
         CheckConstraint("amount_minor > 0 AND refunded_minor >= 0", name="amounts_sane"),
+        CheckConstraint("refund_reserved_minor >= 0 AND refund_reserved_minor <= received_minor",
+                        name="reserve_sane"),
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -60,6 +68,8 @@ class Payment(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     received_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Refund attempts not failed (pending or succeeded): reserved before any gateway call.
+    refund_reserved_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     client_secret: Mapped[str | None] = mapped_column(String(255))
     reference: Mapped[str | None] = mapped_column(String(255))  # bank reference of an offline payment
@@ -78,6 +88,7 @@ class PaymentRefund(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
         tenant_fk(["refund_id"], "refunds"),
         UniqueConstraint("tenant_id", "idempotency_key"),
         Index("ix_payment_refunds_gateway_ref", "tenant_id", "gateway_ref"),
+        Index("ix_payment_refunds_open", "tenant_id", "status", "created_at"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
     )
 
@@ -91,6 +102,11 @@ class PaymentRefund(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[RefundExecutionStatus] = mapped_column(str_enum(RefundExecutionStatus))
     executed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    channel: Mapped[RefundChannel] = mapped_column(str_enum(RefundChannel), default=RefundChannel.gateway)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # gateway calls that got no answer
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    reference: Mapped[str | None] = mapped_column(String(255))  # bank reference of an offline refund
+    confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 class WebhookEvent(Base):

@@ -30,8 +30,12 @@ class OfflineGateway:
         raise GatewayError("offline payments are confirmed by finance; there is nothing to fetch")
 
     def refund(self, *, payment_id, amount_minor, idempotency_key, metadata):
-        return GatewayRefund(id=_ref("re", idempotency_key), status="succeeded",
+        # Money is paid back by hand: pending until finance confirms it with a bank reference.
+        return GatewayRefund(id=_ref("re", idempotency_key), status="pending",
                              amount_minor=amount_minor, payment_id=payment_id, metadata=metadata)
+
+    def find_refund(self, *, payment_id, idempotency_key):
+        return None  # nothing is sent anywhere: an offline refund is a row waiting for finance
 
     def transfer(self, *, amount_minor, currency, destination, source_charge, transfer_group,
                  idempotency_key, metadata):

@@ -3,8 +3,14 @@
 import marshmallow as ma
 
 from app.payments.credit import BUCKETS
-from app.payments.models import CreditEntryKind, PaymentStatus
-from app.schemas import Schema
+from app.payments.models import (
+    CreditEntryKind,
+    PaymentStatus,
+    RefundChannel,
+    RefundExecutionStatus,
+    RefundReason,
+)
+from app.schemas import PageQuery, Schema
 
 
 class PaymentSchema(Schema):
@@ -70,3 +76,40 @@ class AgedBalanceSchema(Schema):
 class WebhookAckSchema(Schema):
     received = ma.fields.Boolean()
     duplicate = ma.fields.Boolean()
+
+
+class PaymentRefundSchema(Schema):
+    """One attempt to give money back (see docs/payments.md for the states and who moves them)."""
+
+    id = ma.fields.UUID()
+    payment_id = ma.fields.UUID()
+    order_id = ma.fields.UUID()
+    refund_id = ma.fields.UUID(allow_none=True, metadata={"description": "The after-sales refund, if any"})
+    reason = ma.fields.Enum(RefundReason)
+    channel = ma.fields.Enum(RefundChannel)
+    status = ma.fields.Enum(RefundExecutionStatus)
+    amount_minor = ma.fields.Integer()
+    currency = ma.fields.String(metadata={"example": "CNY"})
+    gateway_ref = ma.fields.String(allow_none=True)
+    reference = ma.fields.String(allow_none=True, metadata={"description": "Bank reference (offline)"})
+    attempts = ma.fields.Integer(metadata={"description": "Gateway calls that got no answer"})
+    last_error = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    executed_at = ma.fields.DateTime(allow_none=True)
+
+
+class RefundAttemptQuery(PageQuery):
+    status = ma.fields.String(load_default="needs_action", validate=ma.validate.OneOf(
+        ["needs_action", *[s.value for s in RefundExecutionStatus]]), metadata={
+        "description": "needs_action: failed (not yet retried) or offline and unconfirmed"})
+    channel = ma.fields.Enum(RefundChannel, load_default=None)
+
+
+class RefundConfirmationSchema(Schema):
+    reference = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
+                                 metadata={"example": "ICBC 2026-12-01 #99120"})
+
+
+class RefundRetrySchema(Schema):
+    channel = ma.fields.Enum(RefundChannel, load_default=RefundChannel.gateway, validate=ma.validate.OneOf(
+        [RefundChannel.gateway, RefundChannel.offline]))

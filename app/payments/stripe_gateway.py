@@ -38,6 +38,12 @@ def _payment(pi) -> GatewayPayment:
     )
 
 
+def _refund(refund) -> GatewayRefund:
+    return GatewayRefund(id=refund["id"], status=refund["status"], amount_minor=int(refund["amount"]),
+                         payment_id=_id_of(refund.get("payment_intent")),
+                         metadata=dict(refund.get("metadata") or {}))
+
+
 def _id_of(value) -> str | None:
     """Stripe expands some references into objects; we only keep the id."""
     if value is None or isinstance(value, str):
@@ -79,9 +85,19 @@ class StripeGateway:
             "payment_intent": payment_id, "amount": amount_minor,
             "metadata": {k: str(v) for k, v in metadata.items()},
         }, options={"idempotency_key": idempotency_key})
-        return GatewayRefund(id=refund["id"], status=refund["status"], amount_minor=int(refund["amount"]),
-                             payment_id=_id_of(refund.get("payment_intent")),
-                             metadata=dict(refund.get("metadata") or {}))
+        return _refund(refund)
+
+    def find_refund(self, *, payment_id, idempotency_key):
+        # Refunds are listed by PaymentIntent (a Charge no longer embeds them since 2022-11-15).
+        params = {"payment_intent": payment_id, "limit": 100}
+        while True:
+            page = self._call(self.client.v1.refunds.list, params=params)
+            for refund in page["data"]:
+                if (refund.get("metadata") or {}).get("idempotency_key") == idempotency_key:
+                    return _refund(refund)
+            if not page.get("has_more") or not page["data"]:
+                return None
+            params["starting_after"] = page["data"][-1]["id"]
 
     def transfer(self, *, amount_minor, currency, destination, source_charge, transfer_group,
                  idempotency_key, metadata):

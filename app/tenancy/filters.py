@@ -42,8 +42,8 @@ def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> Col
     (tests/integration/test_filters_match_rls.py compares both for every kind).
     """
     kind = rls_kind(model)
-    if scope.platform and getattr(model, "__platform_reads__", False):
-        return true()  # the outbox sweep, retention and /readyz read every tenant's rows (0008)
+    if scope.platform and getattr(model, "__platform_reads__", False):  # the sweep reads across tenants
+        return true()
     if kind == "tenant_self":
         return _tenant_self(model, scope)
     if kind == "platform":  # gateway rows: the platform scope routes them, a tenant reads its own

@@ -76,6 +76,10 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/payments/orders/{order_id}/intent"): Op(Action.pay_order, EITHER),
     ("POST", "/payments/orders/{order_id}/offline-confirmation"): Op(Action.confirm_payment, body={
         "reference": "r"}),
+    ("POST", "/payments/refunds/{payment_refund_id}/confirm"): Op(Action.confirm_payment, body={
+        "reference": "r"}),
+    ("POST", "/payments/refunds/{payment_refund_id}/retry"): Op(Action.confirm_payment, body={
+        "channel": "gateway"}),
     ("POST", "/operations/dead-letters/{event_id}/retry"): Op(Action.retry_dead_letters),
     ("POST", "/portal/orders"): Op(Action.place_supply_order, body={"lines": LINES}),
     ("POST", "/portal/orders/{order_id}/ship"): Op(Action.ship_order, body={"carrier": "SF"}),
@@ -118,7 +122,7 @@ def test_each_operation_allows_exactly_the_roles_the_matrix_names(client, sessio
     headers, role = _credentials(session, caller)
     url = path.format(**{name: Z for name in ("key_id", "product_id", "sku_id", "store_id", "org_id",
                                                "grant_id", "account_id", "order_id", "refund_id",
-                                               "event_id")})
+                                               "event_id", "payment_refund_id")})
     response = client.open(url, method=method, json=op.body, headers={
         **headers, "Idempotency-Key": f"matrix-{uuid.uuid4()}"})
     answer = response.get_json(silent=True) or {}

@@ -12,6 +12,7 @@ from app.finance.models import AccountCode
 from app.orders.models import OrderStatus, Refund, RefundStatus
 from app.payments import credit, refunds, retail, webhooks
 from app.payments.errors import CreditLimitExceeded, InvalidRepayment, NotSellerFinance
+from app.payments.gateway import use_gateway
 from app.payments.models import CreditEntry, PaymentRefund, RefundExecutionStatus
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
@@ -35,6 +36,20 @@ def gateway(standin):
     return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
+def _status(session, net, refund) -> RefundStatus:
+    return session.get(Refund, (net.tenant.id, refund.id), populate_existing=True).status
+
+
+def _execute(session, net, refund, gateway):
+    """Claim the refund, commit, and let the send that the commit enqueues ask the gateway."""
+    with use_gateway(gateway):
+        row = refunds.execute_refund(session, tenant_id=net.tenant.id, refund_id=refund.id, gateway=gateway)
+        session.commit()
+    use_scope(session, system_scope(net.tenant.id))
+    session.refresh(row)
+    return row
+
+
 def _paid_retail_order(session, net, gateway, standin, total=10_000):
     consumer = add_consumer(session, net, "jingan")
     order = make_order(session, net, consumer=consumer, total=total)
@@ -51,20 +66,20 @@ def test_two_partial_refunds_move_money_once_each_and_the_order_records_them(ses
     order, payment = _paid_retail_order(session, net, gateway, standin)
     first, second = approve_refund(session, order, 3_000), approve_refund(session, order, 2_000)
     for refund in (first, second, first):  # the first one is handled again: nothing more happens
-        refunds.execute_refund(session, tenant_id=net.tenant.id, refund_id=refund.id, gateway=gateway)
+        _execute(session, net, refund, gateway)
     calls = standin.state.calls("POST", "/v1/refunds")
     assert [c.form["amount"] for c in calls] == ["3000", "2000"]
     assert calls[0].form["payment_intent"] == payment.gateway_ref
     session.refresh(order)
     assert order.refunded_minor == 5_000
-    assert session.get(Refund, (net.tenant.id, first.id)).status is RefundStatus.refunded
+    assert _status(session, net, first) is RefundStatus.refunded
 
 
 def test_the_order_refunded_event_posts_the_refund_to_the_journal(session, gateway, standin):
     net = make_tenant(session)
     order, _ = _paid_retail_order(session, net, gateway, standin)
     refund = approve_refund(session, order, 4_000)
-    refunds.execute_refund(session, tenant_id=net.tenant.id, refund_id=refund.id, gateway=gateway)
+    _execute(session, net, refund, gateway)
     relay_pending(session, tenant_id=net.tenant.id)
     balances = {b.account.code: b.balance for b in account_balances(session, system_scope(net.tenant.id))}
     assert balances[AccountCode.sales_returns] == -4_000  # contra-revenue: a debit balance
@@ -78,8 +93,8 @@ def test_a_pending_refund_completes_the_order_side_only_when_refund_updated_says
     order, _ = _paid_retail_order(session, net, gateway, standin)
     standin.state.refund_status = "pending"
     refund = approve_refund(session, order, 1_500)
-    row = refunds.execute_refund(session, tenant_id=net.tenant.id, refund_id=refund.id, gateway=gateway)
-    assert row.status is RefundExecutionStatus.pending
+    row = _execute(session, net, refund, gateway)
+    assert row.status is RefundExecutionStatus.pending and row.gateway_ref
     assert session.get(Refund, (net.tenant.id, refund.id)).status is RefundStatus.refund_approved
     settled = standin.state.settle_refund(row.gateway_ref)
     event = stripe_event("refund.updated", settled)
@@ -88,7 +103,7 @@ def test_a_pending_refund_completes_the_order_side_only_when_refund_updated_says
     use_scope(session, system_scope(net.tenant.id))
     session.refresh(row)
     assert row.status is RefundExecutionStatus.succeeded
-    assert session.get(Refund, (net.tenant.id, refund.id)).status is RefundStatus.refunded
+    assert _status(session, net, refund) is RefundStatus.refunded
 
 
 def test_a_charge_refunded_before_the_payment_succeeded_event_catches_the_payment_up_first(
@@ -113,8 +128,6 @@ def test_a_charge_refunded_before_the_payment_succeeded_event_catches_the_paymen
 
 
 def test_the_approved_refund_event_executes_the_refund_through_the_current_gateway(session, gateway, standin):
-    from app.payments.gateway import use_gateway
-
     net = make_tenant(session)
     order, _ = _paid_retail_order(session, net, gateway, standin)
     refund = approve_refund(session, order, 2_500)
@@ -126,8 +139,11 @@ def test_the_approved_refund_event_executes_the_refund_through_the_current_gatew
     with use_gateway(gateway):
         relay_pending(session, tenant_id=net.tenant.id)
         relay_pending(session, tenant_id=net.tenant.id)
+        assert standin.state.calls("POST", "/v1/refunds") == []  # nothing leaves before the claim commits
+        session.commit()
+    use_scope(session, system_scope(net.tenant.id))
     assert len(standin.state.calls("POST", "/v1/refunds")) == 1
-    assert session.get(Refund, (net.tenant.id, refund.id)).status is RefundStatus.refunded
+    assert _status(session, net, refund) is RefundStatus.refunded
 
 
 # --- credit on account --------------------------------------------------------------------------
@@ -198,7 +214,7 @@ def test_a_refund_of_an_order_paid_on_credit_lowers_what_the_buyer_owes(session)
     assert row.status is RefundExecutionStatus.succeeded
     session.refresh(account)
     assert account.used_minor == 6_000
-    assert session.get(Refund, (net.tenant.id, refund.id)).status is RefundStatus.refunded
+    assert _status(session, net, refund) is RefundStatus.refunded
 
 
 def test_the_seller_confirms_a_bank_transfer_and_the_order_is_paid(session):

@@ -9,6 +9,7 @@ from app.finance.models import AccountCode, JournalEntry
 from app.orders.models import OrderStatus
 from app.payments import retail, webhooks
 from app.payments.errors import NotPayable
+from app.payments.gateway import use_gateway
 from app.payments.models import PaymentRefund, PaymentStatus
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
@@ -129,6 +130,10 @@ def test_a_late_payment_for_a_cancelled_order_is_refunded_automatically(session,
     order.status = OrderStatus.cancelled
     session.flush()
     assert _succeed(session, gateway, standin, payment) == "order_cancelled"
+    assert standin.state.calls("POST", "/v1/refunds") == []  # claimed; asked once the claim commits
+    with use_gateway(gateway):
+        session.commit()
+    use_scope(session, system_scope(net.tenant.id))
     session.refresh(payment)
     assert payment.status is PaymentStatus.refunded and payment.refunded_minor == 12_800
     (call,) = standin.state.calls("POST", "/v1/refunds")

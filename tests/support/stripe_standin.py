@@ -119,6 +119,8 @@ class StripeStandIn:
                 return self._get(self.payment_intents, pi_id, "payment_intent")
             case "POST", ["refunds"]:
                 return self._create_refund(form)
+            case "GET", ["refunds"]:
+                return self._list_refunds(form)
             case "POST", ["transfers"]:
                 return self._create_transfer(form)
             case "POST", ["transfers", transfer_id, "reversals"]:
@@ -159,6 +161,17 @@ class StripeStandIn:
         self.refunds[refund["id"]] = refund
         self.balance_transactions.append(self._bt(-amount, 0, "refund", refund["id"], pi["currency"]))
         return refund
+
+    def _list_refunds(self, query: dict) -> dict:
+        """Newest first, like Stripe; filtered by payment_intent."""
+        rows = [r for r in reversed(list(self.refunds.values()))
+                if not query.get("payment_intent") or r["payment_intent"] == query["payment_intent"]]
+        limit = int(query.get("limit", 10))
+        start = 0
+        if query.get("starting_after"):
+            start = next(i for i, r in enumerate(rows) if r["id"] == query["starting_after"]) + 1
+        page = rows[start:start + limit]
+        return {"object": "list", "url": "/v1/refunds", "has_more": start + limit < len(rows), "data": page}
 
     def _create_transfer(self, form: dict) -> dict:
         _require(form, "amount", "currency", "destination")

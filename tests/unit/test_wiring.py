@@ -21,6 +21,7 @@ EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
     "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
     "sweep-webhook-events": ("app.payments.tasks.sweep_webhook_events", 60.0),
+    "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
 }

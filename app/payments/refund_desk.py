@@ -1,0 +1,105 @@
+"""Finance's refund desk: attempts that need a person (failed, or offline and unconfirmed), and
+what finance does with them: confirm a bank transfer, try the gateway again, pay back offline."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.orders.models import Order
+from app.orders.payment_hooks import mark_refund_retried
+from app.orders.queries import order_visible
+from app.payments import refunds
+from app.payments.credit import _require_seller_org
+from app.payments.errors import RefundNotActionable
+from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExecutionStatus
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.permissions import Action, require
+from app.tenancy.scope import Scope, system_scope
+
+NEEDS_A_PERSON = "needs_action"
+
+
+def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_A_PERSON,
+                  channel: RefundChannel | None = None, limit: int = 50,
+                  offset: int = 0) -> list[PaymentRefund]:
+    """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
+    require(scope, Action.view_finance)
+    query = select(PaymentRefund).where(order_visible(PaymentRefund, scope))
+    if status == NEEDS_A_PERSON:
+        query = query.where(
+            (PaymentRefund.status == RefundExecutionStatus.failed)
+            | ((PaymentRefund.status == RefundExecutionStatus.pending)
+               & (PaymentRefund.channel == RefundChannel.offline)))
+    elif status is not None:
+        query = query.where(PaymentRefund.status == RefundExecutionStatus(status))
+    if channel is not None:
+        query = query.where(PaymentRefund.channel == channel)
+    rows = list(session.scalars(query.order_by(PaymentRefund.created_at.desc()).limit(limit).offset(offset)))
+    if status == NEEDS_A_PERSON:  # a failed attempt that was made again is history, not work
+        rows = [row for row in rows if not _superseded(session, row)]
+    return rows
+
+
+def _superseded(session: Session, row: PaymentRefund) -> bool:
+    """A failed attempt after which a newer attempt for the same money was made."""
+    if row.status is not RefundExecutionStatus.failed:
+        return False
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
+        newer = session.scalar(select(PaymentRefund.id).where(
+            PaymentRefund.tenant_id == row.tenant_id, PaymentRefund.id != row.id,
+            PaymentRefund.created_at >= row.created_at,
+            (PaymentRefund.refund_id == row.refund_id) if row.refund_id
+            else (PaymentRefund.payment_id == row.payment_id)).limit(1))
+    return newer is not None
+
+
+def _attempt(session: Session, scope: Scope, payment_refund_id: uuid.UUID) -> tuple[PaymentRefund, Order]:
+    row = session.scalars(select(PaymentRefund).where(
+        order_visible(PaymentRefund, scope), PaymentRefund.id == payment_refund_id)).one_or_none()
+    if row is None:
+        raise NotFound("No refund attempt with that id.")
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
+        order = session.get(Order, (row.tenant_id, row.order_id))
+    _require_seller_org(scope, order.seller_org_id)
+    return row, order
+
+
+def confirm_offline(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
+                    reference: str) -> PaymentRefund:
+    """The seller's finance paid the money back by bank transfer: the refund is done, and journaled now."""
+    require(scope, Action.confirm_payment)
+    row, _ = _attempt(session, scope, payment_refund_id)
+    if row.channel is not RefundChannel.offline or row.status is not RefundExecutionStatus.pending:
+        raise RefundNotActionable(f"This attempt is {row.channel.value} and {row.status.value}; "
+                                  "only a pending offline refund is confirmed.")
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
+        if not refunds.settle(session, row=row, status="succeeded", reference=reference,
+                              confirmed_by_id=scope.actor_id):
+            raise RefundNotActionable("Someone else confirmed this refund first.")
+        session.refresh(row)
+    return row
+
+
+def retry(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
+          channel: RefundChannel) -> PaymentRefund:
+    """A failed attempt is made again, through the gateway or as a bank transfer finance confirms."""
+    require(scope, Action.confirm_payment)
+    row, _ = _attempt(session, scope, payment_refund_id)
+    if row.status is not RefundExecutionStatus.failed or _superseded(session, row):
+        raise RefundNotActionable("Only the latest failed attempt is retried.")
+    if channel is RefundChannel.credit:
+        raise RefundNotActionable("A refund is retried through the gateway or offline.")
+    with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
+        if row.refund_id is None:  # an automatic return of an unapplied payment
+            payment = session.get(Payment, (row.tenant_id, row.payment_id))
+            number = refunds.attempts_of_payment(session, row.tenant_id, row.payment_id) + 1
+            return refunds.claim(session, payment=payment, amount_minor=row.amount_minor,
+                                 key=f"{row.idempotency_key.split(':#')[0]}:#{number}", reason=row.reason,
+                                 refund_id=None, channel=channel)
+        mark_refund_retried(session, tenant_id=row.tenant_id, refund_id=row.refund_id,
+                            actor_id=scope.actor_id, note=f"retry {channel.value}")
+        number = refunds.attempts_of(session, row.tenant_id, row.refund_id) + 1
+        return refunds.execute_refund(session, tenant_id=row.tenant_id, refund_id=row.refund_id,
+                                      attempt=number, channel=channel)
