@@ -19,7 +19,8 @@ from app.platform import metrics, tasks
 from app.platform.audit import AUDITED
 from tests import database
 from tests.factories import make_tenant
-from tests.integration.test_broker import delete_tenant, producer
+from tests.integration.test_broker import producer
+from tests.support.committed import delete_tenant
 from tests.support.faults import RedisServer, SupervisedWorker
 
 pytestmark = pytest.mark.broker
@@ -82,7 +83,7 @@ def tenant(app, admin_engine, worker, redis_server, queue):
             wait_until_relayed(admin_engine, net.tenant.id, worker)
         yield net, {"Authorization": f"Bearer {token}"}
     finally:
-        delete_tenant(admin_engine, net.tenant.id)
+        delete_tenant(net.tenant.id)
 
 
 def counts(admin_engine, tenant_id) -> dict:
