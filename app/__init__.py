@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from app.config import INSTANCE_DIR, load_config
+from app.config import INSTANCE_DIR, check_config, load_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -11,6 +11,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(load_config())
     if test_config:
         app.config.update(test_config)
+    check_config(app.config)
+    # SQL parameters are personal data (phones, names): never in logs or exception texts.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}
+    app.config["SQLALCHEMY_ECHO"] = False
     INSTANCE_DIR.mkdir(exist_ok=True)
 
     from app import models  # noqa: F401  (every model registered before the mapper is used)

@@ -6,6 +6,10 @@ from pathlib import Path
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 
 
+DEMO_SECRET_KEY = "demo-only-secret-key-change-me-0123456789"  # published: signs nothing real
+MIN_SECRET_BYTES = 32
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
 
@@ -26,11 +30,7 @@ def load_config() -> dict:
     """Settings from the environment, with the embedded demo defaults."""
     env = _env("TIERMALL_ENV", "demo")
     database_url = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tiermall.db'}")
-    secret_key = _env("SECRET_KEY")
-    if secret_key is None:
-        if env == "production":
-            raise ConfigError("SECRET_KEY is required when TIERMALL_ENV=production")
-        secret_key = "demo-only-secret-key-change-me-0123456789"
+    secret_key = _env("SECRET_KEY", DEMO_SECRET_KEY)  # check_config refuses it outside the demo
     broker = _env("CELERY_BROKER_URL")
     # below gunicorn's 30 s worker timeout, so that a slow statement answers the JSON 503
     statement_timeout_ms = int(_env("DB_STATEMENT_TIMEOUT_MS", "15000"))
@@ -93,3 +93,16 @@ def load_config() -> dict:
         # itself (app.errors.TiermallApi): /docs works offline and never loads a CDN script.
         "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     }
+
+
+def check_config(config: dict) -> None:
+    """Refuse to start where tokens would be signed with a known or short key, or where the
+    dev consumer login (any code signs in) would face real users. Runs after test overrides."""
+    env = config["TIERMALL_ENV"]
+    demo_on_sqlite = env == "demo" and str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite")
+    secret = config.get("SECRET_KEY") or ""
+    if not demo_on_sqlite and (secret == DEMO_SECRET_KEY or len(secret.encode()) < MIN_SECRET_BYTES):
+        raise ConfigError(f"SECRET_KEY of at least {MIN_SECRET_BYTES} bytes is required unless"
+                          " TIERMALL_ENV=demo on SQLite (the demo key is published)")
+    if env == "production" and config.get("CONSUMER_LOGIN_PROVIDER") == "dev":
+        raise ConfigError("CONSUMER_LOGIN_PROVIDER=dev signs anyone in; it is refused in production")

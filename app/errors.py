@@ -5,7 +5,7 @@ from pathlib import Path
 import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 from flask_smorest import Api
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 
@@ -158,7 +158,32 @@ def _flatten_locations(errors: dict) -> dict:
     return errors
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL in text is invalid input (PostgreSQL cannot store it): 422, not a 409 later."""
+        body = request.get_json(silent=True, cache=True) if request.is_json else None
+        if _has_nul(body) or any(_has_nul(v) for v in request.args.values()):
+            raise DomainError("Text may not contain NUL characters.", code="invalid_input",
+                              status=422, errors={"json": ["NUL characters are not allowed."]})
+
+    @app.errorhandler(RecursionError)
+    def _too_deep(error: RecursionError):
+        if request.is_json:  # the JSON parser gave up on a deeply nested body
+            return {"code": "bad_request", "message": "The request body is nested too deeply."}, 400
+        current_app.logger.error("recursion error", exc_info=error)
+        return dict(_INTERNAL_ERROR), 500
+
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         from app.extensions import db  # noqa: PLC0415
@@ -176,27 +201,28 @@ def register_error_handlers(app: Flask) -> None:
         from app.extensions import db  # noqa: PLC0415
 
         db.session.rollback()
-        current_app.logger.info("database refused a write: %s", error.orig)
+        # The SQLSTATE and the constraint, never the message: its DETAIL quotes the row's values.
+        diag = getattr(error.orig, "diag", None)
+        current_app.logger.info("database refused a write: %s %s",
+                                getattr(error.orig, "sqlstate", None) or type(error.orig).__name__,
+                                getattr(diag, "constraint_name", None) or "")
         return {"code": "conflict", "message": "The change conflicts with existing data."}, 409
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(SQLAlchemyError)
     def _lock_conflict(error):
         """A deadlock or serialization failure that outlived its retries: try again, never a 500."""
-        from app.extensions import db  # noqa: PLC0415
-        from app.uow import is_lock_conflict  # noqa: PLC0415
-
-        if not is_lock_conflict(error):
+        if not _is_lock_conflict(error):
             raise error
-        db.session.rollback()
-        current_app.logger.warning("lock conflict outlived its retries: %s", error.orig.sqlstate)
-        return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
-                409, {"Retry-After": "1"})
+        return _lock_conflict_response()
 
+    @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def _database_unavailable(error):
         """A lost connection or a statement over its time budget: 503 in the one shape, logged once."""
         from app.extensions import db  # noqa: PLC0415
 
+        if _is_lock_conflict(error):  # a deadlock is an OperationalError too, but it is a 409
+            return _lock_conflict_response()
         original = getattr(error, "orig", None) or error
         timed_out = getattr(original, "sqlstate", None) == QUERY_CANCELED
         # One line naming the original error (no SQL, no parameters, no secondary rollback error).
@@ -215,3 +241,18 @@ def register_error_handlers(app: Flask) -> None:
 
 
 QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeout
+
+
+def _is_lock_conflict(error) -> bool:
+    from app.uow import is_lock_conflict  # noqa: PLC0415
+
+    return is_lock_conflict(error)
+
+
+def _lock_conflict_response():
+    from app.extensions import db  # noqa: PLC0415
+
+    db.session.rollback()
+    current_app.logger.warning("a lock conflict outlived its retries")
+    return ({"code": "lock_conflict", "message": "Another change to the same order won; try again."},
+            409, {"Retry-After": "1"})

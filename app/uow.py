@@ -28,8 +28,15 @@ LOCK_CONFLICTS = frozenset({"40P01", "40001"})
 ATTEMPTS = 4
 
 
-def is_lock_conflict(error: BaseException) -> bool:
-    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in LOCK_CONFLICTS
+def is_lock_conflict(error: BaseException | None) -> bool:
+    """A deadlock or serialization failure, also when a later error (a statement on the aborted
+    transaction, a pending rollback) hides it in its chain of causes."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in LOCK_CONFLICTS:
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
 
 
 @contextmanager
@@ -63,11 +70,11 @@ def retry_lock_conflicts(func: Callable[P, R]) -> Callable[P, R]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return func(*args, **kwargs)
-            except DBAPIError as error:
+            except Exception as error:
                 if not is_lock_conflict(error) or attempt == ATTEMPTS:
                     raise
                 db.session.rollback()
-                log.info("lock conflict (%s), attempt %d of %d", error.orig.sqlstate, attempt, ATTEMPTS)
+                log.info("lock conflict, attempt %d of %d", attempt, ATTEMPTS)
                 time.sleep(random.uniform(0.01, 0.05) * attempt)  # noqa: S311  (jitter, not crypto)
         raise AssertionError("unreachable")
 

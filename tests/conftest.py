@@ -13,6 +13,7 @@ from app.extensions import db
 from app.tenancy.roles import create_roles
 from app.tenancy.scope import set_current_scope
 from tests.database import recreate_database, test_urls, url_text
+from tests.support.apps import TEST_SECRET_KEY
 
 ON_SQLITE = os.environ.get("TEST_DATABASE") == "sqlite"
 
@@ -43,6 +44,7 @@ def app(tmp_path_factory):
     app = create_app({
         "TESTING": True,
         "TIERMALL_ENV": "test",
+        "SECRET_KEY": TEST_SECRET_KEY,
         "SQLALCHEMY_DATABASE_URI": app_url,
         "MIGRATIONS_DATABASE_URL": migrations_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 60},

@@ -3,7 +3,7 @@
 from flask import current_app, request
 
 from app.auth import api_keys, services, throttle
-from app.auth.errors import InvalidCredentials, RefreshTokenReused
+from app.auth.errors import InvalidCredentials, RefreshTokenReused, TooManyAttempts
 from app.auth.providers import provider_from_config
 from app.auth.request import auth_settings, staff_only
 from app.auth.schemas import (
@@ -28,18 +28,29 @@ def _tokens(result: services.IssuedTokens) -> dict:
 
 
 def _throttled(tenant: str, identifier: str, attempt):
-    """Run a login attempt; a failure is counted (in its own unit of work) before the 401 goes out."""
+    """Run a login attempt, counted as a failure *before* it is evaluated (committed in its own
+    unit of work): of N parallel guesses only the first `max_failures` to commit get evaluated."""
     settings = auth_settings()
     keys = throttle.throttle_keys(tenant, identifier, request.remote_addr)
-    throttle.check_throttle(db.session, keys, max_failures=settings.max_failures,
-                            window_seconds=settings.failure_window_seconds)
+    with unit_of_work():
+        claim = throttle.record_failure(db.session, keys, window_seconds=settings.failure_window_seconds)
     try:
-        with unit_of_work():  # a refused attempt leaves nothing of what it wrote
+        throttle.check_throttle(db.session, keys, max_failures=settings.max_failures,
+                                window_seconds=settings.failure_window_seconds, claimed=True)
+    except TooManyAttempts:
+        with unit_of_work():  # refused unevaluated: it does not extend the lock-out
+            throttle.release_claim(db.session, claim)
+        raise
+    try:
+        with unit_of_work():  # a refused attempt leaves nothing of what it wrote but its claim
             result = attempt(settings)
             throttle.clear_failures(db.session, keys)
+            throttle.release_claim(db.session, claim)
     except InvalidCredentials:
-        with unit_of_work():
-            throttle.record_failure(db.session, keys, window_seconds=settings.failure_window_seconds)
+        raise  # the claim stays: it was a failed sign-in
+    except Exception:
+        with unit_of_work():  # not a wrong credential (a store missing, WeChat down): not counted
+            throttle.release_claim(db.session, claim)
         raise
     return _tokens(result)
 

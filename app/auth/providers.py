@@ -68,5 +68,7 @@ class DevProvider:
 
 def provider_from_config(config: dict) -> LoginProvider:
     if config["CONSUMER_LOGIN_PROVIDER"] == "dev":
+        if config["TIERMALL_ENV"] == "production":  # also refused at start-up (check_config)
+            raise InvalidCredentials("The dev consumer login is not available in production.")
         return DevProvider()
     return WeChatProvider(config["WECHAT_API_BASE"])

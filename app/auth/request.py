@@ -11,7 +11,7 @@ from app.auth.tokens import decode_access_token
 from app.extensions import db
 from app.tenancy.elevation import Why, enter_scope, forget_scope
 from app.tenancy.enums import ActorKind
-from app.tenancy.models import Org, Tenant, User
+from app.tenancy.models import Consumer, Org, Tenant, User
 from app.tenancy.resolve import consumer_scope, staff_scope
 from app.tenancy.scope import Scope, system_scope
 from app.uow import unit_of_work
@@ -56,9 +56,13 @@ def _resolve() -> Scope:
         raise MissingCredentials("Sign in: send 'Authorization: Bearer <access token>'.")
     claims = decode_access_token(current_app.config["SECRET_KEY"], token.strip())
     tenant_id, subject = uuid.UUID(claims["tid"]), uuid.UUID(claims["sub"])
-    if claims["knd"] == "consumer":
-        return consumer_scope(tenant_id, subject)
     enter_scope(db.session, Why.authenticate, scope=system_scope(tenant_id))
+    if claims["knd"] == "consumer":
+        # Like staff tokens: a consumer erased (or a tenant removed) loses access at once.
+        if db.session.get(Tenant, tenant_id) is None or db.session.get(
+                Consumer, (tenant_id, subject)) is None:
+            raise InvalidToken("The access token's consumer is unknown.")
+        return consumer_scope(tenant_id, subject)
     # The token's role and org are read again: a demoted, moved or deactivated user loses
     # access at once, not when the token expires (one primary-key lookup each).
     tenant = db.session.get(Tenant, tenant_id)

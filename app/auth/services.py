@@ -52,7 +52,11 @@ def find_tenant(session: Session, slug: str) -> Tenant:
 def staff_login(session: Session, settings: AuthSettings, *, tenant_slug: str, email: str,
                 password: str) -> IssuedTokens:
     """Check the password of an active staff member of an active org; open a token family."""
-    tenant = find_tenant(session, tenant_slug)
+    try:
+        tenant = find_tenant(session, tenant_slug)
+    except InvalidCredentials:
+        verify_password(None, password)  # an unknown tenant takes as long as a wrong password
+        raise
     user = session.scalar(select(User).where(User.tenant_id == tenant.id,
                                              User.email == email.strip().lower()))
     # The hash is checked even for an unknown email so that both take the same time.

@@ -36,8 +36,9 @@ def throttle_keys(tenant_slug: str, identifier: str, client_address: str | None)
 
 
 def check_throttle(session: Session, keys: ThrottleKeys, *, max_failures: int, window_seconds: int,
-                   now: datetime | None = None) -> None:
-    """Refuse (429 with Retry-After) once a key has `max_failures` failures inside the window."""
+                   now: datetime | None = None, claimed: bool = False) -> None:
+    """Refuse (429 with Retry-After) once a key has `max_failures` failures inside the window
+    (not counting this attempt's own claim, when it was `claimed` first)."""
     now = now or utcnow()
     window = timedelta(seconds=window_seconds)
     for key in keys.all:
@@ -45,7 +46,7 @@ def check_throttle(session: Session, keys: ThrottleKeys, *, max_failures: int, w
         blocking = session.scalar(
             select(LoginAttempt.failed_at)
             .where(LoginAttempt.key_hash == key, LoginAttempt.failed_at >= now - window)
-            .order_by(LoginAttempt.failed_at.desc()).offset(max_failures - 1).limit(1))
+            .order_by(LoginAttempt.failed_at.desc()).offset(max_failures - 1 + claimed).limit(1))
         if blocking is not None:
             wait = (blocking + window - now).total_seconds()
             raise TooManyAttempts("Too many failed sign-ins; try again later.",
@@ -53,14 +54,24 @@ def check_throttle(session: Session, keys: ThrottleKeys, *, max_failures: int, w
 
 
 def record_failure(session: Session, keys: ThrottleKeys, *, window_seconds: int,
-                   now: datetime | None = None) -> None:
-    """Count one failure per key; failures older than the window are swept on the way."""
+                   now: datetime | None = None) -> list:
+    """Count one failure per key; failures older than the window are swept on the way.
+
+    Returns the rows' ids: a login claims its failure *before* it checks the password (and
+    releases it on success), so parallel guesses cannot all pass the check together."""
     now = now or utcnow()
     session.execute(delete(LoginAttempt).where(
         LoginAttempt.key_hash.in_(keys.all),
         LoginAttempt.failed_at < now - timedelta(seconds=window_seconds)))
-    session.add_all(LoginAttempt(key_hash=key, failed_at=now) for key in keys.all)
+    rows = [LoginAttempt(key_hash=key, failed_at=now) for key in keys.all]
+    session.add_all(rows)
     session.flush()
+    return [row.id for row in rows]
+
+
+def release_claim(session: Session, ids: list) -> None:
+    """Forget a claimed attempt that was refused before it was evaluated, or that succeeded."""
+    session.execute(delete(LoginAttempt).where(LoginAttempt.id.in_(ids)))
 
 
 def clear_failures(session: Session, keys: ThrottleKeys) -> None:

@@ -11,6 +11,8 @@ from app.orders.models import Order, RefundKind
 from app.orders.placement import OrderRequest, place_in_store, place_retail, place_supply_order
 from app.orders.queries import lines_of
 from app.payments.credit import confirm_bank_transfer
+from app.payments.refund_desk import confirm_offline
+from app.payments.refunds import open_attempt, settle
 from app.platform.outbox import relay_pending
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
@@ -50,7 +52,11 @@ def seed_orders(session: Session, tenant: Tenant, orgs: dict[str, Org]) -> list[
     seeder.refund(rejected, member, store, decide="reject")  # refund_rejected
     requested = seeder.paid(seeder.retail(member, [11]))
     seeder.refund(requested, member, store, decide=None)  # refund_requested
-    orders += [refunded, approved, rejected, requested]
+    failed = seeder.paid(seeder.retail(member, [12]))
+    seeder.refund(failed, member, store, decide="fail")  # refund_failed: waits on the refund desk
+    closed = seeder.paid(seeder.retail(member, [13, 14]))
+    seeder.refund(closed, member, store, decide="execute", everything=True)  # closed: all back, shipping too
+    orders += [refunded, approved, rejected, requested, failed, closed]
     in_store = seeder.in_store(store, member, [0])
     fulfilment.pick_up(session, scope=seeder.staff(store), order_id=seeder.paid(in_store).id)
     orders.append(in_store)
@@ -127,18 +133,28 @@ class _Seeder:
         enter_scope(self.session, Why.seed_demo, scope=scope)
         return fulfilment.cancel(self.session, scope, order_id=order.id, reason="changed my mind")
 
-    def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None) -> None:
+    def refund(self, order: Order, member: Consumer, store: Org, *, decide: str | None,
+               everything: bool = False) -> None:
         scope = consumer_scope(self.tenant.id, member.id)
         enter_scope(self.session, Why.seed_demo, scope=scope)
-        line = lines_of(self.session, order)[0]
+        order_lines = lines_of(self.session, order)
+        wanted = ([{"line_id": line.id, "qty": line.qty} for line in order_lines] if everything
+                  else [{"line_id": order_lines[0].id, "qty": 1}])
         refund = aftersales.request_refund(
             self.session, scope, order_id=order.id, kind=RefundKind.refund_only,
-            lines=[{"line_id": line.id, "qty": 1}], reason="Box arrived dented")
+            lines=wanted, reason="Box arrived dented")
         if decide == "reject":
             aftersales.reject_refund(self.session, scope=self.staff(store), refund_id=refund.id,
                                      note="Photos show no damage")
-        elif decide in ("approve", "execute"):
+        elif decide in ("approve", "execute", "fail"):
             aftersales.approve_refund(self.session, scope=self.staff(store), refund_id=refund.id)
-            if decide == "execute":  # what the payments module does when order.refund_approved is relayed
+            if decide in ("execute", "fail"):  # the payments module claims it when the approval is relayed
                 enter_scope(self.session, Why.seed_demo, scope=system_scope(self.tenant.id))
                 relay_pending(self.session, tenant_id=self.tenant.id)
+                attempt = open_attempt(self.session, self.tenant.id, refund.id)  # offline: waits for finance
+                if decide == "execute":
+                    confirm_offline(self.session, self.staff(store), payment_refund_id=attempt.id,
+                                    reference=f"demo-refund-{refund.id.hex[-8:]}")
+                else:  # the bank sent the transfer back
+                    settle(self.session, row=attempt, status="failed",
+                           last_error="The bank returned the transfer: account closed")

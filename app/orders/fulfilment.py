@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import uuid7
-from app.orders import events, stock_moves
+from app.orders import events, locks, stock_moves
 from app.orders.aftersales import require_buyer_side, require_seller, returned_qty
 from app.orders.audit import audit_order
 from app.orders.errors import InvalidShipment, NotTheBuyer
@@ -26,8 +26,9 @@ def ship(session: Session, scope: Scope, *, order_id: uuid.UUID, carrier: str,
     require(scope, Action.ship_order)
     order = get_order(session, scope, order_id)
     require_seller(scope, order, Action.ship_order)
+    order = locks.lock_order(session, order.tenant_id, order.id)  # the order row first, always
     order_target(order.status, "ship")  # only a paid order ships; the state machine words the refusal
-    order_lines = lines_of(session, order)
+    order_lines = locks.fresh_lines(session, order)
     picked = _pick(order_lines, lines)
     for line, qty in picked:
         line.shipped_qty += qty
@@ -97,6 +98,7 @@ def complete(session: Session, scope: Scope, *, order_id: uuid.UUID, on_behalf: 
     order = get_order(session, scope, order_id)
     if not (on_behalf and seller_side(scope, order)):
         require_buyer_side(scope, order)
+    order = locks.lock_order(session, order.tenant_id, order.id)
     advance_order(session, order, "complete", actor=actor_of(scope))
     after_completed(session, [order], actor_of(scope))
     audit_order(session, scope, order, Action.confirm_receipt, on_behalf=on_behalf)
@@ -129,6 +131,7 @@ def cancel(session: Session, scope: Scope, *, order_id: uuid.UUID, reason: str =
             require_buyer_side(scope, order)
         except NotTheBuyer:
             raise NotTheBuyer("Only the buyer or the seller can cancel an order.") from None
+    order = locks.lock_order(session, order.tenant_id, order.id)
     advance_order(session, order, "cancel", actor=actor_of(scope), note=reason,
                   values={"cancel_reason": reason[:40]})
     after_cancelled(session, [order])

@@ -21,11 +21,12 @@ from app.tenancy.scope import system_scope
 
 
 def lock_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID) -> Order:
-    """SELECT ... FOR UPDATE the order row and return it as it is now (fresh, not as loaded)."""
+    """SELECT ... FOR UPDATE the order row, then return it as it is now (fresh, in the caller's scope)."""
     with elevated(session, Why.settle_payment, scope=system_scope(tenant_id)):
-        order = session.scalars(
-            select(Order).where(Order.tenant_id == tenant_id, Order.id == order_id)
-            .with_for_update().execution_options(populate_existing=True)).one_or_none()
+        locked = session.scalar(select(Order.id).where(Order.tenant_id == tenant_id, Order.id == order_id)
+                                .with_for_update())
+    order = session.scalars(select(Order).where(Order.tenant_id == tenant_id, Order.id == order_id)
+                            .execution_options(populate_existing=True)).one_or_none() if locked else None
     if order is None:
         raise NotFound("No order with that id.")
     return order
@@ -33,7 +34,6 @@ def lock_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID) -> O
 
 def fresh_lines(session: Session, order: Order) -> list[OrderLine]:
     """The order's lines as committed now; call after lock_order (no other writer can move them)."""
-    with elevated(session, Why.settle_payment, scope=system_scope(order.tenant_id)):
-        return list(session.scalars(
-            select(OrderLine).where(OrderLine.tenant_id == order.tenant_id, OrderLine.order_id == order.id)
-            .order_by(OrderLine.line_no).execution_options(populate_existing=True)))
+    return list(session.scalars(
+        select(OrderLine).where(OrderLine.tenant_id == order.tenant_id, OrderLine.order_id == order.id)
+        .order_by(OrderLine.line_no).execution_options(populate_existing=True)))

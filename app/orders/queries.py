@@ -2,26 +2,26 @@
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
 from app.tenancy.enums import Dataset, Fidelity
-from app.tenancy.filters import path_matches, visible
-from app.tenancy.masking import present
-from app.tenancy.scope import PathRule, Scope
+from app.tenancy.filters import visible
+from app.tenancy.masking import present, redact_free_text
+from app.tenancy.scope import Scope, current_scope
 
 PERSONAL = ("name", "phone", "address")
+FREE_TEXT = {"orders": ("note", "cancel_reason"), "order_history": ("note",),
+             "refunds": ("reason", "decision_note")}
 
 
 def order_visible(model, scope: Scope) -> ColumnElement[bool]:
-    """visible(model, scope) OR the row's seller is in the caller's subtree (seller side is full)."""
-    clause = visible(model, scope)
-    if scope.is_staff and scope.org_path:
-        seller_side = path_matches(model.seller_path, PathRule(scope.org_path, False, Fidelity.full))
-        clause = or_(clause, and_(model.tenant_id == scope.tenant_id, seller_side))
-    return clause
+    """Seen from the buyer's side (owner path) or the seller's (seller path), each through the
+    orders view (filters.visible, kind "orders"): the seller org itself sees in full, orgs above
+    it by the tenant default and grants, so a `none` narrowing hides the seller's sales too."""
+    return visible(model, scope)
 
 
 def seller_side(scope: Scope, order: Order) -> bool:
@@ -29,18 +29,12 @@ def seller_side(scope: Scope, order: Order) -> bool:
 
 
 def fidelity_of(scope: Scope, order: Order) -> Fidelity:
-    """The buying consumer and the selling org (it ships) see in full; others by the orders view.
-
-    Orgs above the seller see its orders at least masked, even where a grant narrows the view.
-    """
+    """The buying consumer sees in full; orgs by the better of the buyer and the seller side."""
     if scope.consumer_id is not None and order.buyer_consumer_id == scope.consumer_id:
         return Fidelity.full
-    if scope.is_staff and scope.org_id == order.seller_org_id:
-        return Fidelity.full
-    fidelity = scope.fidelity(Dataset.orders, order.owner_path)
-    if seller_side(scope, order) and not fidelity.at_least(Fidelity.masked):
-        return Fidelity.masked
-    return fidelity
+    view = scope.view(Dataset.orders)
+    return max(view.fidelity_at(order.owner_path), view.fidelity_at(order.seller_path),
+               key=lambda fidelity: fidelity.rank)
 
 
 def get_order(session: Session, scope: Scope, order_id: uuid.UUID | None) -> Order:
@@ -108,23 +102,36 @@ def order_detail(session: Session, scope: Scope, order: Order, *, lines: list[Or
         ship_to.pop("fidelity", None)
     detail = {column.key: getattr(order, column.key) for column in Order.__table__.columns
               if column.key not in ("request_hash", "ship_to")}
+    detail = redact_free_text(detail, fidelity, FREE_TEXT["orders"])
     detail.update(ship_to=ship_to, fidelity=fidelity,
                   lines=lines if lines is not None else lines_of(session, order))
     if with_history:
-        detail["history"] = list(session.scalars(
+        detail["history"] = [redact_free_text(_columns(row), fidelity, FREE_TEXT["order_history"])
+                             for row in session.scalars(
             select(OrderHistory).where(OrderHistory.tenant_id == order.tenant_id,
                                        OrderHistory.order_id == order.id)
-            .order_by(OrderHistory.created_at, OrderHistory.id)))
+            .order_by(OrderHistory.created_at, OrderHistory.id))]
         detail["shipments"] = list(session.scalars(
             select(Shipment).where(Shipment.tenant_id == order.tenant_id,
                                    Shipment.order_id == order.id).order_by(Shipment.created_at)))
-        detail["refunds"] = [refund_detail(session, refund) for refund in session.scalars(
+        detail["refunds"] = [refund_detail(session, refund, scope, fidelity=fidelity)
+                             for refund in session.scalars(
             select(Refund).where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id)
             .order_by(Refund.created_at))]
     return detail
 
 
-def refund_detail(session: Session, refund: Refund) -> dict:
-    detail = {column.key: getattr(refund, column.key) for column in Refund.__table__.columns}
+def _columns(row) -> dict:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+def refund_detail(session: Session, refund: Refund, scope: Scope | None = None, *,
+                  fidelity: Fidelity | None = None) -> dict:
+    """A refund for the API; its reason and notes are redacted below full fidelity (by default
+    the request's scope decides, like its order; no scope at all redacts)."""
+    if fidelity is None:
+        scope = scope or current_scope()
+        fidelity = fidelity_of(scope, refund) if scope is not None else Fidelity.none
+    detail = redact_free_text(_columns(refund), fidelity, FREE_TEXT["refunds"])
     detail["lines"] = refund_lines_of(session, refund)
     return detail

@@ -1,4 +1,10 @@
-"""Order timeouts, set-based per tenant: cancel unpaid orders, complete shipped ones."""
+"""Order timeouts, set-based per tenant: cancel unpaid orders, complete shipped ones.
+
+Retail orders wait for payment minutes (settings.orders.auto_cancel_minutes, 30); purchase and
+replenishment orders are paid by bank transfer or on account and wait their payment terms in
+days (settings.orders.payment_terms_days, 30). A transfer confirmed after the order was cancelled
+does not pay it: `payment_hooks.accepts_payment` says so, and the money is an unapplied receipt.
+"""
 
 import uuid
 from datetime import datetime, timedelta
@@ -8,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.orders.fulfilment import after_cancelled, after_completed
-from app.orders.models import Order
+from app.orders.models import Order, OrderFlow
 from app.orders.transitions import SYSTEM, advance_due
 from app.tenancy.models import Tenant
 
 DEFAULT_CANCEL_MINUTES = 30
+DEFAULT_PAYMENT_TERMS_DAYS = 30
 DEFAULT_COMPLETE_DAYS = 10
 
 
@@ -21,11 +28,17 @@ def order_settings(tenant: Tenant) -> dict:
 
 
 def cancel_unpaid(session: Session, *, tenant: Tenant, now: datetime | None = None) -> list[uuid.UUID]:
-    """pending_payment older than settings.orders.auto_cancel_minutes (30) → cancelled, stock released."""
-    minutes = int(order_settings(tenant).get("auto_cancel_minutes", DEFAULT_CANCEL_MINUTES))
-    before = (now or utcnow()) - timedelta(minutes=minutes)
+    """Unpaid past its terms → cancelled, stock released: retail after auto_cancel_minutes (30),
+    purchase and replenishment after payment_terms_days (30)."""
+    settings, now = order_settings(tenant), now or utcnow()
+    minutes = int(settings.get("auto_cancel_minutes", DEFAULT_CANCEL_MINUTES))
+    days = int(settings.get("payment_terms_days", DEFAULT_PAYMENT_TERMS_DAYS))
     ids = advance_due(session, tenant_id=tenant.id, action="cancel", due_column=Order.created_at,
-                      before=before, note="timeout")
+                      before=now - timedelta(minutes=minutes), note="timeout",
+                      where=Order.flow == OrderFlow.retail)
+    ids += advance_due(session, tenant_id=tenant.id, action="cancel", due_column=Order.created_at,
+                       before=now - timedelta(days=days), note="payment terms expired",
+                       where=Order.flow != OrderFlow.retail)
     after_cancelled(session, _load(session, tenant.id, ids))
     session.flush()
     return ids

@@ -12,7 +12,7 @@ from app.platform.outbox import receipt
 
 @receipt("app.payments.refunds.refund_when_approved")  # its receipts predate the move to this module
 def refund_when_approved(session: Session, event: OutboxEvent, gateway: PaymentGateway) -> None:
-    """Execute the approved refund at the gateway; a failure is retried by the relay, same idempotency key."""
+    """Claim the approved refund's money; the gateway is asked once the relay commits the claim."""
     execute_refund(session, tenant_id=event.tenant_id, refund_id=uuid.UUID(event.payload["refund_id"]),
                    gateway=gateway)
 
@@ -24,6 +24,6 @@ EVENT_HANDLERS = {
 BEAT_SCHEDULE = {
     # stored Stripe events that nobody processed (a lost enqueue, a crash, an earlier error)
     "sweep-webhook-events": {"task": "app.payments.tasks.sweep_webhook_events", "schedule": 60.0},
-    # refunds claimed but never answered (a crash, a lost enqueue, a gateway outage)
+    # refunds claimed but never answered (a crash, a lost enqueue, a gateway outage): looked up, resent
     "recover-refunds": {"task": "app.payments.tasks.recover_refunds", "schedule": 300.0},
 }

@@ -12,7 +12,7 @@ from app.orders.payment_hooks import mark_refund_retried
 from app.orders.queries import order_visible
 from app.payments import refunds
 from app.payments.credit import _require_seller_org
-from app.payments.errors import NotSellerFinance, RefundNotActionable
+from app.payments.errors import RefundNotActionable
 from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExecutionStatus
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.permissions import Action, require
@@ -21,13 +21,11 @@ from app.tenancy.scope import Scope, system_scope
 NEEDS_A_PERSON = "needs_action"
 
 
-def list_attempts(session: Session, *, scope: Scope, status: str | None = NEEDS_A_PERSON,
+def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_A_PERSON,
                   channel: RefundChannel | None = None, limit: int = 50,
                   offset: int = 0) -> list[PaymentRefund]:
     """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
     require(scope, Action.view_finance)
-    if not scope.is_staff:
-        raise NotSellerFinance("Only owners, admins and finance see the refund desk.")
     query = select(PaymentRefund).where(order_visible(PaymentRefund, scope))
     if status == NEEDS_A_PERSON:
         query = query.where(
@@ -65,14 +63,14 @@ def _attempt(session: Session, scope: Scope, payment_refund_id: uuid.UUID) -> tu
         raise NotFound("No refund attempt with that id.")
     with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
         order = session.get(Order, (row.tenant_id, row.order_id))
-    require(scope, Action.confirm_payment)
     _require_seller_org(scope, order.seller_org_id)
     return row, order
 
 
-def confirm_offline(session: Session, *, scope: Scope, payment_refund_id: uuid.UUID,
+def confirm_offline(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
                     reference: str) -> PaymentRefund:
     """The seller's finance paid the money back by bank transfer: the refund is done, and journaled now."""
+    require(scope, Action.confirm_payment)
     row, _ = _attempt(session, scope, payment_refund_id)
     if row.channel is not RefundChannel.offline or row.status is not RefundExecutionStatus.pending:
         raise RefundNotActionable(f"This attempt is {row.channel.value} and {row.status.value}; "
@@ -85,9 +83,10 @@ def confirm_offline(session: Session, *, scope: Scope, payment_refund_id: uuid.U
     return row
 
 
-def retry(session: Session, *, scope: Scope, payment_refund_id: uuid.UUID,
+def retry(session: Session, scope: Scope, *, payment_refund_id: uuid.UUID,
           channel: RefundChannel) -> PaymentRefund:
     """A failed attempt is made again, through the gateway or as a bank transfer finance confirms."""
+    require(scope, Action.confirm_payment)
     row, _ = _attempt(session, scope, payment_refund_id)
     if row.status is not RefundExecutionStatus.failed or _superseded(session, row):
         raise RefundNotActionable("Only the latest failed attempt is retried.")

@@ -168,9 +168,15 @@ def _post_fees(session: Session, *, payment: Payment, order: Order, gateway: Pay
                                       currency=transaction.currency)
 
 
-def payments_for(session: Session, scope: Scope, *, order_id: uuid.UUID) -> list[Payment]:
-    """The payments of an order the scope sees (404 otherwise), oldest first."""
+def payments_for(session: Session, scope: Scope, *, order_id: uuid.UUID) -> list[dict]:
+    """The payments of an order the scope sees (404 otherwise), oldest first; the client_secret
+    (it completes the payment) only for the payer: the buying consumer, or the buying org."""
     order = get_order(session, scope, order_id)
     with elevated(session, Why.settle_payment, scope=system_scope(order.tenant_id)):
-        return list(session.scalars(select(Payment).where(
+        payments = list(session.scalars(select(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id).order_by(Payment.created_at)))
+    payer = ((scope.consumer_id is not None and scope.consumer_id == order.buyer_consumer_id)
+             or (scope.is_staff and order.buyer_org_id is not None and scope.org_id == order.buyer_org_id))
+    rows = [{column.key: getattr(payment, column.key) for column in Payment.__table__.columns}
+            for payment in payments]
+    return [row if payer else {**row, "client_secret": None} for row in rows]

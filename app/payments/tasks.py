@@ -134,10 +134,7 @@ def recover_refunds() -> int:
 
 def enqueue_refund(tenant_id: str, payment_refund_id: str) -> None:
     """Called after the claim committed; a lost enqueue is picked up by recover_refunds."""
-    try:
-        send_refund.delay(tenant_id, payment_refund_id)
-    except Exception:
-        log.warning("could not enqueue refund %s", payment_refund_id, exc_info=True)
+    publish(send_refund, tenant_id, payment_refund_id, what="refund")
 
 
 def enqueue_processing(session, event_id: str) -> None:

@@ -22,6 +22,7 @@ class OutboxEvent(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     """A domain event written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox_events"
+    __platform_reads__ = True  # RLS (0008): the platform sweep reads every tenant's events
     __table_args__ = (
         Index("ix_outbox_events_pending", "tenant_id", "relayed_at", "id"),
         Index("ix_outbox_events_due", "tenant_id", "id",
@@ -47,6 +48,7 @@ class ProcessedEvent(CreatedAtMixin, Base):
 
     __tablename__ = "processed_events"
     __rls__ = "tenant"
+    __platform_reads__ = True  # RLS (0008): and their receipts
     __table_args__ = (PrimaryKeyConstraint("tenant_id", "event_id", "handler"),)
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid)

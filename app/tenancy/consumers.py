@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
 from app.tenancy.masking import present
@@ -34,9 +35,12 @@ def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> dict
 
 
 def consumer_counts(session: Session, scope: Scope) -> list[dict]:
-    """Members per home store, for every store the scope sees at aggregate or better."""
-    rows = session.execute(
-        select(Consumer.home_store_id, func.count())
-        .where(visible(Consumer, scope, at_least=Fidelity.aggregate))
-        .group_by(Consumer.home_store_id).order_by(Consumer.home_store_id))
+    """Members per home store, for every store the scope sees at aggregate or better.
+
+    The database lets `aggregate` rows through only inside this totals query."""
+    with elevated(session, Why.count_totals, scope=scope.for_totals()):
+        rows = session.execute(
+            select(Consumer.home_store_id, func.count())
+            .where(visible(Consumer, scope, at_least=Fidelity.aggregate))
+            .group_by(Consumer.home_store_id).order_by(Consumer.home_store_id)).all()
     return [{"home_store_id": store_id, "consumers": count} for store_id, count in rows]

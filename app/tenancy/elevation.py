@@ -48,6 +48,8 @@ class Why(StrEnum):
     post_journal = "journal entries are posted on the tenant's accounts, whoever caused them"
     settle_payment = "payments and refunds of an order move money between buyer and seller"
     use_credit = "a credit account lies between a seller and its buyer; both sides change it"
+    rewrite_paths = "a moved subtree's paths are rewritten, which only the system scope may do"
+    count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
 
 
 def _real(session: Session) -> Session:

@@ -42,6 +42,8 @@ def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> Col
     (tests/integration/test_filters_match_rls.py compares both for every kind).
     """
     kind = rls_kind(model)
+    if scope.platform and getattr(model, "__platform_reads__", False):  # the sweep reads across tenants
+        return true()
     if kind == "tenant_self":
         return _tenant_self(model, scope)
     if kind == "platform":  # gateway rows: the platform scope routes them, a tenant reads its own
@@ -55,9 +57,12 @@ def visible(model, scope: Scope, *, at_least: Fidelity = Fidelity.masked) -> Col
                                  if scope.org_path and rule.prefix.startswith(scope.org_path)))
     clauses = _path_rules(column, view, scope, at_least)
     if kind in ("org_tree", "downward") and scope.org_path:  # the tree and prices flow down to me
-        clauses.append(column.in_(ancestor_paths(scope.org_path)))
-    if scope.org_path and kind == "orders":  # an order is also the seller subtree's
-        clauses.append(path_matches(model.seller_path, PathRule(scope.org_path, False, Fidelity.full)))
+        from_above = column.in_(ancestor_paths(scope.org_path))
+        if hasattr(model, "buyer_org_id"):  # a price for one buyer is not for those below it
+            from_above = and_(from_above, model.buyer_org_id.is_(None))
+        clauses.append(from_above)
+    if kind == "orders":  # an order is also seen from the seller's side, through the same view
+        clauses += _path_rules(model.seller_path, view, scope, at_least)
     if scope.org_path and kind == "grants":  # a grant is also seen by its grantee's subtree
         clauses.append(path_matches(model.grantee_path, PathRule(scope.org_path, False, Fidelity.full)))
     consumer_column = getattr(model, "__consumer_column__", None)

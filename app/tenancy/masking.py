@@ -10,13 +10,16 @@ def mask_name(name: str | None) -> str | None:
 
 
 def mask_phone(phone: str | None) -> str | None:
+    """A mobile number (11+ characters) keeps its first 3 and last 4; anything shorter keeps at
+    most a quarter at each end, so at least half of it is hidden (a short number is guessable)."""
     if not phone:
         return phone
     digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7 if len(digits) > 7 else len(digits) - 3) + (
-        digits[-4:] if len(digits) > 7 else "")
+    n = len(digits)
+    if n <= 4:
+        return "*" * n
+    head, tail = (3, 4) if n >= 11 else (n // 4, n // 4)
+    return digits[:head] + "*" * (n - head - tail) + digits[n - tail:]
 
 
 def mask_text(value: str | None) -> str | None:
@@ -24,6 +27,14 @@ def mask_text(value: str | None) -> str | None:
 
 
 MASKS = {"name": mask_name, "phone": mask_phone, "address": mask_text, "openid": mask_text}
+
+
+def redact_free_text(row: dict, fidelity: Fidelity, fields: tuple[str, ...]) -> dict:
+    """Free text someone typed (order notes, refund reasons, history notes) can hold anything
+    personal — a phone number, an address — so below `full` it is hidden whole."""
+    if fidelity is Fidelity.full:
+        return row
+    return {**row, **{key: mask_text(row.get(key)) for key in fields if key in row}}
 
 
 def present(row: dict, fidelity: Fidelity, personal: tuple[str, ...]) -> dict:

@@ -9,7 +9,7 @@ from app.auth.passwords import hash_password
 from app.db import Base, uuid7
 from app.errors import Forbidden
 from app.platform.outbox import record_event
-from app.tenancy.elevation import Why, enter_scope
+from app.tenancy.elevation import Why, elevated, enter_scope
 from app.tenancy.enums import ActorKind, OrgKind, Role
 from app.tenancy.errors import DuplicateEmail, InvalidMove, InvalidParent, RoleAboveCaller
 from app.tenancy.filters import get_visible
@@ -89,7 +89,8 @@ def move_subtree(session: Session, scope: Scope, *, org_id: uuid.UUID,
     old_path, new_path = org.path, f"{new_parent.path}{org.id}/"
     depth_change = new_parent.depth + 1 - org.depth
     old_parent_id = org.parent_id
-    _rewrite_paths(session, scope.tenant_id, old_path, new_path, depth_change)
+    with elevated(session, Why.rewrite_paths, scope=system_scope(scope.tenant_id)):
+        _rewrite_paths(session, scope.tenant_id, old_path, new_path, depth_change)
     session.execute(update(Org).where(Org.tenant_id == scope.tenant_id, Org.id == org.id)
                     .values(parent_id=new_parent.id))
     _expire_moved(session, old_path)

@@ -5,6 +5,8 @@ no join to the org tree, so they also hold on a distributed (Citus) table. Migra
 functions here; their SQL must stay backward compatible (add new functions, do not change old).
 """
 
+from dataclasses import dataclass
+
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
@@ -14,8 +16,9 @@ from app.tenancy.scope import Scope, current_scope
 
 SETTING_NAMES = [
     "app.tenant_id", "app.tenant_slug", "app.platform", "app.org_path", "app.consumer_id",
+    "app.user_id",
 ] + [
-    f"app.more_{dataset.value}" for dataset in Dataset
+    f"app.{direction}_{dataset.value}" for dataset in Dataset for direction in ("more", "less")
 ]
 
 _EMPTY_SETTINGS = dict.fromkeys(SETTING_NAMES, "")
@@ -95,6 +98,181 @@ PREDICATES = {
         " AND grantee_path < tm_setting('app.org_path') || '~'))"
     ),
 }
+
+
+# --- Read and write policies (migration 0011 on) -----------------------------------------
+# Reads and writes differ: a scope reads its ancestors' catalog and whatever grants widen, but
+# writes only inside its own subtree; `none`/`aggregate` carve-outs (app.less_<dataset>) hide
+# rows from reads. Every table's policy is listed once here, in TABLE_POLICIES.
+
+FUNCTIONS_V2_SQL = r"""
+CREATE OR REPLACE FUNCTION public.tm_carved(path text, carve text) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, public AS $$
+    SELECT carve IS NOT NULL AND EXISTS (
+      SELECT 1 FROM unnest(string_to_array(carve, ',')) AS entry(e),
+           LATERAL string_to_array(e, '|') AS parts(p)
+      WHERE path >= p[1] AND path < p[1] || '~'
+        AND NOT EXISTS (SELECT 1 FROM unnest(p[2:]) AS keep(k) WHERE path >= k AND path < k || '~')) $$;
+
+CREATE OR REPLACE FUNCTION public.tm_is_system() RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT public.tm_setting('app.org_path') = '/' $$;
+
+CREATE OR REPLACE FUNCTION public.tm_brand_or_system() RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT public.tm_setting('app.org_path') ~ '^/([^/]+/)?$' $$;
+
+CREATE OR REPLACE FUNCTION public.tm_refuse_path_change() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
+BEGIN
+  IF public.tm_setting('app.org_path') = '/' THEN RETURN NEW; END IF;
+  RAISE EXCEPTION 'tenant ids and paths of % change only in the system scope', TG_TABLE_NAME
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+"""
+
+_ORG = "tm_setting('app.org_path')"
+
+
+def _in_subtree(column: str) -> str:
+    return f"({column} >= {_ORG} AND {column} < {_ORG} || '~')"
+
+
+def _seen(column: str, dataset: Dataset | None) -> str:
+    """Own subtree or a widening grant, minus the carve-outs; own rows are never carved."""
+    if dataset is None:
+        return _in_subtree(column)
+    more, less = f"tm_setting('app.more_{dataset.value}')", f"tm_setting('app.less_{dataset.value}')"
+    return (f"(({_in_subtree(column)} OR tm_under_any({column}, {more}))"
+            f" AND ({less} IS NULL OR {column} = {_ORG} OR NOT tm_carved({column}, {less})))")
+
+
+def _own(consumer_column: str | None) -> list[str]:
+    return [f"{consumer_column} = tm_setting('app.consumer_id')::uuid"] if consumer_column else []
+
+
+def _tenant_and(parts: list[str]) -> str:
+    return f"tenant_id = tm_tenant() AND ({' OR '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """USING for SELECT; USING and WITH CHECK for INSERT/UPDATE/DELETE (DELETE may differ)."""
+
+    read: str
+    write: str
+    delete: str | None = None
+
+
+def subtree_policy(dataset: Dataset | None, consumer_column: str | None = None) -> Policy:
+    """Business rows of an org: read by its subtree (and grants), written by its subtree."""
+    return Policy(read=_tenant_and([_seen("owner_path", dataset), *_own(consumer_column)]),
+                  write=_tenant_and([_in_subtree("owner_path"), *_own(consumer_column)]))
+
+
+PLATFORM_PREDICATE = "tenant_id = tm_tenant() OR tm_setting('app.platform') = 'on'"
+
+POLICY_KINDS = {
+    "tenant_self": Policy(
+        read=PREDICATES["tenant_self"],
+        write="(id = tm_tenant() AND tm_brand_or_system()) OR tm_setting('app.platform') = 'on'"),
+    "org_tree": Policy(read=PREDICATES["org_tree"], write=_tenant_and([_in_subtree("path")])),
+    # Catalog-like rows flow down (read by descendants), written only by their owner's subtree.
+    "downward": Policy(read=PREDICATES["downward"], write=_tenant_and([_in_subtree("owner_path")])),
+    # A price for one buyer is owned by the buyer (siblings never see it): seen by the buyer
+    # and the orgs above it, not flowing down to its stores; the buyer cannot write it.
+    "buyer_prices": Policy(
+        read=("tenant_id = tm_tenant() AND (" + _in_subtree("owner_path")
+              + f" OR (buyer_org_id IS NULL AND {_ORG} >= owner_path"
+              f" AND {_ORG} < owner_path || '~'))"),
+        write=(_tenant_and([_in_subtree("owner_path")])
+               + f" AND (buyer_org_id IS NULL OR owner_path <> {_ORG})")),
+    # Tenant-wide catalog (categories, products, SKUs): everyone reads, only the brand writes.
+    "brand_catalog": Policy(read=PREDICATES["tenant"],
+                            write="tenant_id = tm_tenant() AND tm_brand_or_system()"),
+    "grants": Policy(read=PREDICATES["grants"],
+                     write=f"tenant_id = tm_tenant() AND {_ORG} IN (owner_path, '/')"),
+    # Session tokens: only their owner, or the system scope (login and refresh run there).
+    "session_tokens": Policy(*[_tenant_and([
+        "tm_is_system()", "user_id = tm_setting('app.user_id')::uuid", *_own("consumer_id")])] * 2),
+    "system_only": Policy(read=PREDICATES["tenant"], write="tenant_id = tm_tenant() AND tm_is_system()"),
+    "platform": Policy(read=PLATFORM_PREDICATE, write=PLATFORM_PREDICATE),
+    # An order is seen by the buyer's subtree (owner_path), the seller's subtree (seller_path),
+    # each narrowed by the carve-outs, and by the buying consumer.
+    "orders": Policy(
+        read=_tenant_and([_seen("owner_path", Dataset.orders), _seen("seller_path", Dataset.orders),
+                          *_own("buyer_consumer_id")]),
+        write=_tenant_and([_in_subtree("owner_path"), _in_subtree("seller_path"),
+                           *_own("buyer_consumer_id")])),
+}
+
+def _platform_reads_and_deletes(policy: Policy) -> Policy:
+    platform = "tm_setting('app.platform') = 'on'"
+    return Policy(read=f"({policy.read}) OR {platform}", write=policy.write,
+                  delete=f"({policy.delete or policy.write}) OR {platform}")
+
+
+ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
+                "payments", "payment_refunds"]
+
+TABLE_POLICIES: dict[str, Policy] = {
+    "tenants": POLICY_KINDS["tenant_self"],
+    "orgs": POLICY_KINDS["org_tree"],
+    "users": subtree_policy(None),
+    "consumers": subtree_policy(Dataset.consumers, "id"),
+    "consumer_identities": subtree_policy(Dataset.consumers, "consumer_id"),
+    "grants": POLICY_KINDS["grants"],
+    "api_keys": subtree_policy(None),
+    "refresh_tokens": POLICY_KINDS["session_tokens"],
+    # The platform scope (outbox sweep, retention, /readyz) reads and deletes events and receipts
+    # of every tenant, and writes none (migration 0008).
+    "outbox_events": _platform_reads_and_deletes(subtree_policy(None)),
+    "processed_events": _platform_reads_and_deletes(POLICY_KINDS["system_only"]),
+    "audit_log": subtree_policy(None),
+    "categories": POLICY_KINDS["brand_catalog"],
+    "products": POLICY_KINDS["brand_catalog"],
+    "skus": POLICY_KINDS["brand_catalog"],
+    "price_bands": POLICY_KINDS["downward"],
+    "price_entries": POLICY_KINDS["buyer_prices"],
+    "store_assortments": subtree_policy(Dataset.catalog),
+    "stock_levels": subtree_policy(Dataset.inventory),
+    "stock_movements": subtree_policy(Dataset.inventory),
+    **dict.fromkeys(ORDER_TABLES, POLICY_KINDS["orders"]),
+    "cart_items": subtree_policy(Dataset.orders, "consumer_id"),
+    "webhook_events": POLICY_KINDS["platform"],
+    "gateway_payouts": POLICY_KINDS["platform"],
+    "credit_accounts": subtree_policy(None),
+    "credit_entries": subtree_policy(None),
+    "ledger_accounts": subtree_policy(None),
+    "journal_entries": subtree_policy(None),
+    "journal_lines": subtree_policy(None),
+}
+
+# Columns that place a row (tenant, paths): they change only in the system scope.
+PLACING_COLUMNS = ("tenant_id", "owner_path", "seller_path", "grantee_path", "path")
+
+
+def policy_sql(table_name: str, policy: Policy) -> list[str]:
+    """Statements that replace a table's policies with one per command, owner included (FORCE)."""
+    return [
+        f"ALTER TABLE {table_name} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table_name} FORCE ROW LEVEL SECURITY",
+        *(f"DROP POLICY IF EXISTS {name} ON {table_name}"
+          for name in ("scope", "scope_read", "scope_insert", "scope_update", "scope_delete")),
+        f"CREATE POLICY scope_read ON {table_name} FOR SELECT USING ({policy.read})",
+        f"CREATE POLICY scope_insert ON {table_name} FOR INSERT WITH CHECK ({policy.write})",
+        f"CREATE POLICY scope_update ON {table_name} FOR UPDATE USING ({policy.write})"
+        f" WITH CHECK ({policy.write})",
+        f"CREATE POLICY scope_delete ON {table_name} FOR DELETE USING ({policy.delete or policy.write})",
+    ]
+
+
+def keep_placement_sql(table_name: str, columns: list[str]) -> list[str]:
+    """A trigger that refuses changing the row's tenant or paths outside the system scope."""
+    changed = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in columns)
+    return [
+        f"DROP TRIGGER IF EXISTS {table_name}_keep_placement ON {table_name}",
+        f"CREATE TRIGGER {table_name}_keep_placement BEFORE UPDATE ON {table_name}"
+        f" FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION public.tm_refuse_path_change()",
+    ]
 
 
 def enable_rls_sql(table_name: str, predicate: str) -> list[str]:

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, Role
@@ -78,6 +78,9 @@ class Scope:
     views: dict[Dataset, DatasetView] = field(default_factory=dict)
     tenant_slug: str | None = None  # lets a login read its tenant's row, nothing else
     platform: bool = False  # lists tenants (for sweeps across tenants), nothing else
+    # The weakest fidelity whose rows the database lets through: `masked` (rows) normally,
+    # `aggregate` only inside a totals query (`for_totals`). Below it rows are carved out.
+    rls_floor: Fidelity = Fidelity.masked
 
     def view(self, dataset: Dataset | None) -> DatasetView:
         """The view of a dataset; rows with no dataset (users, audit) follow the org subtree."""
@@ -94,6 +97,11 @@ class Scope:
     def is_staff(self) -> bool:
         return self.actor_kind in (ActorKind.staff, ActorKind.api_key)
 
+    def for_totals(self) -> "Scope":
+        """The same caller inside an aggregate query: the database also lets `aggregate` rows
+        through (to be counted, never listed)."""
+        return replace(self, rls_floor=Fidelity.aggregate)
+
     def rls_settings(self) -> dict[str, str]:
         """The transaction-local settings the RLS policies read ('' means: matches nothing)."""
         settings = {
@@ -102,17 +110,34 @@ class Scope:
             "app.platform": "on" if self.platform else "",
             "app.org_path": self.org_path or "",
             "app.consumer_id": str(self.consumer_id) if self.consumer_id else "",
+            "app.user_id": str(self.actor_id) if self.actor_kind is ActorKind.staff else "",
         }
         for dataset in Dataset:
             settings[f"app.more_{dataset.value}"] = ",".join(self._widening_prefixes(dataset))
+            settings[f"app.less_{dataset.value}"] = ",".join(self._carve_outs(dataset))
         return settings
 
     def _widening_prefixes(self, dataset: Dataset) -> Iterable[str]:
         """Granted prefixes outside the own subtree: the database must let these through too."""
         for rule in self.view(dataset).rules:
             outside = self.org_path is None or not rule.prefix.startswith(self.org_path)
-            if outside and rule.fidelity is not Fidelity.none:
+            if outside and rule.fidelity.at_least(self.rls_floor):
                 yield rule.prefix
+
+    def _carve_outs(self, dataset: Dataset) -> Iterable[str]:
+        """Each rule below the floor as `prefix|exception|…`: its range is hidden except under a
+        more specific rule at or above the floor (the most specific rule wins, as in the app).
+
+        The own-rows rule (exact, always full) needs no entry: the policies never carve the
+        caller's own path.
+        """
+        rules = [rule for rule in self.view(dataset).rules if not rule.exact]
+        for low in rules:
+            if low.fidelity.at_least(self.rls_floor):
+                continue
+            exceptions = [rule.prefix for rule in rules if rule.fidelity.at_least(self.rls_floor)
+                          and low.covers(rule) and rule.specificity > low.specificity]
+            yield "|".join([low.prefix, *exceptions])
 
 
 @lru_cache(maxsize=4096)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.auth import services
@@ -707,3 +707,50 @@ def test_of_parallel_refreshes_with_one_token_exactly_one_wins_and_the_family_is
         set_current_scope(None)
         engine.dispose()
         delete_tenant(net.tenant.id)
+
+
+# --- safe configuration and consumer re-checks (issue 9, item 6) ---------------------------------
+
+def test_the_app_refuses_to_start_on_postgresql_without_its_own_key():
+    from app import create_app  # noqa: PLC0415
+    from app.config import DEMO_SECRET_KEY, ConfigError  # noqa: PLC0415
+
+    for secret in (DEMO_SECRET_KEY, "short"):
+        with pytest.raises(ConfigError):
+            create_app({"TIERMALL_ENV": "test", "SECRET_KEY": secret,
+                        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://x@127.0.0.1/none"})
+
+
+def test_a_token_forged_with_the_published_demo_key_is_refused(client, session, app):
+    from app.config import DEMO_SECRET_KEY  # noqa: PLC0415
+
+    net = make_tenant(session)
+    assert app.config["SECRET_KEY"] != DEMO_SECRET_KEY
+    forged = issue_access_token(DEMO_SECRET_KEY, ttl_seconds=60, tenant_id=net.tenant.id,
+                                subject=net.users["brand"].id, kind="staff",
+                                org_id=net.org("brand").id, role="owner")
+    response = client.get("/network/me", headers=bearer(forged))
+    assert response.status_code == 401 and response.get_json()["code"] == "invalid_token"
+
+
+def test_the_dev_consumer_login_is_refused_in_production_even_if_configured(client, session, app):
+    net = make_tenant(session)
+    session.commit()
+    app.config["TIERMALL_ENV"] = "production"
+    try:
+        response = consumer_login(client, net, "dev-mallory", "jingan")
+    finally:
+        app.config["TIERMALL_ENV"] = "test"
+    assert response.status_code == 401
+
+
+def test_a_consumer_token_stops_working_once_the_consumer_is_gone(client, session, app):
+    net = make_tenant(session)
+    response = consumer_login(client, net, "dev-erased", "jingan")
+    own_id, headers = subject_of(response, app), bearer(response.get_json()["access_token"])
+    assert client.get("/network/me", headers=headers).status_code == 200
+    use_scope(session, system_scope(net.tenant.id))
+    session.execute(delete(Consumer).where(Consumer.tenant_id == net.tenant.id, Consumer.id == own_id))
+    session.commit()
+    response = client.get("/network/me", headers=headers)
+    assert response.status_code == 401 and response.get_json()["code"] == "invalid_token"

@@ -78,13 +78,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
         "order_id": Z}),
     ("POST", "/payments/unapplied-receipts/{receipt_id}/return"): Op(Action.confirm_payment, body={
         "reference": "r"}),
-    ("POST", "/payments/refunds/{payment_refund_id}/confirm"): Op(Action.confirm_payment, body={
-        "reference": "r"}),
-    ("POST", "/payments/refunds/{payment_refund_id}/retry"): Op(Action.confirm_payment, body={}),
     ("POST", "/payments/orders/{order_id}/credit"): Op(Action.pay_order),
     ("POST", "/payments/orders/{order_id}/intent"): Op(Action.pay_order, EITHER),
     ("POST", "/payments/orders/{order_id}/offline-confirmation"): Op(Action.confirm_payment, body={
         "reference": "r"}),
+    ("POST", "/payments/refunds/{payment_refund_id}/confirm"): Op(Action.confirm_payment, body={
+        "reference": "r"}),
+    ("POST", "/payments/refunds/{payment_refund_id}/retry"): Op(Action.confirm_payment, body={
+        "channel": "gateway"}),
     ("POST", "/operations/dead-letters/{event_id}/retry"): Op(Action.retry_dead_letters),
     ("POST", "/portal/orders"): Op(Action.place_supply_order, body={"lines": LINES}),
     ("POST", "/portal/orders/{order_id}/ship"): Op(Action.ship_order, body={"carrier": "SF"}),

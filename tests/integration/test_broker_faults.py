@@ -19,7 +19,8 @@ from app.platform import metrics, tasks
 from app.platform.audit import AUDITED
 from tests import database
 from tests.factories import make_tenant
-from tests.integration.test_broker import delete_tenant, producer
+from tests.integration.test_broker import producer
+from tests.support.committed import delete_tenant
 from tests.support.faults import RedisServer, SupervisedWorker
 
 pytestmark = pytest.mark.broker
@@ -82,7 +83,7 @@ def tenant(app, admin_engine, worker, redis_server, queue):
             wait_until_relayed(admin_engine, net.tenant.id, worker)
         yield net, {"Authorization": f"Bearer {token}"}
     finally:
-        delete_tenant(admin_engine, net.tenant.id)
+        delete_tenant(net.tenant.id)
 
 
 def counts(admin_engine, tenant_id) -> dict:
@@ -192,7 +193,7 @@ def test_a_worker_killed_mid_relay_is_restarted_and_every_event_is_relayed_exact
         killed = worker.kill_celery()
         in_flight = counts(admin_engine, net.tenant.id)
         assert in_flight["pending"] > 0, "the relay finished before the kill: raise the backlog"
-        assert worker.celery_pid(timeout=20) != killed  # the supervisor started a new one
+        assert worker.celery_pid(timeout=30, other_than=killed) != killed  # the supervisor's new one
         after = wait_until_relayed(admin_engine, net.tenant.id, worker)
     assert_relayed_exactly_once(after)
     assert "exited with status" in worker.output()

@@ -101,6 +101,7 @@ def test_a_store_price_the_band_no_longer_allows_gives_way_to_the_brand_list_pri
     set_price(session, net, "brand", "brand", sku, 20000, RETAIL, effective_from=yesterday)
     set_price(session, net, "jingan", "jingan", sku, 18000, RETAIL, effective_from=yesterday)
     assert quote(session, net, "jingan", None, sku) == 18000
+    brand = scope_of(session, net, "brand")  # the band is written as the brand, not as Jing'an
     pricing.set_band(session, brand, sku_id=sku.id, channel=RETAIL, floor_minor=19000)
     assert quote(session, net, "jingan", None, sku) == 20000
 

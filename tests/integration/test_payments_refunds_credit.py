@@ -194,6 +194,7 @@ def test_repayments_settle_the_oldest_charges_first_and_the_aged_statement_bucke
     with pytest.raises(InvalidRepayment):
         credit.record_repayment(session, scope=seller, account_id=account.id, amount_minor=26_001,
                                 reference="too much")
+    use_scope(session, system_scope(net.tenant.id))  # the relay runs as the system, as its task does
     relay_pending(session, tenant_id=net.tenant.id)
     balances = {(b.account.code, b.account.counterparty_org_id): b.balance
                 for b in account_balances(session, system_scope(net.tenant.id))}

@@ -18,7 +18,7 @@ from app.db import Base, uuid7
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import visible
 from app.tenancy.models import Consumer, Grant
-from app.tenancy.rls import apply_settings
+from app.tenancy.rls import TABLE_POLICIES, apply_settings
 from app.tenancy.scope import system_scope
 from tests import database
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
@@ -152,17 +152,31 @@ def test_a_sibling_branchs_rows_cannot_be_updated_and_mine_cannot_move_there(ses
                    p=mine.org("chengdu").path, i=consumers["jingan"].id) == RLS_VIOLATION
 
 
-def test_a_grant_lets_the_database_show_a_sibling_branch(session, two_tenants):
+@pytest.mark.parametrize("fidelity", [Fidelity.masked, Fidelity.full])
+def test_a_grant_lets_the_database_show_a_sibling_branch(session, two_tenants, fidelity):
     mine, _, consumers = two_tenants
-    use_scope(session, system_scope(mine.tenant.id))
-    session.add(Grant(tenant_id=mine.tenant.id, grantor_org_id=mine.org("west").id,
-                      grantee_org_id=mine.org("east").id, grantee_path=mine.org("east").path,
-                      owner_path=mine.org("west").path, dataset=Dataset.consumers,
-                      fidelity=Fidelity.aggregate))
-    session.flush()
+    grant(session, mine, "west", "east", fidelity)
     scope_of(session, mine, "east")
     assert count(session, "consumers", "id = :i", i=consumers["chengdu"].id) == 1
     assert count(session, "users", "owner_path = :p", p=mine.org("west").path) == 0
+
+
+def test_an_aggregate_grant_lets_the_rows_through_only_to_be_counted(session, two_tenants):
+    mine, _, consumers = two_tenants
+    grant(session, mine, "west", "east", Fidelity.aggregate)
+    scope = scope_of(session, mine, "east")
+    assert count(session, "consumers", "id = :i", i=consumers["chengdu"].id) == 0
+    use_scope(session, scope.for_totals())
+    assert count(session, "consumers", "id = :i", i=consumers["chengdu"].id) == 1
+
+
+def grant(session, net, grantor: str, grantee: str, fidelity: Fidelity,
+          dataset: Dataset = Dataset.consumers) -> None:
+    use_scope(session, system_scope(net.tenant.id))
+    session.add(Grant(tenant_id=net.tenant.id, grantor_org_id=net.org(grantor).id,
+                      grantee_org_id=net.org(grantee).id, grantee_path=net.org(grantee).path,
+                      owner_path=net.org(grantor).path, dataset=dataset, fidelity=fidelity))
+    session.flush()
 
 
 # --- a consumer, and no scope at all ----------------------------------------------------------
@@ -199,15 +213,17 @@ def test_the_app_role_is_no_superuser_has_no_bypassrls_and_owns_nothing(session)
 
 
 @pytest.mark.parametrize("table", RLS_TABLES)
-def test_every_table_is_behind_a_forced_policy_with_using_and_with_check(session, table):
+def test_every_table_is_behind_a_forced_policy_per_command(session, table):
     enabled, forced = session.execute(text(
         "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = to_regclass(:t)"),
         {"t": table}).one()
     assert enabled and forced
-    policies = session.execute(text(
-        "SELECT cmd, qual, with_check FROM pg_policies WHERE tablename = :t"), {"t": table}).all()
-    assert policies, f"{table} has no policy"
-    assert all(cmd == "ALL" and qual and check for cmd, qual, check in policies)
+    policies = {cmd: (qual, check) for cmd, qual, check in session.execute(text(
+        "SELECT cmd, qual, with_check FROM pg_policies WHERE tablename = :t"), {"t": table})}
+    assert table in TABLE_POLICIES, f"{table} is not listed in rls.TABLE_POLICIES"
+    assert set(policies) == {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    assert policies["SELECT"][0] and policies["INSERT"][1] and policies["DELETE"][0]
+    assert all(policies["UPDATE"])
 
 
 def test_the_owner_role_is_subject_to_rls_too(app):
@@ -311,37 +327,45 @@ def test_the_audit_log_is_append_only(session, two_tenants):
     assert count(session, "audit_log", "id = :i AND action = 'test.done'", i=entry) == 1
 
 
-# --- random grants: the database wall is never narrower than the application filter ----------
+# --- random grants: the database wall shows exactly what the application filter shows --------
 
 ORG_KEYS = ["brand", "east", "shanghai", "west", "jingan", "hangzhou", "chengdu"]
 grant_lists = st.lists(st.tuples(st.sampled_from(ORG_KEYS), st.sampled_from(ORG_KEYS),
                                  st.sampled_from(list(Fidelity))), max_size=6)
+defaults = st.sampled_from(list(Fidelity))
 
 
-def test_for_random_grants_rls_shows_a_superset_of_the_app_filter_and_no_other_tenant(session):
+def test_for_random_grants_and_defaults_rls_shows_what_the_app_filter_shows(session):
     mine, theirs = make_tenant(session), make_tenant(session)
     owned = {key: add_consumer(session, mine, key).id for key in ORG_KEYS}
     foreign = {add_consumer(session, theirs, key).id for key in ORG_KEYS}
     path_of = {consumer_id: mine.org(key).path for key, consumer_id in owned.items()}
 
-    @settings(max_examples=20, deadline=None)
-    @given(grant_lists)
-    def check(grants):
+    @settings(max_examples=25, deadline=None)
+    @given(grant_lists, defaults)
+    def check(grants, default):
         nested = session.begin_nested()
         try:
             granted = add_grants(session, mine, grants)
+            mine.tenant.settings = {"data_sharing": {"consumers": default.value}}
+            session.flush()
             for key in ORG_KEYS:
                 scope = scope_of(session, mine, key)
-                through_app = set(session.scalars(
-                    select(Consumer.id).where(visible(Consumer, scope, at_least=Fidelity.aggregate))))
-                through_rls = set(session.scalars(text("SELECT id FROM consumers")))
-                assert through_app <= through_rls
-                assert not through_rls & foreign
-                allowed = [mine.org(key).path] + [mine.org(grantor).path for grantor, grantee, f
-                                                  in granted if grantee == key and f != Fidelity.none]
-                assert all(any(path_of[c].startswith(p) for p in allowed) for c in through_rls)
+                for floor, rls_scope in ((Fidelity.masked, scope),
+                                         (Fidelity.aggregate, scope.for_totals())):
+                    use_scope(session, rls_scope)
+                    through_app = set(session.scalars(
+                        select(Consumer.id).where(visible(Consumer, scope, at_least=floor))))
+                    through_rls = set(session.scalars(text("SELECT id FROM consumers")))
+                    assert through_app == through_rls, (key, floor)
+                    assert not through_rls & foreign
+                    allowed = [mine.org(key).path] + [
+                        mine.org(grantor).path for grantor, grantee, f in granted
+                        if grantee == key and f.at_least(floor)]
+                    assert all(any(path_of[c].startswith(p) for p in allowed) for c in through_rls)
         finally:
             nested.rollback()
+            session.expire(mine.tenant)
 
     check()
 

@@ -8,6 +8,9 @@ from app.extensions import api, db
 from app.extensions import celery as celery_app
 from app.platform import outbox
 
+# The suite signs its tokens with its own key: only the demo on SQLite may use the published one.
+TEST_SECRET_KEY = "tiermall-test-suite-secret-key-0123456789abcdef"
+
 
 @contextmanager
 def fresh_app(**config):
@@ -19,7 +22,8 @@ def fresh_app(**config):
     saved = (api._app, api.spec, api.config, celery_app.Task)
     schedule = dict(celery_app.conf.beat_schedule)  # app.bootstrap sets it, and the outbox wiring
     wired = dict(outbox._handlers)  # (whose injected gateway reads the config of its own app)
-    app = create_app({"TESTING": False, "TIERMALL_ENV": "test", **config})
+    app = create_app({"TESTING": False, "TIERMALL_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY,
+                      **config})
     try:
         yield app
     finally:

@@ -85,16 +85,17 @@ class SupervisedWorker:
             stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
-    def celery_pid(self, timeout: float = 10) -> int:
-        """The pid of the celery process the supervisor runs now."""
+    def celery_pid(self, timeout: float = 10, *, other_than: int | None = None) -> int:
+        """The pid of the celery process the supervisor runs now (a new one: `other_than` a killed pid)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
-                                      text=True).stdout.split()
+            children = [int(pid) for pid in subprocess.run(
+                ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()]
+            children = [pid for pid in children if pid != other_than]  # a killed one lingers until reaped
             if children:
-                return int(children[0])
+                return children[0]
             time.sleep(0.1)
-        raise RuntimeError("the supervisor runs no celery process")
+        raise RuntimeError("the supervisor runs no (new) celery process")
 
     def kill_celery(self) -> int:
         """kill -9 the celery process (not the supervisor); returns its pid."""

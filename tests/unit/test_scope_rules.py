@@ -208,24 +208,35 @@ def test_rls_widening_settings_are_exactly_the_granted_prefixes_outside_the_own_
     for dataset in Dataset:
         value = settings_[f"app.more_{dataset.value}"]
         listed = value.split(",") if value else []
-        expected = {path for path, d, fidelity in grants
-                    if d is dataset and fidelity is not Fidelity.none and not path.startswith(own)}
+        expected = {path for path, d, fidelity in grants if d is dataset
+                    and fidelity.at_least(Fidelity.masked) and not path.startswith(own)}
         assert len(listed) == len(set(listed))
         assert set(listed) == expected
 
 
+def rls_lets_through(path: str, own: str, settings_: dict, dataset: Dataset) -> bool:
+    """The read policy's subtree rule (rls._seen) evaluated in Python, settings as strings."""
+    def under(prefix: str) -> bool:
+        return prefix <= path < prefix + "~"
+
+    more = [p for p in settings_[f"app.more_{dataset.value}"].split(",") if p]
+    less = [entry.split("|") for entry in settings_[f"app.less_{dataset.value}"].split(",") if entry]
+    carved = any(under(low) and not any(under(keep) for keep in keeps) for low, *keeps in less)
+    return (under(own) or any(under(p) for p in more)) and (path == own or not carved)
+
+
 @given(networks())
-def test_every_row_the_app_filter_shows_is_let_through_by_the_rls_settings(net):
-    """The database wall is never narrower than the application filter (own subtree + more_*)."""
+def test_the_rls_settings_let_through_exactly_the_rows_the_app_filter_shows(net):
+    """Both walls agree on rows: masked or better normally, aggregate or better for totals."""
     tree, viewer, defaults, grants = net
     own = tree.paths[viewer]
     scope = staff(own, build_views(own, defaults, grants))
-    settings_ = scope.rls_settings()
-    for dataset in Dataset:
-        more = [p for p in settings_[f"app.more_{dataset.value}"].split(",") if p]
-        for path in tree.paths:
-            if scope.fidelity(dataset, path) is not Fidelity.none:
-                assert path.startswith(own) or any(path.startswith(p) for p in more)
+    for floor, rls_scope in ((Fidelity.masked, scope), (Fidelity.aggregate, scope.for_totals())):
+        settings_ = rls_scope.rls_settings()
+        for dataset in Dataset:
+            for path in tree.paths:
+                expected = scope.fidelity(dataset, path).at_least(floor)
+                assert rls_lets_through(path, own, settings_, dataset) == expected, (dataset, path)
 
 
 def test_a_consumer_scope_carries_no_org_path_and_no_widening():

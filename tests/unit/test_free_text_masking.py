@@ -1,0 +1,31 @@
+"""Free text and short numbers below full fidelity: nothing a consumer typed comes back raw."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.tenancy.enums import Fidelity
+from app.tenancy.masking import mask_phone, redact_free_text
+
+NOTE = "call me on 13900139003, 衡山路 10 号"
+
+
+def test_free_text_is_redacted_whole_below_full_and_kept_at_full():
+    row = {"id": 1, "note": NOTE, "reason": "broken", "status": "paid"}
+    for fidelity in (Fidelity.masked, Fidelity.aggregate, Fidelity.none):
+        shown = redact_free_text(row, fidelity, ("note", "reason"))
+        assert shown == {"id": 1, "note": "***", "reason": "***", "status": "paid"}
+    assert redact_free_text(row, Fidelity.full, ("note", "reason")) == row
+    assert redact_free_text({"note": None}, Fidelity.masked, ("note",)) == {"note": None}
+
+
+@given(st.from_regex(r"\A[0-9]{1,10}\Z"))
+def test_a_short_number_shows_at_most_half_of_its_digits(number):
+    masked = mask_phone(number)
+    assert len(masked) == len(number)
+    assert sum(ch != "*" for ch in masked) * 2 <= len(number)
+
+
+def test_a_mobile_number_keeps_the_usual_three_and_four():
+    assert mask_phone("13900139003") == "139****9003"
+    assert mask_phone("12345") == "1***5"
+    assert mask_phone("87654321") == "87****21"
