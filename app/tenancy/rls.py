@@ -100,7 +100,7 @@ PREDICATES = {
 }
 
 
-# --- Read and write policies (migration 0011 on) -----------------------------------------
+# --- Read and write policies (migration 0009 on) -----------------------------------------
 # Reads and writes differ: a scope reads its ancestors' catalog and whatever grants widen, but
 # writes only inside its own subtree; `none`/`aggregate` carve-outs (app.less_<dataset>) hide
 # rows from reads. Every table's policy is listed once here, in TABLE_POLICIES.

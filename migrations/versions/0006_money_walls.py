@@ -1,7 +1,7 @@
 """money walls: journal guards, pinned search_path, customer deposits, unapplied receipts
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -13,7 +13,7 @@ from app.tenancy import rls
 from app.tenancy.enums import Dataset
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outbox: backoff between attempts, a dead-letter state, the platform sweep reads across tenants
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.tenancy import rls
 
 revision = '0008'
-down_revision = '0004'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

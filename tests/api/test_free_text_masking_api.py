@@ -50,6 +50,7 @@ def test_the_seller_and_the_consumer_read_the_text_in_full(client, noted_order):
     assert own["note"] == NOTE and own["refunds"][0]["reason"] == NOTE
 
 
+@pytest.mark.postgres  # SQLite answers 1 / 0 with NULL, not an error
 def test_database_errors_carry_no_sql_parameters(app, session, caplog):
     assert db.engine.hide_parameters
     with pytest.raises(DBAPIError) as error, session.begin_nested():

@@ -6,8 +6,8 @@ order policy included): SELECT reads own subtree, grants and ancestors' catalog 
 rows only by the brand, grants only by the grantor, session tokens only by their owner). A
 trigger keeps tenant ids and paths unchangeable outside the system scope.
 
-Revision ID: 0011
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from app.tenancy import rls
 
-revision = '0011'
-down_revision = '0004'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
-depends_on = '0008'  # its platform read/delete on the outbox is kept here (rls.TABLE_POLICIES)
+depends_on = None
 
 # Gateway rows are routed to their tenant by the platform scope, which has no org path.
 UNPLACED = {"webhook_events", "gateway_payouts"}
