@@ -33,7 +33,6 @@ from app.payments.models import (
     PaymentRefund,
     RefundExecutionStatus,
 )
-from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
@@ -42,21 +41,9 @@ from tests.integration.test_orders_fixtures import retail_order, stocked_catalog
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.payments import approve_refund, make_order, stripe_event
 from tests.support.scope import use_scope
-from tests.support.stripe_standin import RunningStandIn
 
 A = AccountCode
 RETAIL_ORDERS, WORKERS, CREDIT_ORDERS = 16, 4, 6
-
-
-@pytest.fixture
-def standin():
-    with RunningStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(standin):
-    return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
 def _admin():

@@ -21,7 +21,6 @@ from app.payments.models import (
     PaymentStatus,
     RefundExecutionStatus,
 )
-from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.models import Consumer
 from app.tenancy.scope import system_scope
@@ -29,20 +28,8 @@ from tests.factories import add_consumer, consumer_scope_of, make_tenant
 from tests.integration.test_orders_fixtures import retail_order, stocked_catalog
 from tests.support.payments import approve_refund, stripe_event
 from tests.support.scope import use_scope
-from tests.support.stripe_standin import RunningStandIn
 
 A = AccountCode
-
-
-@pytest.fixture
-def standin():
-    with RunningStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(standin):
-    return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
 @pytest.fixture

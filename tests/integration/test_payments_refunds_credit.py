@@ -14,7 +14,6 @@ from app.payments import credit, refunds, retail, webhooks
 from app.payments.errors import CreditLimitExceeded, InvalidRepayment, NotSellerFinance
 from app.payments.gateway import use_gateway
 from app.payments.models import CreditEntry, PaymentRefund, RefundExecutionStatus
-from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
 from app.tenancy.permissions import PermissionDenied
@@ -22,18 +21,6 @@ from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant, scope_of
 from tests.support.payments import approve_refund, make_order, stripe_event
 from tests.support.scope import use_scope
-from tests.support.stripe_standin import RunningStandIn
-
-
-@pytest.fixture
-def standin():
-    with RunningStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(standin):
-    return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
 def _status(session, net, refund) -> RefundStatus:

@@ -11,24 +11,11 @@ from app.payments import retail, webhooks
 from app.payments.errors import NotPayable
 from app.payments.gateway import use_gateway
 from app.payments.models import PaymentRefund, PaymentStatus
-from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, consumer_scope_of, make_tenant
 from tests.support.payments import make_order, stripe_event
 from tests.support.scope import use_scope
-from tests.support.stripe_standin import RunningStandIn
-
-
-@pytest.fixture
-def standin():
-    with RunningStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(standin):
-    return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from app.payments import credit, retail, unapplied
 from app.payments.gateway import use_gateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, UnappliedReceipt
 from app.payments.offline_gateway import OfflineGateway
-from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
 from app.tenancy.enums import Role
 from app.tenancy.permissions import PermissionDenied
@@ -26,20 +25,8 @@ from tests.factories import add_consumer, add_user, consumer_scope_of, make_tena
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.payments import make_order
 from tests.support.scope import use_scope
-from tests.support.stripe_standin import RunningStandIn
 
 A = AccountCode
-
-
-@pytest.fixture
-def standin():
-    with RunningStandIn() as running:
-        yield running
-
-
-@pytest.fixture
-def gateway(standin):
-    return StripeGateway("sk_test_standin", api_base=standin.url, max_network_retries=0)
 
 
 def _balances(session, net):
