@@ -114,11 +114,15 @@ CREATE OR REPLACE FUNCTION public.tm_carved(path text, carve text) RETURNS boole
       WHERE path >= p[1] AND path < p[1] || '~'
         AND NOT EXISTS (SELECT 1 FROM unnest(p[2:]) AS keep(k) WHERE path >= k AND path < k || '~')) $$;
 
+-- One-liners the planner inlines into policies: fully schema-qualified (operators too) instead of
+-- a pinned search_path, which would stop the inlining (see migration 0006).
 CREATE OR REPLACE FUNCTION public.tm_is_system() RETURNS boolean
-  LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT public.tm_setting('app.org_path') = '/' $$;
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT public.tm_setting('app.org_path') OPERATOR(pg_catalog.=) '/' $$;
 
 CREATE OR REPLACE FUNCTION public.tm_brand_or_system() RETURNS boolean
-  LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT public.tm_setting('app.org_path') ~ '^/([^/]+/)?$' $$;
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT public.tm_setting('app.org_path') OPERATOR(pg_catalog.~) '^/([^/]+/)?$' $$;
 
 CREATE OR REPLACE FUNCTION public.tm_refuse_path_change() RETURNS trigger
   LANGUAGE plpgsql SET search_path = pg_catalog, public AS $$
@@ -211,7 +215,7 @@ def _platform_reads_and_deletes(policy: Policy) -> Policy:
 
 
 ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
-                "payments", "payment_refunds"]
+                "payments", "payment_refunds", "unapplied_receipts", "payment_disputes"]
 
 TABLE_POLICIES: dict[str, Policy] = {
     "tenants": POLICY_KINDS["tenant_self"],

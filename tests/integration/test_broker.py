@@ -4,7 +4,6 @@ These tests commit for real (a worker in another process must see the rows), so 
 own connections instead of the rolled-back `session` fixture and delete their tenant afterwards.
 """
 
-import os
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from app.platform.models import OutboxEvent
 from app.tenancy.scope import set_current_scope, system_scope
 from tests import database
 from tests.factories import make_tenant
+from tests.support.apps import worker_env
 from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
@@ -60,9 +60,7 @@ def queue(broker):
 @pytest.fixture(scope="module")
 def worker(app, queue):
     """`celery -A wsgi.celery worker` in its own process, on the app role, against the test DB."""
-    _, owner, app_role = database.test_urls()
-    env = {**os.environ, "CELERY_BROKER_URL": BROKER_URL, "DATABASE_URL": database.url_text(app_role),
-           "MIGRATIONS_DATABASE_URL": database.url_text(owner)}
+    env = worker_env(BROKER_URL)
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "wsgi.celery", "worker", "--pool=solo", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],

@@ -20,6 +20,7 @@ from app.platform.audit import AUDITED
 from tests import database
 from tests.factories import make_tenant
 from tests.integration.test_broker import producer
+from tests.support.apps import worker_env
 from tests.support.committed import delete_tenant
 from tests.support.faults import RedisServer, SupervisedWorker
 
@@ -43,11 +44,7 @@ def queue():
 
 @pytest.fixture(scope="module")
 def worker(app, redis_server, queue, tmp_path_factory):
-    _, owner, app_role = database.test_urls()
-    import os  # noqa: PLC0415
-
-    env = {**os.environ, "CELERY_BROKER_URL": redis_server.url, "DATABASE_URL": database.url_text(app_role),
-           "MIGRATIONS_DATABASE_URL": database.url_text(owner)}
+    env = worker_env(redis_server.url)
     supervised = SupervisedWorker(env, queue, tmp_path_factory.mktemp("worker") / "worker.log").start()
     deadline = time.monotonic() + 60
     while "ready." not in supervised.output():

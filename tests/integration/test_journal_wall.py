@@ -147,13 +147,16 @@ def test_a_new_entry_and_its_lines_in_one_transaction_still_post(committed_books
 INLINED = {
     "tm_setting(text)": "SELECT NULLIF(pg_catalog.current_setting(name, true), '')",
     "tm_tenant()": "SELECT CAST(public.tm_setting('app.tenant_id') AS pg_catalog.uuid)",
+    "tm_is_system()": "SELECT public.tm_setting('app.org_path') OPERATOR(pg_catalog.=) '/'",
+    "tm_brand_or_system()": "SELECT public.tm_setting('app.org_path') OPERATOR(pg_catalog.~) '^/([^/]+/)?$'",
 }
 
 
 def test_the_inlined_policy_functions_are_fully_schema_qualified(session):
     bodies = dict(session.execute(text(
         "SELECT p.oid::regprocedure::text, btrim(p.prosrc) FROM pg_proc p"
-        " WHERE p.pronamespace = 'public'::regnamespace AND p.proname IN ('tm_setting', 'tm_tenant')")).all())
+        " WHERE p.pronamespace = 'public'::regnamespace AND p.proname = ANY(:names)"),
+        {"names": [name.split("(")[0] for name in INLINED]}).all())
     assert bodies == INLINED
 
 

@@ -1,5 +1,6 @@
 """A second app made by create_app, for tests that need other config or throwaway routes."""
 
+import os
 import socket
 from contextlib import contextmanager
 
@@ -7,6 +8,7 @@ from app import create_app
 from app.extensions import api, db
 from app.extensions import celery as celery_app
 from app.platform import outbox
+from tests import database
 
 # The suite signs its tokens with its own key: only the demo on SQLite may use the published one.
 TEST_SECRET_KEY = "tiermall-test-suite-secret-key-0123456789abcdef"
@@ -40,3 +42,11 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+def worker_env(broker_url: str) -> dict:
+    """The environment of a worker process of the test database: app role, the suite's secret key."""
+    _, owner, app_role = database.test_urls()
+    return {**os.environ, "TIERMALL_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY,
+            "CELERY_BROKER_URL": broker_url, "DATABASE_URL": database.url_text(app_role),
+            "MIGRATIONS_DATABASE_URL": database.url_text(owner)}
