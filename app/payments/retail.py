@@ -44,9 +44,11 @@ def start_payment(session: Session, scope: Scope, *, order_id: uuid.UUID,
         open_payment = _open_payment(session, order, gateway.name)
         if open_payment is not None:
             return open_payment
+        # Count only closed attempts: an open one committed by a parallel request since the look-up
+        # above must not move this request to the next key (it would make a second intent).
         attempt = session.scalar(select(func.count()).select_from(Payment).where(
             Payment.tenant_id == order.tenant_id, Payment.order_id == order.id,
-            Payment.gateway == gateway.name))
+            Payment.gateway == gateway.name, Payment.status.not_in(OPEN)))
         try:
             at_gateway = gateway.create_payment(
                 amount_minor=order.total_minor, currency=order.currency, order_id=str(order.id),
