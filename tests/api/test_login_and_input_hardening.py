@@ -97,6 +97,7 @@ def test_of_20_parallel_wrong_passwords_at_most_5_are_evaluated(monkeypatch):
             cleanup.commit()
 
 
+@pytest.mark.postgres  # its last check is the database wall (RLS)
 def test_a_price_for_one_distributor_is_not_listed_to_its_stores(session):
     net = make_tenant(session)
     brand = scope_of(session, net, "brand")

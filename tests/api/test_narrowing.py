@@ -75,6 +75,7 @@ def narrowed(session, net, fidelity: Fidelity):
     return scope_of(session, net, "shanghai")
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("fidelity", [Fidelity.none, Fidelity.aggregate])
 def test_in_sql_a_narrowed_scope_neither_reads_nor_counts_the_rows(session, jingan_sales, fidelity):
     net, orders, _ = jingan_sales
@@ -85,6 +86,7 @@ def test_in_sql_a_narrowed_scope_neither_reads_nor_counts_the_rows(session, jing
                            {"ids": ids}).rowcount == 0
 
 
+@pytest.mark.postgres
 def test_in_sql_aggregate_rows_are_counted_only_inside_a_totals_query(session, jingan_sales):
     net, orders, _ = jingan_sales
     scope = narrowed(session, net, Fidelity.aggregate)
@@ -98,6 +100,7 @@ def test_in_sql_aggregate_rows_are_counted_only_inside_a_totals_query(session, j
     assert count(session, "orders", "id = ANY(:ids)", ids=ids) == 0
 
 
+@pytest.mark.postgres
 def test_in_sql_the_store_and_the_orgs_a_narrowing_does_not_reach_still_read_them(session, jingan_sales):
     net, orders, _ = jingan_sales
     narrowed(session, net, Fidelity.none)

@@ -2,7 +2,7 @@
 
 from app.payments import retail
 from tests.factories import consumer_scope_of, scope_of
-from tests.integration.test_payments_retail import _start, gateway, shop, standin  # noqa: F401
+from tests.integration.test_payments_retail import _start, shop  # noqa: F401
 
 
 def test_only_the_paying_consumer_reads_the_client_secret_of_their_payment(session, shop, gateway):  # noqa: F811
