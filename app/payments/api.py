@@ -6,7 +6,7 @@ from app.auth.request import consumer_only, request_scope, staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders.schemas import IdempotencyHeader
-from app.payments import credit, deposits, retail, tasks, unapplied, webhooks
+from app.payments import credit, deposits, intents, tasks, unapplied, webhooks
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (
@@ -38,7 +38,7 @@ class PaymentIntent(TransactionalView):
         scope = request_scope()
         if not scope.is_staff:
             consumer_only()
-        return retail.start_payment(db.session, scope, order_id=order_id, gateway=current_gateway())
+        return intents.start_payment(db.session, scope, order_id=order_id, gateway=current_gateway())
 
 
 @blp.route("/orders/<uuid:order_id>/credit")
@@ -66,7 +66,7 @@ class OrderPayments(TransactionalView):
     @blp.errors(401, 404)
     def get(self, order_id):
         """The payments of an order I see."""
-        return retail.payments_for(db.session, request_scope(), order_id=order_id)
+        return intents.payments_for(db.session, request_scope(), order_id=order_id)
 
 
 @blp.route("/credit-accounts")

@@ -174,8 +174,8 @@ def confirm_bank_transfer(session: Session, scope: Scope, *, order_id: uuid.UUID
                           reference: str) -> Payment:
     """The seller's finance saw the money arrive (bank transfer, or an offline demo payment): paid."""
     from app.payments.gateway import GatewayPayment  # noqa: PLC0415
+    from app.payments.intents import payment_succeeded  # noqa: PLC0415
     from app.payments.offline_gateway import OfflineGateway  # noqa: PLC0415
-    from app.payments.retail import payment_succeeded  # noqa: PLC0415
 
     require(scope, Action.confirm_payment)
     order = get_order(session, scope, order_id)

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, utcnow
-from app.payments import outside, refunds, retail
+from app.payments import intents, outside, refunds
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
@@ -112,7 +112,7 @@ def on_payment_succeeded(session: Session, event: dict, gateway: PaymentGateway)
     tenant_id = _known_tenant(session, _tenant_hint(event))
     if tenant_id is None:
         return "unknown_tenant"
-    return retail.payment_succeeded(session, tenant_id=tenant_id, at_gateway=_payment_of(obj),
+    return intents.payment_succeeded(session, tenant_id=tenant_id, at_gateway=_payment_of(obj),
                                     gateway=gateway)
 
 
@@ -122,7 +122,7 @@ def on_payment_failed(session: Session, event: dict, gateway: PaymentGateway) ->
     if tenant_id is None:
         return "unknown_tenant"
     message = (obj.get("last_payment_error") or {}).get("message")
-    return retail.payment_failed(session, tenant_id=tenant_id, at_gateway=_payment_of(obj),
+    return intents.payment_failed(session, tenant_id=tenant_id, at_gateway=_payment_of(obj),
                                  gateway_name=gateway.name, message=message)
 
 
@@ -136,10 +136,10 @@ def _catch_up_payment(session: Session, payment_intent_id: str, gateway: Payment
     if tenant_id is None:
         return None
     with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
-        payment = retail.find_payment(session, tenant_id, gateway.name, at_gateway.id)
+        payment = intents.find_payment(session, tenant_id, gateway.name, at_gateway.id)
         pending = payment is not None and payment.status in (PaymentStatus.pending, PaymentStatus.failed)
     if pending and at_gateway.status == "succeeded":
-        retail.payment_succeeded(session, tenant_id=tenant_id, at_gateway=at_gateway, gateway=gateway)
+        intents.payment_succeeded(session, tenant_id=tenant_id, at_gateway=at_gateway, gateway=gateway)
     return tenant_id
 
 
@@ -163,7 +163,7 @@ def _followed_payment(session: Session, payment_intent_id: str | None,
     if tenant_id is None:
         return None
     with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
-        payment = retail.find_payment(session, tenant_id, gateway.name, payment_intent_id)
+        payment = intents.find_payment(session, tenant_id, gateway.name, payment_intent_id)
     return (tenant_id, payment) if payment is not None else None
 
 
@@ -210,7 +210,7 @@ def on_payment_canceled(session: Session, event: dict, gateway: PaymentGateway) 
     if tenant_id is None:
         return "unknown_tenant"
     with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
-        payment = retail.find_payment(session, tenant_id, gateway.name, obj["id"])
+        payment = intents.find_payment(session, tenant_id, gateway.name, obj["id"])
         if payment is None:
             return "unknown_payment"
         return outside.payment_canceled(session, payment=payment)

@@ -22,7 +22,7 @@ from app.finance.accounts import account_balances
 from app.finance.journal import trial_balance
 from app.finance.models import AccountCode
 from app.orders.models import Order, OrderStatus, Refund, RefundStatus
-from app.payments import credit, refunds, retail, webhooks
+from app.payments import credit, intents, refunds, webhooks
 from app.payments.models import (
     CreditAccount,
     CreditEntry,
@@ -63,7 +63,7 @@ def world(gateway, standin):
         retail_orders = []
         for number in range(RETAIL_ORDERS):
             order = retail_order(session, scope, catalog, *((1 + number % 3,) + (1,) * (number % 2))).order
-            payment = retail.start_payment(session, scope=scope, order_id=order.id, gateway=gateway)
+            payment = intents.start_payment(session, scope=scope, order_id=order.id, gateway=gateway)
             standin.state.succeed(payment.gateway_ref)
             retail_orders.append((order.id, payment.gateway_ref))
         account = credit.set_credit_limit(session, scope=scope_of(session, net, "shanghai"),

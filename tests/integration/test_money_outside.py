@@ -11,7 +11,7 @@ from app.finance.accounts import account_balances
 from app.finance.journal import trial_balance
 from app.finance.models import AccountCode
 from app.orders.models import OrderStatus, Refund, RefundStatus
-from app.payments import refunds, retail, webhooks
+from app.payments import intents, refunds, webhooks
 from app.payments.gateway import use_gateway
 from app.payments.models import (
     DisputeStatus,
@@ -40,7 +40,7 @@ def shop(session, gateway, standin):
     consumer = add_consumer(session, net, "jingan")
     scope = consumer_scope_of(session, consumer)
     order = retail_order(session, scope, catalog, 2, 1).order
-    payment = retail.start_payment(session, scope=scope, order_id=order.id, gateway=gateway)
+    payment = intents.start_payment(session, scope=scope, order_id=order.id, gateway=gateway)
     return net, order, payment
 
 
@@ -184,6 +184,6 @@ def test_a_canceled_intent_closes_its_payment_and_paying_again_makes_a_new_inten
     _, payment = _state(session, net, order, payment)
     assert payment.status is PaymentStatus.canceled
     consumer = session.get(Consumer, (net.tenant.id, order.buyer_consumer_id))
-    again = retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    again = intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                  gateway=gateway)
     assert again.gateway_ref != payment.gateway_ref

@@ -10,7 +10,7 @@ from app.finance.accounts import account_balances
 from app.finance.journal import trial_balance
 from app.finance.models import AccountCode
 from app.orders.models import OrderStatus, Refund, RefundStatus
-from app.payments import credit, refunds, retail, webhooks
+from app.payments import credit, intents, refunds, webhooks
 from app.payments.errors import CreditLimitExceeded, InvalidRepayment, NotSellerFinance
 from app.payments.gateway import use_gateway
 from app.payments.models import CreditEntry, PaymentRefund, RefundExecutionStatus
@@ -40,9 +40,9 @@ def _execute(session, net, refund, gateway):
 def _paid_retail_order(session, net, gateway, standin, total=10_000):
     consumer = add_consumer(session, net, "jingan")
     order = make_order(session, net, consumer=consumer, total=total)
-    payment = retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    payment = intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                    gateway=gateway)
-    retail.payment_succeeded(session, tenant_id=net.tenant.id, gateway=gateway,
+    intents.payment_succeeded(session, tenant_id=net.tenant.id, gateway=gateway,
                              at_gateway=gateway.get_payment(standin.state.succeed(payment.gateway_ref)["id"]))
     use_scope(session, system_scope(net.tenant.id))
     return order, payment
@@ -98,7 +98,7 @@ def test_a_charge_refunded_before_the_payment_succeeded_event_catches_the_paymen
     net = make_tenant(session)
     consumer = add_consumer(session, net, "jingan")
     order = make_order(session, net, consumer=consumer, total=8_000)
-    payment = retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    payment = intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                    gateway=gateway)
     pi = standin.state.succeed(payment.gateway_ref)
     event = stripe_event("charge.refunded", standin.state.charge(pi["id"]))  # no `refunds` list since 2022-11

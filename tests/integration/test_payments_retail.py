@@ -7,7 +7,7 @@ from app.finance.accounts import account_balances
 from app.finance.journal import trial_balance
 from app.finance.models import AccountCode, JournalEntry
 from app.orders.models import OrderStatus
-from app.payments import retail, webhooks
+from app.payments import intents, webhooks
 from app.payments.errors import NotPayable
 from app.payments.gateway import use_gateway
 from app.payments.models import PaymentRefund, PaymentStatus
@@ -27,7 +27,7 @@ def shop(session):
 
 
 def _start(session, consumer, order, gateway):
-    return retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    return intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                 gateway=gateway)
 
 

@@ -13,7 +13,7 @@ from app.orders import aftersales, timeouts
 from app.orders.models import Order, OrderStatus, Refund, RefundKind, RefundStatus
 from app.orders.payment_hooks import mark_refund_executed
 from app.orders.queries import lines_of
-from app.payments import credit, refund_desk, refunds, retail, tasks
+from app.payments import credit, intents, refund_desk, refunds, tasks
 from app.payments.errors import NotSellerFinance
 from app.payments.gateway import GatewayError, use_gateway
 from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExecutionStatus
@@ -64,9 +64,9 @@ def stripe(standin):
 def _paid(session, net, stripe, standin, total=10_000):
     consumer = add_consumer(session, net, "jingan")
     order = make_order(session, net, consumer=consumer, total=total)
-    payment = retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    payment = intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                    gateway=stripe)
-    retail.payment_succeeded(session, tenant_id=net.tenant.id, gateway=stripe,
+    intents.payment_succeeded(session, tenant_id=net.tenant.id, gateway=stripe,
                              at_gateway=stripe.get_payment(standin.state.succeed(payment.gateway_ref)["id"]))
     use_scope(session, system_scope(net.tenant.id))
     return order, payment

@@ -12,7 +12,7 @@ from app.finance.accounts import account_balances
 from app.finance.journal import trial_balance
 from app.finance.models import AccountCode
 from app.orders.models import OrderStatus
-from app.payments import credit, retail, unapplied
+from app.payments import credit, intents, unapplied
 from app.payments.gateway import use_gateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, UnappliedReceipt
 from app.payments.offline_gateway import OfflineGateway
@@ -73,10 +73,10 @@ def test_an_overpayment_is_applied_to_its_order_by_finance_and_the_rest_goes_bac
     net = make_tenant(session)
     consumer = add_consumer(session, net, "jingan")
     order = make_order(session, net, consumer=consumer, total=12_800)
-    payment = retail.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
+    payment = intents.start_payment(session, scope=consumer_scope_of(session, consumer), order_id=order.id,
                                    gateway=gateway)
     pi = standin.state.succeed(payment.gateway_ref, amount=13_000)
-    assert retail.payment_succeeded(session, tenant_id=net.tenant.id, gateway=gateway,
+    assert intents.payment_succeeded(session, tenant_id=net.tenant.id, gateway=gateway,
                                     at_gateway=gateway.get_payment(pi["id"])) == "amount_mismatch"
     use_scope(session, system_scope(net.tenant.id))
     receipt = session.scalars(select(UnappliedReceipt).where(UnappliedReceipt.payment_id == payment.id)).one()
@@ -150,7 +150,7 @@ def test_six_parallel_pay_requests_for_one_order_make_exactly_one_intent(committ
         with Session(engine, expire_on_commit=False) as session:
             use_scope(session, committed_order["scope"])
             barrier.wait()
-            payment = retail.start_payment(session, scope=committed_order["scope"],
+            payment = intents.start_payment(session, scope=committed_order["scope"],
                                            order_id=committed_order["order_id"], gateway=gateway)
             session.commit()
             return payment.gateway_ref

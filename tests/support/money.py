@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from app.errors import DomainError
 from app.orders.models import Order
-from app.payments import retail
+from app.payments import intents
 from app.payments.gateway import use_gateway
 from app.payments.stripe_gateway import StripeGateway
 from app.platform.outbox import relay_pending
@@ -88,10 +88,10 @@ def paid_order(world: World, consumer: Scope, *qtys: int, **request) -> Order:
     """A retail order placed by the consumer and paid through the stand-in (committed)."""
     with world.session(consumer) as session:
         order = retail_order(session, consumer, world.catalog, *qtys, **request).order
-        payment = retail.start_payment(session, scope=consumer, order_id=order.id, gateway=world.gateway)
+        payment = intents.start_payment(session, scope=consumer, order_id=order.id, gateway=world.gateway)
         session.commit()
         pi = world.standin.state.succeed(payment.gateway_ref)
-        retail.payment_succeeded(session, tenant_id=world.tenant_id, gateway=world.gateway,
+        intents.payment_succeeded(session, tenant_id=world.tenant_id, gateway=world.gateway,
                                  at_gateway=world.gateway.get_payment(pi["id"]))
         session.commit()
         world.counts["payments"] += 1

@@ -91,9 +91,9 @@ ALLOWED = {
     ("payments/tasks.py", "send_refund", Why.task),
     ("payments/tasks.py", "send_pending_refunds", Why.task),
     ("payments/tasks.py", "recover_refunds", Why.sweep_tenants),
-    ("payments/retail.py", "payment_succeeded", Why.settle_payment),
-    ("payments/retail.py", "payment_failed", Why.settle_payment),
-    ("payments/retail.py", "payments_for", Why.settle_payment),
+    ("payments/intents.py", "payment_succeeded", Why.settle_payment),
+    ("payments/intents.py", "payment_failed", Why.settle_payment),
+    ("payments/intents.py", "payments_for", Why.settle_payment),
     ("payments/credit.py", "set_credit_limit", Why.use_credit),
     ("payments/credit.py", "pay_on_credit", Why.use_credit),
     ("payments/credit.py", "confirm_bank_transfer", Why.use_credit),
@@ -116,7 +116,7 @@ ALLOWED = {
     ("payments/tasks.py", "send_refund", Why.task),
     # Money (money-b): one open intent per order is read across scopes, deposits, unapplied
     # receipts, money moved outside the app (reported by webhooks).
-    ("payments/retail.py", "start_payment", Why.settle_payment),
+    ("payments/intents.py", "start_payment", Why.settle_payment),
     ("payments/deposits.py", "refund_deposit", Why.use_credit),
     ("payments/unapplied.py", "apply_receipt", Why.settle_payment),
     ("payments/unapplied.py", "return_receipt", Why.settle_payment),

@@ -1,4 +1,4 @@
-"""Paying an order at the gateway: start a payment, and what a succeeded or failed payment does."""
+"""Paying an order at the gateway (every flow): start a payment; what success or failure does."""
 
 import logging
 import uuid
