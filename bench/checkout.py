@@ -21,35 +21,23 @@ import uuid
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import benchdb  # noqa: E402
+
 from app.auth.tokens import issue_access_token  # noqa: E402
-from app.tenancy.roles import create_roles  # noqa: E402
 
 DB = "tm_checkout_bench"
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-ADMIN_URL = f"{SERVER}/{DB}"
-OWNER_URL = f"postgresql+psycopg://{DB}_owner:owner-secret@127.0.0.1:5432/{DB}"
-APP_URL = f"postgresql+psycopg://{DB}_app:app-secret@127.0.0.1:5432/{DB}"
+ADMIN_URL, OWNER_URL, APP_URL = benchdb.urls(DB)
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
 PORT = 8765
 SKUS, CONSUMERS, STOCK = 30, 200, 10_000_000
 
 
-def recreate_database() -> None:
-    engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB}"'))
-    engine.dispose()
-    create_roles(ADMIN_URL, OWNER_URL, APP_URL)
-    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATIONS_DATABASE_URL": OWNER_URL, "SECRET_KEY": SECRET}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade", "heads"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def seed() -> dict:
@@ -176,7 +164,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args()
     print(f"building {DB} (migrations, seed) ...", flush=True)
-    recreate_database()
+    benchdb.recreate_database(DB, SECRET)
     shop = seed()
     tokens = [issue_access_token(SECRET, ttl_seconds=3600, tenant_id=shop["tenant_id"], subject=consumer,
                                  kind="consumer") for consumer in shop["consumer_ids"]]
@@ -197,10 +185,7 @@ def main() -> None:
     print(f"ratio checkout / ceiling: {checkout['rps'] / ceiling['rps']:.2f}  "
           f"(target >= 0.5, p99 < 150 ms)")
     if not args.keep:
-        engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        engine.dispose()
+        benchdb.drop_database(DB)
 
 
 if __name__ == "__main__":

@@ -34,38 +34,19 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import benchdb  # noqa: E402
+
 from app.auth.tokens import issue_access_token  # noqa: E402
-from app.tenancy.roles import create_roles  # noqa: E402
 from tests.support.faults import RedisServer, SupervisedWorker, free_port  # noqa: E402
 
 DB = "tm_fault_drill"
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-ADMIN_URL = f"{SERVER}/{DB}"
-OWNER_URL = f"postgresql+psycopg://{DB}_owner:owner-secret@127.0.0.1:5432/{DB}"
-APP_URL = f"postgresql+psycopg://{DB}_app:app-secret@127.0.0.1:5432/{DB}"
+ADMIN_URL, OWNER_URL, APP_URL = benchdb.urls(DB)
 SECRET = "drill-secret-key-0123456789-abcdefghijklmnop"
 REQUEST_TIMEOUT = 35  # above gunicorn's 30 s worker timeout: we want to see it if it happens
 
 
-def recreate_database() -> None:
-    engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DB}"'))
-    engine.dispose()
-    create_roles(ADMIN_URL, OWNER_URL, APP_URL)
-    env = {**os.environ, "DATABASE_URL": APP_URL, "MIGRATIONS_DATABASE_URL": OWNER_URL, "SECRET_KEY": SECRET}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade", "heads"],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
 
 
-def drop_database() -> None:
-    engine = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
-        for role in (f"{DB}_app", f"{DB}_owner"):
-            connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
-    engine.dispose()
 
 
 def seed() -> dict:
@@ -228,7 +209,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="tm_fault_drill_"))
     print(f"logs in {workdir}", flush=True)
-    recreate_database()
+    benchdb.recreate_database(DB, SECRET)
     shop = seed()
     redis_server = RedisServer().start()
     port = free_port(8770, 8870)
@@ -289,7 +270,7 @@ def main() -> None:
         worker.stop()
         redis_server.stop()
         if not args.keep:
-            drop_database()
+            benchdb.drop_database(DB, roles=True)
 
 
 if __name__ == "__main__":
