@@ -33,6 +33,7 @@ class AccountCode(StrEnum):
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
     commission_expense = "commission_expense"
     points_liability = "points_liability"
+    commission_payable = "commission_payable"  # commissions owed to promoters, guides, stores (distribution)
 
 
 CHART: dict[AccountCode, AccountKind] = {
@@ -48,6 +49,7 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.payable: AccountKind.liability,
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
+    AccountCode.commission_payable: AccountKind.liability,  # distribution
 }
 
 
