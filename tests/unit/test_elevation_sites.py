@@ -131,6 +131,7 @@ ALLOWED = {
     ("distribution/promoters.py", "apply", Why.join_distribution),
     ("distribution/bindings.py", "bind", Why.join_distribution),
     ("distribution/bindings.py", "rebind", Why.join_distribution),
+    ("distribution/queries.py", "my_team", Why.join_distribution),
     ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
 }
 
