@@ -102,12 +102,15 @@ def list_entries(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUI
 
 
 def entry_totals(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None) -> dict:
-    """Totals over every entry my scope sees at `aggregate` or better (a distributor's default)."""
+    """Totals over every entry my scope sees at `aggregate` or better (a distributor's default).
+
+    The database lets `aggregate` rows through only inside this totals query (as for consumers)."""
     where = visible(E, scope, at_least=Fidelity.aggregate)
     if beneficiary_org_id is not None:
         where = where & (E.beneficiary_org_id == beneficiary_org_id)
-    return {**_totals(session, where, utcnow()),
-            "fidelity": scope.view(Dataset.commissions).max_fidelity()}
+    with elevated(session, Why.count_totals, scope=scope.for_totals()):
+        totals = _totals(session, where, utcnow())
+    return {**totals, "fidelity": scope.view(Dataset.commissions).max_fidelity()}
 
 
 def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 50) -> list[dict]:

@@ -132,6 +132,7 @@ ALLOWED = {
     ("distribution/bindings.py", "bind", Why.join_distribution),
     ("distribution/bindings.py", "rebind", Why.join_distribution),
     ("distribution/queries.py", "my_team", Why.join_distribution),
+    ("distribution/queries.py", "entry_totals", Why.count_totals),
     ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
 }
 
