@@ -8,7 +8,6 @@ from app.distribution import bindings, plans, promoters, queries
 from app.distribution.schemas import (
     BindingOut,
     BoundOut,
-    DecisionIn,
     EntryOut,
     EntryQuery,
     LevelIn,
@@ -16,6 +15,7 @@ from app.distribution.schemas import (
     PlanIn,
     PlanOut,
     PortalTotalsOut,
+    PromoterDecisionIn,
     PromoterListQuery,
     PromoterOut,
     PromoterRowOut,
@@ -94,7 +94,7 @@ class Promoters(TransactionalView):
 
 @blp.route("/promoters/<uuid:promoter_id>/decision")
 class PromoterDecision(TransactionalView):
-    @blp.arguments(DecisionIn, example={"approve": True})
+    @blp.arguments(PromoterDecisionIn, example={"approve": True})
     @blp.response(200, PromoterOut)
     @blp.errors(401, 403, 404, 409)
     def post(self, body, promoter_id: uuid.UUID):

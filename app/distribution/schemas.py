@@ -101,7 +101,7 @@ class StaffPromoterIn(Schema):
     user_id = ma.fields.UUID(required=True)
 
 
-class DecisionIn(Schema):
+class PromoterDecisionIn(Schema):
     approve = ma.fields.Boolean(required=True, metadata={"description": "False rejects, or suspends"})
 
 
