@@ -86,7 +86,6 @@ class BindingEnd(StrEnum):
     expired = "expired"  # validity days ran out
     replaced = "replaced"  # another promoter's touch took the customer (last touch, after protection)
     rebound = "rebound"  # staff moved the customer with the rebind permission (audited)
-    promoter_left = "promoter_left"  # the promoter was suspended
 
 
 class CommissionScopeMixin(OwnerPathMixin):
