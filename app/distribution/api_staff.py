@@ -92,14 +92,15 @@ class Promoters(TransactionalView):
         return promoters.add_staff_promoter(db.session, staff_only(), **body)
 
 
-@blp.route("/promoters/<uuid:promoter_id>/decision")
+@blp.route("/promoter-decisions")
 class PromoterDecision(TransactionalView):
-    @blp.arguments(PromoterDecisionIn, example={"approve": True})
+    @blp.arguments(PromoterDecisionIn, example={"promoter_id": "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e",
+                                                "approve": True})
     @blp.response(200, PromoterOut)
-    @blp.errors(401, 403, 404, 409)
-    def post(self, body, promoter_id: uuid.UUID):
+    @blp.errors(401, 403, 404, 409, 422)
+    def post(self, body):
         """Approve or reject an application, or suspend an active promoter (audited)."""
-        return promoters.decide(db.session, staff_only(), promoter_id=promoter_id, **body)
+        return promoters.decide(db.session, staff_only(), **body)
 
 
 @blp.route("/bindings/rebind")

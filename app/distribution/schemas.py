@@ -102,6 +102,7 @@ class StaffPromoterIn(Schema):
 
 
 class PromoterDecisionIn(Schema):
+    promoter_id = ma.fields.UUID(required=True)
     approve = ma.fields.Boolean(required=True, metadata={"description": "False rejects, or suspends"})
 
 

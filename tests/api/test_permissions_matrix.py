@@ -9,7 +9,6 @@ is added here.
 """
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pytest
@@ -116,8 +115,8 @@ OPERATIONS.update({  # distribution
     ("POST", "/distribution/levels"): Op(Action.manage_commissions, body={
         "name": "Silver", "rank": 1, "l1_rate_bp": 100}),
     ("POST", "/distribution/promoters"): Op(Action.approve_promoters, body={"user_id": Z}),
-    ("POST", "/distribution/promoters/{promoter_id}/decision"): Op(Action.approve_promoters, body={
-        "approve": True}),
+    ("POST", "/distribution/promoter-decisions"): Op(Action.approve_promoters, body={
+        "promoter_id": Z, "approve": True}),
     ("POST", "/distribution/bindings/rebind"): Op(Action.rebind_customers, body={
         "consumer_id": Z, "promoter_id": Z}),
     ("POST", "/storefront/promoter"): Op(Action.become_promoter, CONSUMER),
@@ -139,7 +138,9 @@ def test_every_state_changing_operation_is_listed(client):
 def test_each_operation_allows_exactly_the_roles_the_matrix_names(client, session, method, path, caller):
     op = OPERATIONS[(method, path)]
     headers, role = _credentials(session, caller)
-    url = path.format_map(defaultdict(lambda: Z))  # every path id names nothing
+    url = path.format(**{name: Z for name in ("key_id", "product_id", "sku_id", "store_id", "org_id",
+                                               "grant_id", "account_id", "order_id", "refund_id",
+                                               "event_id", "receipt_id", "payment_refund_id")})
     response = client.open(url, method=method, json=op.body, headers={
         **headers, "Idempotency-Key": f"matrix-{uuid.uuid4()}"})
     answer = response.get_json(silent=True) or {}
