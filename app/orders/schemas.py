@@ -3,8 +3,10 @@
 import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
+from app.orders.queries import fidelity_of
 from app.schemas import Money, PageQuery, Quantity, Schema
-from app.tenancy.enums import ActorKind, Fidelity
+from app.tenancy.enums import ActorKind
+from app.tenancy.masking import MaskedName, MaskedPhone, MaskedText, RedactedText, RowFidelity, ScopedSchema
 
 EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"
 
@@ -151,6 +153,14 @@ class OrderLineOut(Schema):
     refunded_minor = Money()
 
 
+class ShipToOut(Schema):
+    """The delivery address of an order, at the order's fidelity."""
+
+    name = MaskedName(metadata={"example": "王小明"})
+    phone = MaskedPhone(metadata={"example": "13800138000"})
+    address = MaskedText(metadata={"example": "上海市静安区南京西路 1 号"})
+
+
 class HistoryOut(Schema):
     action = ma.fields.String(metadata={"example": "pay"})
     from_status = ma.fields.String(allow_none=True)
@@ -158,7 +168,7 @@ class HistoryOut(Schema):
     refund_id = ma.fields.UUID(allow_none=True)
     actor_kind = ma.fields.Enum(ActorKind)
     actor_id = ma.fields.UUID(allow_none=True)
-    note = ma.fields.String(allow_none=True)
+    note = RedactedText()
     created_at = ma.fields.DateTime()
 
 
@@ -177,15 +187,17 @@ class RefundLineOut(Schema):
     amount_minor = Money()
 
 
-class RefundOut(Schema):
+class RefundOut(ScopedSchema):
+    row_fidelity = staticmethod(fidelity_of)
+
     id = ma.fields.UUID()
     order_id = ma.fields.UUID()
     kind = ma.fields.Enum(RefundKind)
     status = ma.fields.Enum(RefundStatus)
     amount_minor = Money()
     currency = ma.fields.String()
-    reason = ma.fields.String(allow_none=True)
-    decision_note = ma.fields.String(allow_none=True)
+    reason = RedactedText()
+    decision_note = RedactedText()
     gateway_ref = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     decided_at = ma.fields.DateTime(allow_none=True)
@@ -216,12 +228,14 @@ class OrderSummaryOut(Schema):
     cancelled_at = ma.fields.DateTime(allow_none=True)
 
 
-class OrderOut(OrderSummaryOut):
-    ship_to = ma.fields.Nested(ShipTo, allow_none=True,
+class OrderOut(ScopedSchema, OrderSummaryOut):
+    row_fidelity = staticmethod(fidelity_of)
+
+    ship_to = ma.fields.Nested(ShipToOut, allow_none=True,
                                metadata={"description": "Masked below full fidelity"})
-    note = ma.fields.String(allow_none=True)
-    cancel_reason = ma.fields.String(allow_none=True)
-    fidelity = ma.fields.Enum(Fidelity)
+    note = RedactedText()
+    cancel_reason = RedactedText()
+    fidelity = RowFidelity()
     lines = ma.fields.List(ma.fields.Nested(OrderLineOut))
     history = ma.fields.List(ma.fields.Nested(HistoryOut))
     shipments = ma.fields.List(ma.fields.Nested(ShipmentOut))
