@@ -17,6 +17,8 @@ from tests.support.apps import fresh_app
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 
 def test_a_deeply_nested_json_body_answers_400_not_500(client, session):
     deep = "[" * 100_000 + "]" * 100_000
