@@ -12,6 +12,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     check_config(app.config)
+    from app.auth import passwords
+
+    passwords.configure(app.config["PASSWORD_HASH_COST"], env=app.config["TIERMALL_ENV"])
     # SQL parameters are personal data (phones, names): never in logs or exception texts.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}

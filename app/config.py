@@ -77,6 +77,8 @@ def load_config() -> dict:
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(_env("LOGIN_WINDOW_SECONDS", "900")),
+        # Argon2id cost (app.auth.passwords.COSTS): "owasp"; the test suite runs "minimal".
+        "PASSWORD_HASH_COST": _env("PASSWORD_HASH_COST", "owasp"),
         "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         "CONSUMER_LOGIN_PROVIDER": _env("CONSUMER_LOGIN_PROVIDER", "dev" if env == "demo" else "wechat"),
         "STRIPE_API_KEY": _env("STRIPE_API_KEY"),

@@ -62,6 +62,7 @@ def app(tmp_path_factory):
         "MIGRATIONS_DATABASE_URL": migrations_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 10, "max_overflow": 60},
         "CONSUMER_LOGIN_PROVIDER": "dev",
+        "PASSWORD_HASH_COST": "minimal",  # tests of the hashing itself ask for the real cost
     })
     with app.app_context():
         upgrade(revision="heads")
@@ -158,3 +159,15 @@ def session(app, request):
 @pytest.fixture
 def client(app, session):
     return app.test_client()
+
+
+@pytest.fixture
+def real_password_cost(app):
+    """Argon2id at the production cost for one test (the suite hashes at the minimal cost)."""
+    from app.auth import passwords
+
+    passwords.configure("owasp", env=app.config["TIERMALL_ENV"])
+    try:
+        yield
+    finally:
+        passwords.configure(app.config["PASSWORD_HASH_COST"], env=app.config["TIERMALL_ENV"])

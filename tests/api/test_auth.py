@@ -18,7 +18,7 @@ from app.auth.services import AuthSettings
 from app.auth.tokens import issue_access_token
 from app.db import uuid7
 from app.tenancy.enums import Role
-from app.tenancy.models import Consumer, ConsumerIdentity, Org
+from app.tenancy.models import Consumer, ConsumerIdentity, Org, User
 from app.tenancy.scope import set_current_scope, system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
 from tests.support.apps import closed_port_url
@@ -61,6 +61,38 @@ def test_passwords_are_stored_as_argon2id_hashes(session):
     net = make_tenant(session)
     assert net.users["brand"].password_hash.startswith("$argon2id$")
     assert PASSWORD not in net.users["brand"].password_hash
+
+
+def test_a_login_rehashes_a_password_stored_at_an_older_cost_and_it_keeps_working(
+        client, session, real_password_cost):
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    net = make_tenant(session)
+    user = net.users["east"]
+    as_system(session, net)
+    user.password_hash = PasswordHasher().hash(PASSWORD)  # argon2-cffi's default cost (m=64 MiB, p=4)
+    session.flush()
+    assert sign_in(client, net, "east", password="wrong-password").status_code == 401
+    assert ",p=4$" in stored_hash(session, net, user)  # a wrong password changes nothing
+    assert sign_in(client, net, "east").status_code == 200
+    assert stored_hash(session, net, user).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert sign_in(client, net, "east").status_code == 200
+
+
+def stored_hash(session, net, user) -> str:
+    as_system(session, net)
+    return session.scalar(select(User.password_hash).where(User.tenant_id == user.tenant_id,
+                                                            User.id == user.id))
+
+
+def test_a_throttled_login_is_refused_before_any_password_is_hashed(client, session, monkeypatch):
+    net = make_tenant(session)
+    for _ in range(5):
+        assert sign_in(client, net, "east", password="wrong-password").status_code == 401
+    checked = []
+    monkeypatch.setattr(services, "verify_password", lambda *args: checked.append(args) or True)
+    response = sign_in(client, net, "east")
+    assert response.status_code == 429 and checked == []
 
 
 def test_the_email_is_matched_without_regard_to_case(client, session):

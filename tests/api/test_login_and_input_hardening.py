@@ -49,7 +49,7 @@ def counting_verify(monkeypatch) -> list:
 
 
 def test_an_unknown_tenant_checks_a_dummy_hash_and_takes_as_long_as_a_wrong_password(
-        client, session, monkeypatch):
+        client, session, monkeypatch, real_password_cost):
     net = make_tenant(session)
     session.commit()
     calls = counting_verify(monkeypatch)

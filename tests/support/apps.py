@@ -25,7 +25,7 @@ def fresh_app(**config):
     schedule = dict(celery_app.conf.beat_schedule)  # app.bootstrap sets it, and the outbox wiring
     wired = dict(outbox._handlers)  # (whose injected gateway reads the config of its own app)
     app = create_app({"TESTING": False, "TIERMALL_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY,
-                      **config})
+                      "PASSWORD_HASH_COST": "minimal", **config})
     try:
         yield app
     finally:
