@@ -31,6 +31,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.init_app(app)
     celery = celery_init_app(app)
 
+    from app.platform import metrics
+    from app.platform.logs import configure_logging, init_request_logging
+
+    configure_logging(level=app.config["LOG_LEVEL"], fmt=app.config["LOG_FORMAT"])
+    init_request_logging(app, on_response=metrics.observe_request)  # first before_request: the id
+
     from app.bootstrap import bootstrap
 
     bootstrap(app, celery)  # every domain's event handlers, tasks and beat entries, wired once

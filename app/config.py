@@ -38,10 +38,16 @@ def load_config() -> dict:
     platform_token = _env("PLATFORM_API_TOKEN")  # unset: the platform API answers 401
     if platform_token is not None and len(platform_token) < 32:
         raise ConfigError("PLATFORM_API_TOKEN must be at least 32 characters")
+    metrics_token = _env("METRICS_TOKEN")  # unset: GET /metrics answers 401 (metrics off)
+    if metrics_token is not None and len(metrics_token) < 32:
+        raise ConfigError("METRICS_TOKEN must be at least 32 characters")
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
         "PLATFORM_API_TOKEN": platform_token,
+        "METRICS_TOKEN": metrics_token,
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),  # json lines; "console" for reading by eye
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, statement_timeout_ms),

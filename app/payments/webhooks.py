@@ -11,6 +11,7 @@ from app.payments import intents, outside, refunds
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
+from app.platform import metrics
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, elevated, enter_scope
 from app.tenancy.models import Tenant
@@ -27,6 +28,7 @@ def verify(payload: bytes, signature_header: str | None, *, secret: str, toleran
     try:
         return verify_webhook(payload, signature_header, secret, tolerance_seconds)
     except InvalidWebhookSignature as error:
+        metrics.WEBHOOK_DELIVERIES.labels("stripe", "invalid_signature").inc()
         raise InvalidSignature("The webhook signature is missing, wrong or too old.") from error
 
 
@@ -53,7 +55,9 @@ def receive(session: Session, payload: bytes, signature_header: str | None, *, s
     """Verify and store a delivery: (event id, was it a duplicate, is it already processed)."""
     event = verify(payload, signature_header, secret=secret, tolerance_seconds=tolerance_seconds)
     if store(session, event):
+        metrics.WEBHOOK_DELIVERIES.labels("stripe", "accepted").inc()
         return event["id"], False, False
+    metrics.WEBHOOK_DELIVERIES.labels("stripe", "duplicate").inc()
     processed = session.scalar(select(WebhookEvent.processed_at).where(WebhookEvent.id == event["id"]))
     return event["id"], True, processed is not None
 
@@ -73,6 +77,7 @@ def process(session: Session, *, event_id: str, gateway: PaymentGateway) -> str 
     enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
     session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
         outcome=outcome[:100], tenant_id=_tenant_of_outcome(session, event), last_error=None))
+    metrics.count_webhook_outcome(session, provider="stripe", event_type=event_type, outcome=outcome[:100])
     return outcome
 
 

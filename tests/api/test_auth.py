@@ -26,6 +26,10 @@ from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.scope import use_scope
 from tests.support.wechat import running_wechat
 
+# Ids that name nothing; fixed, so that every xdist worker collects the same test ids.
+NOBODY = uuid.UUID("0196b7c2-0000-7000-8000-0000000b0d1e")
+NOTHING = uuid.UUID("0196b7c2-0000-7000-8000-00000000dead")
+
 
 def sign_in(client, net, org_key, *, password=PASSWORD, address="10.0.0.1", email=None):
     return client.post("/auth/login", environ_base={"REMOTE_ADDR": address}, json={
@@ -202,8 +206,8 @@ def test_a_deactivated_user_cannot_refresh(client, session):
 
 
 @pytest.mark.parametrize("token", [
-    "garbage", "no dot at all", f"{uuid.uuid4()}.", f".{'x' * 43}", "a.b.c", "not-a-uuid.secret",
-    f"{uuid.uuid4()}.{'x' * 43}", f"{uuid.uuid4().hex}.{'x' * 43}", "ä.ö", "." * 10,
+    "garbage", "no dot at all", f"{NOBODY}.", f".{'x' * 43}", "a.b.c", "not-a-uuid.secret",
+    f"{NOBODY}.{'x' * 43}", f"{NOBODY.hex}.{'x' * 43}", "ä.ö", "." * 10,
 ])
 def test_malformed_refresh_tokens_answer_401_never_500(client, session, token):
     for path in ("/auth/refresh", "/auth/logout"):
@@ -391,8 +395,8 @@ def test_a_revoked_key_answers_401(client, session):
 
 
 @pytest.mark.parametrize("presented", [
-    "garbage", "tmk.a.b.c", f"xxx.{uuid.uuid4().hex}.{uuid.uuid4().hex}.secret",
-    f"tmk.{uuid.uuid4().hex}.{uuid.uuid4().hex}.secret", "tmk...", "tmk.1.2.3.4",
+    "garbage", "tmk.a.b.c", f"xxx.{NOBODY.hex}.{NOTHING.hex}.secret",
+    f"tmk.{NOBODY.hex}.{NOTHING.hex}.secret", "tmk...", "tmk.1.2.3.4",
 ])
 def test_malformed_or_unknown_api_keys_answer_401(client, session, presented):
     response = client.get("/network/me", headers={"X-Api-Key": presented})
