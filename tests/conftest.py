@@ -8,6 +8,7 @@ import pytest
 from flask import has_request_context, request
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
+from hypothesis import settings
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
@@ -18,6 +19,12 @@ from tests.database import recreate_database, test_urls, url_text
 from tests.support.apps import TEST_SECRET_KEY
 
 ON_SQLITE = os.environ.get("TEST_DATABASE") == "sqlite"
+
+# No per-example deadline: on a shared 2-core machine (and beside a second xdist worker) an
+# example's time says more about the neighbours than about the code; a slow test still shows in
+# --durations.
+settings.register_profile("tiermall", deadline=None)
+settings.load_profile("tiermall")
 
 # Under pytest-xdist each worker builds and uses its own database (tests/database.py reads the
 # name from the environment, and so do the broker tests' worker processes).
