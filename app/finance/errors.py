@@ -5,3 +5,25 @@ from app.errors import DomainError
 
 class UnbalancedEntry(DomainError):
     status, code = 422, "unbalanced_entry"
+
+
+# --- finance controls (finance-b): periods, reconciliation, invoices ---------------------------
+
+class PeriodClosed(DomainError):
+    status, code = 409, "period_closed"
+
+
+class PeriodNotOver(DomainError):
+    status, code = 422, "period_not_over"
+
+
+class InvalidPeriod(DomainError):
+    status, code = 422, "invalid_period"
+
+
+class BrandFinanceOnly(DomainError):
+    status, code = 403, "brand_finance_only"
+
+
+class InvalidInvoiceRequest(DomainError):
+    status, code = 422, "invalid_invoice_request"
