@@ -55,7 +55,7 @@ def ensure_open(session: Session, tenant_id: uuid.UUID, moment: datetime) -> Non
 
 # --- use cases --------------------------------------------------------------------------------
 
-def _require_brand(session: Session, scope: Scope, action: Action) -> None:
+def require_brand_finance(session: Session, scope: Scope, action: Action) -> None:
     """The tenant's books are the brand's: its owners, admins and finance staff."""
     require(scope, action)
     with elevated(session, Why.finance_controls, scope=system_scope(scope.tenant_id)):
@@ -66,7 +66,7 @@ def _require_brand(session: Session, scope: Scope, action: Action) -> None:
 
 def close_period(session: Session, scope: Scope, *, period: str) -> AccountingPeriod:
     """Close a month that has ended (once; closing it again answers the first close)."""
-    _require_brand(session, scope, Action.close_periods)
+    require_brand_finance(session, scope, Action.close_periods)
     starts_at, ends_at = period_bounds(period)
     if ends_at > utcnow():
         raise PeriodNotOver(f"{period} has not ended yet; only a past month is closed.")
@@ -96,5 +96,5 @@ def correct_entry(session: Session, scope: Scope, *, entry_id: uuid.UUID, memo: 
     """Reverse a posted entry, dated now (in the open period); once per entry."""
     from app.finance.journal import reverse_entry  # noqa: PLC0415  (journal calls ensure_open)
 
-    _require_brand(session, scope, Action.correct_entries)
+    require_brand_finance(session, scope, Action.correct_entries)
     return reverse_entry(session, tenant_id=scope.tenant_id, entry_id=entry_id, memo=memo)

@@ -13,7 +13,8 @@ from app.tenancy.masking import present, redact_free_text
 from app.tenancy.scope import Scope, current_scope
 
 PERSONAL = ("name", "phone", "address")
-FREE_TEXT = {"orders": ("note", "cancel_reason"), "order_history": ("note",),
+FREE_TEXT = {"orders": ("note", "cancel_reason", "invoice_title", "invoice_tax_id"),
+             "order_history": ("note",),
              "refunds": ("reason", "decision_note")}
 
 
