@@ -39,4 +39,8 @@ EVENT_HANDLERS = {
     "order.refund_bounced": [journal_order_refund_bounced],
 }
 
-BEAT_SCHEDULE: dict = {}
+BEAT_SCHEDULE: dict = {
+    # finance controls (finance-b): a reconciliation whose enqueue was lost, or whose worker died
+    "finance-run-queued-reconciliations": {
+        "task": "app.finance.tasks.run_queued_reconciliations", "schedule": 300.0},
+}

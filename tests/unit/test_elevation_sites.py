@@ -124,6 +124,14 @@ ALLOWED = {
     ("payments/webhooks.py", "_followed_payment", Why.webhook),
     ("payments/webhooks.py", "on_dispute", Why.webhook),
     ("payments/webhooks.py", "on_payment_canceled", Why.webhook),
+    # Finance controls (finance-b): the brand's books (periods, corrections), reconciliation
+    # (payouts are platform rows), its task and its sweep.
+    ("finance/periods.py", "require_brand_finance", Why.finance_controls),
+    ("finance/periods.py", "close_period", Why.finance_controls),
+    ("finance/reconcile.py", "Matcher._ours", Why.finance_controls),
+    ("finance/reconcile.py", "stale_runs", Why.sweep_tenants),
+    ("finance/reconcile.py", "stale_runs", Why.task),
+    ("finance/tasks.py", "reconcile_tenant", Why.task),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.
