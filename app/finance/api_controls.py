@@ -14,7 +14,7 @@ from app.finance.control_schemas import (
     RunRequestSchema,
     RunSchema,
 )
-from app.finance.tasks import enqueue_reconciliation
+from app.finance.reconcile_tasks import enqueue_reconciliation
 
 blp = Blueprint("finance_controls", __name__, url_prefix="/finance",
                 description="Period close, corrections by reversal, reconciliation against the gateway")

@@ -42,5 +42,5 @@ EVENT_HANDLERS = {
 BEAT_SCHEDULE: dict = {
     # finance controls (finance-b): a reconciliation whose enqueue was lost, or whose worker died
     "finance-run-queued-reconciliations": {
-        "task": "app.finance.tasks.run_queued_reconciliations", "schedule": 300.0},
+        "task": "app.finance.reconcile_tasks.run_queued_reconciliations", "schedule": 300.0},
 }

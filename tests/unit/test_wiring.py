@@ -26,7 +26,7 @@ EXPECTED_BEAT = {
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
     # finance (finance-b)
-    "finance-run-queued-reconciliations": ("app.finance.tasks.run_queued_reconciliations", 300.0),
+    "finance-run-queued-reconciliations": ("app.finance.reconcile_tasks.run_queued_reconciliations", 300.0),
 }
 
 

@@ -13,7 +13,7 @@ from app.uow import unit_of_work
 log = logging.getLogger(__name__)
 
 
-@celery_app.task(name="app.finance.tasks.reconcile_tenant")
+@celery_app.task(name="app.finance.reconcile_tasks.reconcile_tenant")
 def reconcile_tenant(tenant_id: str, run_id: str) -> str:
     """Run one queued reconciliation; a failure is recorded on the run (finance sees it), not lost."""
     tenant, run = uuid.UUID(tenant_id), uuid.UUID(run_id)
@@ -36,7 +36,7 @@ def enqueue_reconciliation(tenant_id: uuid.UUID, run_id: uuid.UUID) -> None:
     publish(reconcile_tenant, str(tenant_id), str(run_id), what="reconciliation")
 
 
-@celery_app.task(name="app.finance.tasks.run_queued_reconciliations")
+@celery_app.task(name="app.finance.reconcile_tasks.run_queued_reconciliations")
 def run_queued_reconciliations() -> int:
     """Runs whose enqueue was lost (a broker outage) or whose worker died: run them now."""
     with unit_of_work() as session:
