@@ -100,3 +100,21 @@ def test_the_queues_count_what_waits_and_list_it_for_the_seller(client, session)
                        json={"reference": "ICBC-88"})
     assert paid.status_code == 200, paid.get_json()
     assert client.get("/finance/queues/late-transfers", headers=seller).get_json() == []
+
+
+def test_a_purchase_order_with_an_invoice_request_is_validated_and_echoes_it(client, session):
+    from tests.integration.test_orders_fixtures import stocked_catalog  # noqa: PLC0415
+
+    net = make_tenant(session)
+    catalog = stocked_catalog(session, net, skus=1)
+    buyer = login(client, net, "shanghai")
+    lines = [{"sku_id": str(catalog.sku_ids[0]), "qty": 2}]
+    refused = client.post("/portal/orders", headers={**buyer, "Idempotency-Key": "inv-1"},
+                          json={"lines": lines, "invoice": {"title": "上海分销"}})
+    assert (refused.status_code, refused.get_json()["code"]) == (422, "invalid_invoice_request")
+    placed = client.post("/portal/orders", headers={**buyer, "Idempotency-Key": "inv-2"}, json={
+        "lines": lines, "invoice": {"title": "上海分销有限公司", "tax_id": "91350100M000100Y43"}})
+    assert placed.status_code == 201, placed.get_json()
+    body = placed.get_json()
+    assert (body["invoice_title"], body["invoice_tax_id"]) == ("上海分销有限公司", "91350100M000100Y43")
+    assert body["lines"][0]["tax_rate_bp"] == 1_300 and body["lines"][0]["tax_minor"] > 0
