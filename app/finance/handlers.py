@@ -39,4 +39,7 @@ EVENT_HANDLERS = {
     "order.refund_bounced": [journal_order_refund_bounced],
 }
 
-BEAT_SCHEDULE: dict = {}
+BEAT_SCHEDULE: dict = {
+    # exports whose publish was lost run here; expired files are deleted
+    "finance-sweep-exports": {"task": "app.finance.tasks.sweep_exports", "schedule": 60.0},
+}

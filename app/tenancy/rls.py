@@ -248,6 +248,8 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # finance
+    "export_jobs": subtree_policy(None),
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.

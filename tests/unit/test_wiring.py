@@ -25,6 +25,8 @@ EXPECTED_BEAT = {
     "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+    # finance
+    "finance-sweep-exports": ("app.finance.tasks.sweep_exports", 60.0),
 }
 
 
