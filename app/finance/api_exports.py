@@ -45,8 +45,8 @@ def _documented(columns: tuple[Column, ...]) -> list[dict]:
         documented.append({"name": column.name, "doc": column.doc, "money": column.money,
                            "personal": column.personal})
         if column.money:
-            documented.append({"name": human_name(column), "doc": f"{column.doc}, as a decimal in the currency",
-                               "money": False, "personal": None})
+            documented.append({"name": human_name(column), "money": False, "personal": None,
+                               "doc": f"{column.doc}, as a decimal in the currency"})
     return documented
 
 

@@ -2,20 +2,21 @@
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.extensions import celery as celery_app
 from app.extensions import db
 from app.finance.exports import jobs
 from app.finance.models import ExportJob, ExportStatus
-from app.tenancy.elevation import Why, enter_scope, run_as_system
-from app.tenancy.rls import apply_settings
-from app.tenancy.scope import PLATFORM_SCOPE, system_scope
+from app.tenancy.elevation import Why, enter_scope, kept_scope, run_as_system
+from app.tenancy.scope import PLATFORM_SCOPE
 from app.uow import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -23,22 +24,20 @@ log = logging.getLogger(__name__)
 STALE_QUEUED = timedelta(seconds=60)  # a publish that was lost: the sweep runs the job instead
 
 
-def _progress_reporter(tenant_id: uuid.UUID, job_id: uuid.UUID):
-    """Rows done, written on a connection of its own (the export's transaction is still open).
+def _report_progress(tenant_id: uuid.UUID, job_id: uuid.UUID, rows: int) -> None:
+    """Rows done, committed by a session of its own: the export's transaction is still open."""
+    with kept_scope(), Session(db.engine) as side:
+        run_as_system(side, tenant_id)
+        side.execute(update(ExportJob).where(ExportJob.tenant_id == tenant_id, ExportJob.id == job_id)
+                     .values(rows_done=rows, updated_at=utcnow()))
+        side.commit()
 
-    PostgreSQL only: SQLite would wait for the export's own write lock.
-    """
+
+def _progress_reporter(tenant_id: uuid.UUID, job_id: uuid.UUID) -> Callable[[int], None]:
+    """PostgreSQL only: on SQLite the side session would wait for the export's own write lock."""
     if db.engine.dialect.name != "postgresql":
         return lambda rows: None
-
-    def report(rows: int) -> None:
-        with db.engine.connect() as connection:
-            apply_settings(connection, system_scope(tenant_id))
-            connection.execute(update(ExportJob).where(ExportJob.tenant_id == tenant_id, ExportJob.id == job_id)
-                               .values(rows_done=rows, updated_at=utcnow()))
-            connection.commit()
-
-    return report
+    return lambda rows: _report_progress(tenant_id, job_id, rows)
 
 
 @celery_app.task(name="app.finance.tasks.run_export")
@@ -101,7 +100,8 @@ def sweep_exports() -> int:
                 ExportJob.file_name.is_not(None), ExportJob.expires_at < now)).all()
             for job_id, file_name in expired:
                 (Path(current_app.config["EXPORT_DIR"]) / file_name).unlink(missing_ok=True)
-                session.execute(update(ExportJob).where(ExportJob.tenant_id == tenant_id, ExportJob.id == job_id)
+                session.execute(update(ExportJob)
+                                .where(ExportJob.tenant_id == tenant_id, ExportJob.id == job_id)
                                 .values(file_name=None, updated_at=now))
         for job_id in stale:
             run_export.run(str(tenant_id), str(job_id))

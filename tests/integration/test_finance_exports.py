@@ -16,10 +16,8 @@ from app.finance.exports import jobs
 from app.finance.models import ExportFormat, ExportJob, ExportStatus, JournalLine
 from app.finance.postings import post_order_paid
 from app.finance.tasks import run_export
-from app.orders.models import Order
 from app.tenancy.elevation import kept_scope
 from app.tenancy.enums import Role
-from app.tenancy.filters import scoped
 from app.tenancy.scope import system_scope
 from tests.factories import add_consumer, make_tenant, scope_of
 from tests.support.payments import make_order
@@ -64,8 +62,9 @@ def run_task(session, net, job) -> str:
 def export(session, net, org_key, dataset, *, fmt=ExportFormat.csv, start=None, end=None, org_id=None):
     scope = scope_of(session, net, org_key, Role.owner)
     now = utcnow()
-    job = jobs.request_export(session, scope, dataset=dataset, format=fmt, start=start or now - timedelta(days=1),
-                              end=end or now + timedelta(days=1), org_id=org_id)
+    job = jobs.request_export(session, scope, dataset=dataset, format=fmt,
+                              start=start or now - timedelta(days=1), end=end or now + timedelta(days=1),
+                              org_id=org_id)
     assert run_task(session, net, job) == "done"
     use_scope(session, system_scope(net.tenant.id))
     session.expire_all()
@@ -77,7 +76,8 @@ def read_csv(export_dir: Path, job: ExportJob) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_a_journal_lines_export_totals_equal_the_journal_for_the_same_period_and_scope(session, books, export_dir):
+def test_a_journal_lines_export_totals_equal_the_journal_for_the_same_period_and_scope(
+        session, books, export_dir):
     job, scope = export(session, books, "brand", "journal_lines")
     rows = read_csv(export_dir, job)
     assert job.status is ExportStatus.done and job.rows_done == job.rows_total == len(rows) == 8
@@ -111,7 +111,8 @@ def test_the_copy_path_writes_the_decimal_amount_in_sql_like_the_row_path(sessio
 
 def test_a_period_without_entries_exports_only_the_header(session, books, export_dir):
     long_ago = utcnow() - timedelta(days=400)
-    job, _ = export(session, books, "brand", "journal_lines", start=long_ago, end=long_ago + timedelta(days=1))
+    job, _ = export(session, books, "brand", "journal_lines", start=long_ago,
+                    end=long_ago + timedelta(days=1))
     assert read_csv(export_dir, job) == [] and job.rows_done == 0
     assert (export_dir / job.file_name).read_bytes().decode("utf-8-sig").startswith("line_id,entry_id,")
 
@@ -185,10 +186,20 @@ def test_a_claimed_job_is_not_run_twice(session, books, export_dir):
 
 
 def test_orders_seen_from_the_seller_side_export_too(session, books, export_dir):
-    net = books
-    paid(session, net, seller="east", buyer="jingan", total=5_000)
-    job, _ = export(session, net, "jingan", "orders")
-    use_scope(session, system_scope(net.tenant.id))
-    rows = read_csv(export_dir, job)
-    assert "5000" in {row["total_minor"] for row in rows}
-    assert session.scalar(select(func.count()).select_from(scoped(Order, system_scope(net.tenant.id)).subquery()))
+    paid(session, books, seller="west", buyer="jingan", total=5_000)  # owned by the buyer, jingan
+    job, _ = export(session, books, "west", "orders")
+    assert {row["total_minor"] for row in read_csv(export_dir, job)} == {"5000", "99999"}
+
+
+def test_without_the_application_filter_the_database_still_exports_only_my_rows(
+        session, books, export_dir, monkeypatch):
+    """COPY runs on the asker's transaction: RLS is the second wall if a builder forgot the filter."""
+    from sqlalchemy import true
+
+    from app.finance.exports import datasets
+
+    monkeypatch.setattr(datasets, "visible", lambda model, scope, **kwargs: true())
+    job, _ = export(session, books, "east", "journal_lines")
+    assert job.rows_done == 3
+    job, _ = export(session, books, "east", "orders")  # the row-by-row path too
+    assert sorted(int(row["total_minor"]) for row in read_csv(export_dir, job)) == [100, 7_000, 12_345]

@@ -137,13 +137,13 @@ def _credit(scope: Scope, window: Window) -> Select:
 
 
 def _journal_lines(scope: Scope, window: Window) -> Select:
+    amount = JournalLine.amount_minor
     return (select(JournalLine.id.label("line_id"), JournalLine.entry_id, JournalEntry.created_at,
                    JournalEntry.kind.label("entry_kind"), JournalEntry.source_key, LedgerAccount.org_id,
                    JournalLine.account_id, LedgerAccount.code.label("account_code"),
                    LedgerAccount.counterparty_org_id, JournalEntry.currency,
-                   JournalLine.amount_minor,
-                   case((JournalLine.amount_minor > 0, JournalLine.amount_minor), else_=0).label("debit_minor"),
-                   case((JournalLine.amount_minor < 0, -JournalLine.amount_minor), else_=0).label("credit_minor"))
+                   amount, case((amount > 0, amount), else_=0).label("debit_minor"),
+                   case((amount < 0, -amount), else_=0).label("credit_minor"))
             .join(JournalEntry, and_(JournalEntry.tenant_id == JournalLine.tenant_id,
                                      JournalEntry.id == JournalLine.entry_id))
             .join(LedgerAccount, and_(LedgerAccount.tenant_id == JournalLine.tenant_id,
@@ -243,7 +243,8 @@ DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
     ), _journal_lines),
     ExportDataset("trial_balance", "Every account with lines up to the period's end", (
         C("account_id", "Ledger account id"), C("org_id", "The account's org"),
-        C("account_code", "Account in the chart"), C("account_kind", "asset | liability | equity | revenue | expense"),
+        C("account_code", "Account in the chart"),
+        C("account_kind", "asset | liability | equity | revenue | expense"),
         C("counterparty_org_id", "The other org of a per-counterparty account"), _CURRENCY,
         C("opening_minor", "Debit minus credit before the period", money=True),
         C("debit_minor", "Debits in the period", money=True),

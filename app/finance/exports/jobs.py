@@ -75,7 +75,8 @@ def my_jobs(session: Session, scope: Scope, *, limit: int) -> list[ExportJob]:
         .order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit)))
 
 
-def file_to_download(session: Session, scope: Scope, job_id: uuid.UUID, *, export_dir: str) -> tuple[ExportJob, Path]:
+def file_to_download(session: Session, scope: Scope, job_id: uuid.UUID, *,
+                     export_dir: str) -> tuple[ExportJob, Path]:
     """The finished file of my job, audited as downloaded (the link was checked by the caller)."""
     job = my_job(session, scope, job_id)
     if job.status is not ExportStatus.done:
@@ -153,8 +154,8 @@ def write_file(session: Session, job: ExportJob, scope: Scope, window: Window, *
     return name, rows, size, digest
 
 
-def finish(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID, *, file_name: str, rows: int, size: int, sha256: str,
-           ttl: timedelta) -> None:
+def finish(session: Session, tenant_id: uuid.UUID, job_id: uuid.UUID, *, file_name: str, rows: int,
+           size: int, sha256: str, ttl: timedelta) -> None:
     now = utcnow()
     session.execute(update(ExportJob).where(ExportJob.tenant_id == tenant_id, ExportJob.id == job_id)
                     .values(status=ExportStatus.done, file_name=file_name, rows_done=rows, rows_total=rows,

@@ -44,7 +44,8 @@ class ExportJobSchema(Schema):
     expires_at = ma.fields.DateTime(allow_none=True)
     error = ma.fields.String(allow_none=True)
     download_url = ma.fields.String(allow_none=True, metadata={
-        "description": "A link for the asker only, valid for EXPORT_LINK_SECONDS (fetch the job again for a fresh one)"})
+        "description": "A link for the asker only, valid for EXPORT_LINK_SECONDS "
+                       "(fetch the job again for a fresh one)"})
 
 
 class ColumnSchema(Schema):
