@@ -12,8 +12,9 @@ EXPECTED_SUBSCRIPTIONS = {
         "refund.approve", "refund.reject", "payment.confirm", "credit.set_limit",
         "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
         "dead_letter.retried")},
-    "order.paid": ["app.finance.postings.journal_order_paid"],
-    "order.refunded": ["app.finance.postings.journal_order_refunded"],
+    "order.paid": ["app.finance.postings.journal_order_paid", "app.finance.handlers.journal_purchase_paid"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded",
+                       "app.finance.handlers.journal_purchase_refunded"],
     "order.refund_bounced": ["app.finance.handlers.journal_order_refund_bounced"],
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
