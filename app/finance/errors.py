@@ -7,7 +7,24 @@ class UnbalancedEntry(DomainError):
     status, code = 422, "unbalanced_entry"
 
 
-# --- finance controls (finance-b): periods, reconciliation, invoices ---------------------------
+# finance exports
+class InvalidPeriod(DomainError):
+    status, code = 422, "invalid_period"
+
+
+class ExportNotReady(DomainError):
+    status, code = 409, "export_not_ready"
+
+
+class ExportLinkExpired(DomainError):
+    status, code = 410, "export_link_expired"
+
+
+class ExportExpired(DomainError):
+    status, code = 410, "export_expired"
+
+
+# --- finance controls (finance-b): periods (InvalidPeriod above), reconciliation, invoices ------
 
 class PeriodClosed(DomainError):
     status, code = 409, "period_closed"
@@ -15,10 +32,6 @@ class PeriodClosed(DomainError):
 
 class PeriodNotOver(DomainError):
     status, code = 422, "period_not_over"
-
-
-class InvalidPeriod(DomainError):
-    status, code = 422, "invalid_period"
 
 
 class BrandFinanceOnly(DomainError):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
 from app.errors import NotFound
+from app.finance.entry_filters import filter_entries
 from app.finance.errors import UnbalancedEntry
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
 from app.finance.periods import ensure_open
@@ -107,11 +108,12 @@ def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
 
 
 def list_entries(session: Session, scope: Scope, *, kind: str | None = None, limit: int = 50,
-                 offset: int = 0) -> list[tuple[JournalEntry, list[JournalLine]]]:
-    """Entries in my scope, newest first, each with the lines on accounts I see."""
+                 offset: int = 0, **filters) -> list[tuple[JournalEntry, list[JournalLine]]]:
+    """Entries in my scope, newest first, each with the lines on accounts I see (`filters`: entry_filters)."""
     statement = scoped(JournalEntry, scope).order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     if kind:
         statement = statement.where(JournalEntry.kind == kind)
+    statement = filter_entries(statement, **filters)
     entries = list(session.scalars(statement.limit(limit).offset(offset)))
     lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in entries}
     if entries:

@@ -133,7 +133,11 @@ def post_gateway_fee(session: Session, *, tenant_id: uuid.UUID, owner_path: str,
 
 def post_repayment(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org_id: uuid.UUID,
                    entry_id: uuid.UUID, amount_minor: int, currency: str) -> JournalEntry | None:
-    """Dr the seller's cash; Cr the receivable from the buyer."""
+    """Dr the seller's cash; Cr the receivable from the buyer (and the buyer's side in its books)."""
+    from app.finance.buyer_postings import post_purchase_repayment  # noqa: PLC0415  (imports this module)
+
+    post_purchase_repayment(session, tenant_id=tenant_id, seller_id=seller.id, buyer_org_id=buyer_org_id,
+                            entry_id=entry_id, amount_minor=amount_minor, currency=currency)
     return post_entry(
         session, tenant_id=tenant_id, owner_path=seller.path, kind="credit_repayment",
         source_key=f"credit.repayment:{entry_id}", currency=currency,

@@ -1,7 +1,7 @@
 """finance controls: closed periods (a database wall), reconciliation runs and differences, invoice data
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 from app.tenancy import rls
 
 revision = '0015'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

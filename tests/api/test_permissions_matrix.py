@@ -109,6 +109,9 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/storefront/orders/{order_id}/confirm-receipt"): Op(Action.confirm_receipt, CONSUMER),
     ("POST", "/storefront/orders/{order_id}/refunds"): Op(Action.request_refund, CONSUMER, {
         "kind": "refund_only", "lines": [{"line_id": Z, "qty": 1}]}),
+    # finance (an org that names nothing: the allowed get 404 after the permission check, no file)
+    ("POST", "/finance/exports"): Op(Action.export, body={
+        "dataset": "orders", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "org_id": Z}),
     # finance controls and queues (finance-b)
     ("POST", "/finance/periods/{period}/close"): Op(Action.close_periods),
     ("POST", "/finance/entries/{entry_id}/reversal"): Op(Action.correct_entries, body={}),

@@ -1,0 +1,229 @@
+"""Writing a dataset to a file in bounded memory: CSV through PostgreSQL COPY or row by row, XLSX streamed.
+
+Every writer gets the same SELECT (the registry's, filtered to the scope) and writes the header of
+`datasets.header`: each money column followed by its decimal amount. The COPY path computes the
+decimal in SQL and is used only when no column needs masking (PostgreSQL cannot call the masking
+functions); everything else goes row by row through `app.tenancy.masking` at each row's fidelity.
+"""
+
+import csv
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from functools import lru_cache
+from typing import BinaryIO
+
+from iso4217 import Currency
+from sqlalchemy import Numeric, Select, case, cast, func, literal
+from sqlalchemy.orm import Session
+
+from app.finance.exports.datasets import ExportDataset, header, human_name
+from app.money import minor_digits
+from app.tenancy.enums import Fidelity
+from app.tenancy.masking import mask_name, mask_phone, mask_text
+from app.tenancy.scope import Scope
+
+Progress = Callable[[int], None]
+MASKS = {"name": mask_name, "phone": mask_phone, "text": mask_text}
+FLUSH_BYTES = 1 << 20
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header: more rows continue on a new sheet
+
+
+class Sink:
+    """The output file, hashed (sha256) and measured as it is written."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self.hash, self.size = file, hashlib.sha256(), 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.hash.update(data)
+        self.file.write(data)
+        self.size += len(data)
+
+
+# --- amounts -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def _digits(currency: str) -> int:
+    return minor_digits(currency)
+
+
+def decimal_amount(amount_minor: int | None, currency: str) -> Decimal | None:
+    """1234 CNY → Decimal('12.34'); JPY 1234 → Decimal('1234')."""
+    if amount_minor is None:
+        return None
+    digits = _digits(currency)
+    return Decimal(int(amount_minor)).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+
+
+def exponent_sql(currency):
+    """The ISO 4217 exponent as SQL: a CASE over the codes whose minor unit is not 1/100."""
+    odd = [(c.code, c.exponent) for c in Currency if c.exponent is not None and c.exponent != 2]
+    return case(*((currency == code, exponent) for code, exponent in odd), else_=2)
+
+
+def with_decimal_columns(dataset: ExportDataset, statement: Select) -> Select:
+    """The same SELECT with each money column followed by round(minor / 10^exp, exp)."""
+    selected = statement.selected_columns
+    exponent = exponent_sql(selected["currency"])
+    columns = []
+    for column in dataset.columns:
+        columns.append(selected[column.name])
+        if column.money:
+            value = cast(selected[column.name], Numeric) / func.power(literal(10, Numeric), exponent)
+            columns.append(func.round(value, exponent).label(human_name(column)))
+    return statement.with_only_columns(*columns, maintain_column_froms=True)
+
+
+# --- rows at the asker's fidelity ----------------------------------------------------------------
+
+def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
+                   *, batch: int = 5000) -> Iterator[list]:
+    """Rows in header order: personal columns masked at each row's fidelity, decimals added."""
+    view = scope.view(dataset.fidelity_dataset) if dataset.personal else None
+    seen: dict[tuple, Fidelity] = {}
+    currency_at = [c.name for c in dataset.columns].index("currency")
+    plan = [(i, column.money, MASKS[column.personal] if column.personal else None)
+            for i, column in enumerate(dataset.columns)]
+    width = len(dataset.columns)
+    result = session.execute(statement, execution_options={"yield_per": batch})
+    for part in result.partitions():
+        for row in part:
+            full = True
+            if view is not None:
+                paths = tuple(row[width:width + dataset.paths])
+                fidelity = seen.get(paths)
+                if fidelity is None:
+                    fidelity = seen[paths] = max((view.fidelity_at(p) for p in paths if p),
+                                                 key=lambda f: f.rank, default=Fidelity.none)
+                full = fidelity is Fidelity.full
+            currency = row[currency_at]
+            out = []
+            for i, money, mask in plan:
+                value = row[i]
+                if mask is not None and not full:
+                    value = mask(value)
+                out.append(value)
+                if money:
+                    out.append(decimal_amount(value, currency))
+            yield out
+
+
+def _text(value) -> object:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+def write_csv_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
+                   sink: Sink, progress: Progress) -> int:
+    """CSV row by row (SQLite, and datasets with personal columns); UTF-8 with a BOM for Excel."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    sink.write("\ufeff".encode())
+    writer.writerow(header(dataset))
+    rows = 0
+    for row in presented_rows(session, dataset, scope, statement):
+        writer.writerow([_text(value) for value in row])
+        rows += 1
+        if text.tell() >= FLUSH_BYTES:
+            sink.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+            progress(rows)
+    sink.write(text.getvalue().encode())
+    return rows
+
+
+def compiled_sql(session: Session, statement: Select) -> tuple[str, dict]:
+    """SQL text and driver-ready parameters (bind processors applied) for psycopg."""
+    compiled = statement.compile(dialect=session.get_bind().dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    processors = compiled._bind_processors
+    params = {key: processors[key](value) if key in processors else value
+              for key, value in compiled.params.items()}
+    return str(compiled), params
+
+
+def write_csv_copy(session: Session, dataset: ExportDataset, statement: Select, sink: Sink,
+                   progress: Progress) -> int:
+    """CSV by `COPY (query) TO STDOUT` on this session's connection: its scope settings (RLS) apply."""
+    sql, params = compiled_sql(session, with_decimal_columns(dataset, statement))
+    raw = session.connection().connection.dbapi_connection
+    sink.write("\ufeff".encode())
+    newlines, pending, last = 0, bytearray(), time.monotonic()
+    with raw.cursor() as cursor:
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)", params) as copy:
+            for chunk in copy:
+                pending += chunk
+                if len(pending) >= FLUSH_BYTES:
+                    newlines += pending.count(b"\n")
+                    sink.write(pending)
+                    pending = bytearray()
+                    if time.monotonic() - last >= 1:
+                        progress(max(newlines - 1, 0))
+                        last = time.monotonic()
+    newlines += pending.count(b"\n")
+    sink.write(pending)
+    # Rows, not lines: a field with a line break (a bank reference) would count twice.
+    return max(newlines - 1, 0)
+
+
+# --- XLSX ----------------------------------------------------------------------------------------
+
+def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement: Select, path: str,
+               progress: Progress, *, scratch_dir: str) -> int:
+    """XLSX in constant memory: XlsxWriter streams each row to a temporary file in `scratch_dir`."""
+    import xlsxwriter  # noqa: PLC0415  (only the export worker needs it)
+
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": scratch_dir,
+                                      "strings_to_numbers": False, "strings_to_formulas": False,
+                                      "strings_to_urls": False})
+    formats = {digits: book.add_format({"num_format": "0." + "0" * digits if digits else "0"})
+               for digits in (0, 2, 3, 4)}
+    names = header(dataset)
+    money_at = {i for i, name in enumerate(names)
+                if any(c.money and human_name(c) == name for c in dataset.columns)}
+    currency_at = names.index("currency")
+    sheet, row_no, rows, last = None, 0, 0, time.monotonic()
+    for row in presented_rows(session, dataset, scope, statement):
+        if sheet is None or row_no > XLSX_MAX_ROWS:
+            sheet = book.add_worksheet(f"{dataset.name[:25]}_{rows // XLSX_MAX_ROWS + 1}")
+            sheet.write_row(0, 0, names)
+            row_no = 1
+        amount_format = formats.get(_digits(row[currency_at]))
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if col in money_at:
+                sheet.write_number(row_no, col, float(value), amount_format)
+            elif isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(row_no, col, value)
+            else:
+                sheet.write_string(row_no, col, str(_text(value)))
+        row_no += 1
+        rows += 1
+        if rows % 10_000 == 0 and time.monotonic() - last >= 1:
+            progress(rows)
+            last = time.monotonic()
+    if sheet is None:
+        book.add_worksheet(f"{dataset.name[:25]}_1").write_row(0, 0, names)
+    book.close()
+    return rows
+
+
+def hash_file(path: str) -> tuple[int, str]:
+    """(size, sha256) of a written file, read in bounded chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as file:
+        while chunk := file.read(FLUSH_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
