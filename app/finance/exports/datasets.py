@@ -255,6 +255,12 @@ DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
 )}
 
 
+# invoices (finance-b): invoice data for the tax tool, defined next to the invoice rules
+from app.finance.invoice_export import INVOICES  # noqa: E402  (it builds on the types above)
+
+DATASETS[INVOICES.name] = INVOICES
+
+
 def dataset_names() -> list[str]:
     return list(DATASETS)
 
