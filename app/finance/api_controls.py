@@ -15,6 +15,7 @@ from app.finance.control_schemas import (
     RunSchema,
 )
 from app.finance.reconcile_tasks import enqueue_reconciliation
+from app.paging import PageQuery, page_of
 
 blp = Blueprint("finance_controls", __name__, url_prefix="/finance",
                 description="Period close, corrections by reversal, reconciliation against the gateway")
@@ -51,8 +52,8 @@ class Reversal(TransactionalView):
 
 @blp.route("/reconciliation/runs")
 class Runs(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, RunSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(RunSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Reconciliation runs, newest first."""
@@ -78,8 +79,8 @@ class Run(TransactionalView):
 @blp.route("/reconciliation/runs/<uuid:run_id>/differences")
 class Differences(TransactionalView):
     @blp.arguments(DifferenceQuery, location="query")
-    @blp.response(200, DifferenceSchema(many=True))
-    @blp.errors(401, 403, 404, 422)
+    @blp.response(200, page_of(DifferenceSchema))
+    @blp.errors(401, 403, 422)
     def get(self, query, run_id):
         """What did not match in a run (a store's finance sees its own store's)."""
         return reconcile.list_differences(db.session, staff_only(), run_id=run_id, **query)

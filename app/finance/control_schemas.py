@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from app.finance.control_models import DifferenceKind, RunStatus
 from app.finance.queues import QUEUES
+from app.paging import PageQuery
 from app.payments.models import DisputeStatus
 from app.schemas import Money, QueryInteger, Schema
 
@@ -51,7 +52,7 @@ class RunSchema(Schema):
     error = ma.fields.String(allow_none=True)
 
 
-class DifferenceQuery(LimitQuery):
+class DifferenceQuery(PageQuery):
     kind = ma.fields.Enum(DifferenceKind, load_default=None)
 
 

@@ -35,14 +35,20 @@ QUEUES = ("unapplied_receipts", "failed_refunds", "offline_refunds", "late_trans
           "dead_letters")
 
 
+def rows_of(result) -> list:
+    """A service's rows: its list, or the rows of its first page once it pages (app.paging.Page)."""
+    return list(getattr(result, "items", result))
+
+
 def unapplied_receipts(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list:
     require(scope, Action.view_finance)
-    return unapplied.list_receipts(session, scope, open_only=True)[:limit]
+    return rows_of(unapplied.list_receipts(session, scope, open_only=True))[:limit]
 
 
 def _attempts(session: Session, scope: Scope, status: RefundExecutionStatus,
               limit: int) -> list[PaymentRefund]:
-    rows = refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON, limit=QUEUE_CAP)
+    rows = rows_of(refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON,
+                                             limit=QUEUE_CAP))
     return [row for row in rows if row.status is status][:limit]
 
 

@@ -24,6 +24,7 @@ from app.finance.control_models import DifferenceKind, ReconciliationDifference,
 from app.finance.models import JournalEntry, JournalLine
 from app.finance.periods import require_brand_finance
 from app.orders.models import Order
+from app.paging import CursorKey, Page, paginate
 from app.payments.gateway import BalanceTransaction, GatewayPayoutInfo, PaymentGateway
 from app.payments.models import (
     GatewayPayout,
@@ -66,11 +67,11 @@ def start_run(session: Session, scope: Scope, *, since: datetime | None = None,
     return run
 
 
-def list_runs(session: Session, scope: Scope, *, limit: int = 20) -> list[ReconciliationRun]:
+def list_runs(session: Session, scope: Scope, *, limit: int = 50,
+              cursor: CursorKey | None = None) -> Page[ReconciliationRun]:
+    """Runs of my tenant, newest first, a page at a time."""
     require(scope, Action.view_finance)
-    return list(session.scalars(scoped(ReconciliationRun, scope)
-                                .order_by(ReconciliationRun.created_at.desc(), ReconciliationRun.id.desc())
-                                .limit(limit)))
+    return paginate(session, scoped(ReconciliationRun, scope), ReconciliationRun, limit=limit, cursor=cursor)
 
 
 def get_run(session: Session, scope: Scope, run_id: uuid.UUID) -> ReconciliationRun:
@@ -79,13 +80,14 @@ def get_run(session: Session, scope: Scope, run_id: uuid.UUID) -> Reconciliation
 
 
 def list_differences(session: Session, scope: Scope, *, run_id: uuid.UUID, kind: DifferenceKind | None = None,
-                     limit: int = 100) -> list[ReconciliationDifference]:
+                     limit: int = 50, cursor: CursorKey | None = None) -> Page[ReconciliationDifference]:
     """The differences of a run I see (a store's finance: its own), in the order they were found."""
     require(scope, Action.view_finance)
     statement = scoped(ReconciliationDifference, scope).where(ReconciliationDifference.run_id == run_id)
     if kind is not None:
         statement = statement.where(ReconciliationDifference.kind == kind)
-    return list(session.scalars(statement.order_by(ReconciliationDifference.id).limit(limit)))
+    return paginate(session, statement, ReconciliationDifference, limit=limit, cursor=cursor,
+                    newest_first=False)
 
 
 # --- reading the gateway ------------------------------------------------------------------------

@@ -54,8 +54,11 @@ def test_a_reconciliation_run_is_a_task_and_its_result_is_listed(client, session
     run_id = started.get_json()["id"]
     run = client.get(f"/finance/reconciliation/runs/{run_id}", headers=owner).get_json()
     assert run["status"] == "done" and run["differences"] == 0  # eager: the offline gateway has no payouts
-    assert [r["id"] for r in client.get("/finance/reconciliation/runs", headers=owner).get_json()] == [run_id]
-    assert client.get(f"/finance/reconciliation/runs/{run_id}/differences", headers=owner).get_json() == []
+    runs = client.get("/finance/reconciliation/runs", headers=owner).get_json()
+    assert ([r["id"] for r in runs["items"]], runs["has_more"]) == ([run_id], False)
+    differences = client.get(f"/finance/reconciliation/runs/{run_id}/differences", headers=owner).get_json()
+    assert differences == {"items": [], "next_cursor": None, "has_more": False}
+    assert client.get("/finance/reconciliation/runs?offset=5", headers=owner).status_code == 422
     other = make_tenant(session)
     assert client.get(f"/finance/reconciliation/runs/{run_id}",
                       headers=login(client, other, "brand")).status_code == 404

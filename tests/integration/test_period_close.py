@@ -1,6 +1,7 @@
 """Period close: a closed month refuses postings, in the application and — as the app role — in the
 database; corrections post to the open period as reversing entries."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,3 +151,49 @@ def test_the_open_period_still_posts_as_the_app_role(closed_books):
         _insert_entry(connection, closed_books, utcnow() - timedelta(seconds=1))
         _insert_entry(connection, closed_books, datetime(2026, 9, 30, 23, 59, tzinfo=UTC))  # still open
         connection.rollback()
+
+
+# --- closing while a posting into that month is in flight ------------------------------------
+
+def test_a_close_waits_for_a_posting_in_flight_and_the_next_posting_is_refused(app):
+    """Real parallel connections: the close takes the month's lock exclusively, postings share it."""
+    admin, _, _ = database.test_urls()
+    engine = create_engine(admin, poolclass=NullPool)
+    with Session(engine) as session:
+        net = make_tenant(session)
+        use_scope(session, system_scope(net.tenant.id))
+        cash, revenue = _books(session, net)
+        brand = scope_of(session, net, "brand")
+        books = {"tenant": net.tenant.id, "path": net.org("jingan").path, "cash": cash.id,
+                 "revenue": revenue.id}
+        session.commit()
+    engine.dispose()
+    set_current_scope(None)
+    march = datetime(2025, 3, 10, tzinfo=UTC)
+    closed = threading.Event()
+    try:
+        with app_role_engine().connect() as posting:
+            apply_settings(posting, system_scope(books["tenant"]))
+            _insert_entry(posting, books, march)  # in flight: holds the month's shared lock
+
+            def close():
+                with app.app_context(), Session(app_role_engine()) as session:
+                    use_scope(session, brand)
+                    periods.close_period(session, brand, period="2025-03")
+                    session.commit()
+                closed.set()
+
+            closer = threading.Thread(target=close)
+            closer.start()
+            assert not closed.wait(1.0)  # the close waits for the posting
+            posting.commit()
+            closer.join(10)
+            assert closed.is_set()
+        with app_role_engine().connect() as late:
+            apply_settings(late, system_scope(books["tenant"]))
+            with pytest.raises(DBAPIError) as error:
+                _insert_entry(late, books, march)
+            assert error.value.orig.sqlstate == INSUFFICIENT_PRIVILEGE
+    finally:
+        set_current_scope(None)
+        delete_tenant(books["tenant"])
