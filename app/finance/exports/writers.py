@@ -87,9 +87,14 @@ def with_decimal_columns(dataset: ExportDataset, statement: Select) -> Select:
 
 # --- rows at the asker's fidelity ----------------------------------------------------------------
 
+def float_amount(amount_minor: int | None, currency: str) -> float | None:
+    """For a spreadsheet cell: a float that Excel shows as the decimal (12345 CNY → 123.45)."""
+    return None if amount_minor is None else amount_minor / 10 ** _digits(currency)
+
+
 def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
-                   *, batch: int = 5000) -> Iterator[list]:
-    """Rows in header order: personal columns masked at each row's fidelity, decimals added."""
+                   *, batch: int = 5000, amount=decimal_amount) -> Iterator[list]:
+    """Rows in header order: personal columns masked at each row's fidelity, amounts added."""
     view = scope.view(dataset.fidelity_dataset) if dataset.personal else None
     seen: dict[tuple, Fidelity] = {}
     currency_at = [c.name for c in dataset.columns].index("currency")
@@ -115,7 +120,7 @@ def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, state
                     value = mask(value)
                 out.append(value)
                 if money:
-                    out.append(decimal_amount(value, currency))
+                    out.append(amount(value, currency))
             yield out
 
 
@@ -186,9 +191,24 @@ def write_csv_copy(session: Session, dataset: ExportDataset, statement: Select, 
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
+def _cell(value):
+    """A value XlsxWriter writes without a lookup of its own: text, int, float or None."""
+    kind = value.__class__
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)  # uuid, enum
+
+
 def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement: Select, path: str,
                progress: Progress, *, scratch_dir: str) -> int:
-    """XLSX in constant memory: XlsxWriter streams each row to a temporary file in `scratch_dir`."""
+    """XLSX in constant memory: XlsxWriter streams each row to a temporary file in `scratch_dir`.
+
+    The decimal amount columns take the number format of the first row's currency (set on the
+    column, so rows need no format of their own); a row in a currency with another exponent
+    formats its amount cells itself.
+    """
     import xlsxwriter  # noqa: PLC0415  (only the export worker needs it)
 
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": scratch_dir,
@@ -197,25 +217,25 @@ def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement
     formats = {digits: book.add_format({"num_format": "0." + "0" * digits if digits else "0"})
                for digits in (0, 2, 3, 4)}
     names = header(dataset)
-    money_at = {i for i, name in enumerate(names)
-                if any(c.money and human_name(c) == name for c in dataset.columns)}
+    amount_columns = [i for i, name in enumerate(names)
+                      if any(c.money and human_name(c) == name for c in dataset.columns)]
     currency_at = names.index("currency")
-    sheet, row_no, rows, last = None, 0, 0, time.monotonic()
-    for row in presented_rows(session, dataset, scope, statement):
+    sheet, column_digits, row_no, rows, last = None, None, 0, 0, time.monotonic()
+    for row in presented_rows(session, dataset, scope, statement, amount=float_amount):
+        digits = _digits(row[currency_at])
         if sheet is None or row_no > XLSX_MAX_ROWS:
             sheet = book.add_worksheet(f"{dataset.name[:25]}_{rows // XLSX_MAX_ROWS + 1}")
+            column_digits = digits
+            for col in amount_columns:
+                sheet.set_column(col, col, None, formats[digits])
             sheet.write_row(0, 0, names)
             row_no = 1
-        amount_format = formats.get(_digits(row[currency_at]))
-        for col, value in enumerate(row):
-            if value is None:
-                continue
-            if col in money_at:
-                sheet.write_number(row_no, col, float(value), amount_format)
-            elif isinstance(value, int) and not isinstance(value, bool):
-                sheet.write_number(row_no, col, value)
-            else:
-                sheet.write_string(row_no, col, str(_text(value)))
+        cells = [_cell(value) for value in row]
+        sheet.write_row(row_no, 0, cells)
+        if digits != column_digits:
+            for col in amount_columns:
+                if cells[col] is not None:
+                    sheet.write_number(row_no, col, cells[col], formats[digits])
         row_no += 1
         rows += 1
         if rows % 10_000 == 0 and time.monotonic() - last >= 1:
