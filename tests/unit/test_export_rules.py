@@ -53,3 +53,15 @@ def test_a_link_is_for_one_job_and_one_asker_and_expires():
             check_link(key, token, job_id=other_job, actor_id=other_actor, max_age=60)
     with pytest.raises(ExportLinkExpired):
         check_link("k" * 40, token, job_id=job, actor_id=asker, max_age=-1)
+
+
+def test_every_dataset_and_column_is_documented():
+    import pathlib
+
+    doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "finance-exports.md").read_text()
+    for dataset in DATASETS.values():
+        section = doc.split(f"### `{dataset.name}`", 1)
+        assert len(section) == 2, dataset.name
+        table = section[1].split("###", 1)[0]
+        documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
+        assert documented == header(dataset), dataset.name
