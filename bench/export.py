@@ -37,9 +37,9 @@ SLUG = "bench-export"
 BATCH = 50_000  # entries per seeding transaction (the deferred balance check runs at each commit)
 
 
-def _app(export_dir: str):
+def _app(export_dir: str, **env: str):
     os.environ.update(DATABASE_URL=urls(DB)[2], MIGRATIONS_DATABASE_URL=urls(DB)[1], SECRET_KEY=SECRET,
-                      TIERMALL_ENV="bench", EXPORT_DIR=export_dir)
+                      TIERMALL_ENV="bench", EXPORT_DIR=export_dir, **env)
     from app import create_app  # noqa: PLC0415
 
     return create_app()
@@ -75,7 +75,7 @@ def seed(rows: int) -> None:
     from app.tenancy.enums import OrgKind  # noqa: PLC0415
     from app.uow import unit_of_work  # noqa: PLC0415
 
-    app = _app(tempfile.mkdtemp())
+    app = _app(tempfile.mkdtemp(), DB_STATEMENT_TIMEOUT_MS="0")  # seeding is not a request
     with app.app_context():
         with unit_of_work() as session:
             tenant, brand = network.create_tenant(session, slug=SLUG, name="Bench")

@@ -222,3 +222,10 @@ def test_copy_writes_the_decimal_at_each_currencys_exponent(session, books, expo
     amounts = {(row["currency"], row["amount_minor"]): row["amount"] for row in read_csv(export_dir, job)}
     assert amounts[("JPY", "1234")] == "1234" and amounts[("KWD", "-1234")] == "-1.234"
     assert amounts[("CNY", "12345")] == "123.45"
+
+
+def test_an_export_transaction_may_run_longer_than_a_request(session):
+    from sqlalchemy import text
+
+    jobs.allow_long_statements(session, 1_234)
+    assert session.scalar(text("SHOW statement_timeout")) == "1234ms"
