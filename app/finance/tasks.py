@@ -55,6 +55,7 @@ def run_export(tenant_id: str, job_id: str) -> str:
             job = session.get(ExportJob, (tenant, job_key))
             asker, window = jobs.asker_scope(session, job), jobs.window_of(session, job)
             enter_scope(session, Why.export_as_asker, scope=asker)
+            jobs.allow_long_statements(session, config["EXPORT_STATEMENT_TIMEOUT_MS"])
             total = jobs.count_rows(session, job, asker, window)
         with unit_of_work() as session:
             run_as_system(session, tenant)
@@ -62,6 +63,7 @@ def run_export(tenant_id: str, job_id: str) -> str:
                             .values(rows_total=total))
         with unit_of_work() as session:
             enter_scope(session, Why.export_as_asker, scope=asker)
+            jobs.allow_long_statements(session, config["EXPORT_STATEMENT_TIMEOUT_MS"])
             job = session.get(ExportJob, (tenant, job_key))
             written = jobs.write_file(session, job, asker, window, export_dir=config["EXPORT_DIR"],
                                       progress=_progress_reporter(tenant, job_key))

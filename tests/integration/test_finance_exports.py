@@ -203,3 +203,29 @@ def test_without_the_application_filter_the_database_still_exports_only_my_rows(
     assert job.rows_done == 3
     job, _ = export(session, books, "east", "orders")  # the row-by-row path too
     assert sorted(int(row["total_minor"]) for row in read_csv(export_dir, job)) == [100, 7_000, 12_345]
+
+
+def test_copy_writes_the_decimal_at_each_currencys_exponent(session, books, export_dir):
+    from app.db import uuid7
+    from app.finance.accounts import ensure_account
+    from app.finance.journal import post_entry
+    from app.finance.models import AccountCode
+
+    use_scope(session, system_scope(books.tenant.id))
+    tenant_id, store = books.tenant.id, books.org("jingan")
+    for currency, amount in (("JPY", 1234), ("KWD", 1234)):
+        cash, revenue = (ensure_account(session, tenant_id=tenant_id, org=store, code=code, currency=currency)
+                         for code in (AccountCode.cash, AccountCode.sales_revenue))
+        post_entry(session, tenant_id=tenant_id, owner_path=store.path, kind="test", currency=currency,
+                   source_key=f"test:{uuid7()}", lines=[(cash, amount), (revenue, -amount)])
+    job, _ = export(session, books, "brand", "journal_lines")
+    amounts = {(row["currency"], row["amount_minor"]): row["amount"] for row in read_csv(export_dir, job)}
+    assert amounts[("JPY", "1234")] == "1234" and amounts[("KWD", "-1234")] == "-1.234"
+    assert amounts[("CNY", "12345")] == "123.45"
+
+
+def test_an_export_transaction_may_run_longer_than_a_request(session):
+    from sqlalchemy import text
+
+    jobs.allow_long_statements(session, 1_234)
+    assert session.scalar(text("SHOW statement_timeout")) == "1234ms"

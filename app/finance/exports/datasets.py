@@ -187,14 +187,14 @@ _CURRENCY = C("currency", "ISO 4217 code of every amount in the row")
 
 DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
     ExportDataset("orders", "Orders placed in the period, seen from the buyer's or the seller's side", (
-        C("order_id", "Order id"), _CREATED, C("flow", "purchase | replenish | retail"),
+        C("order_id", "Order id"), _CREATED, C("flow", "purchase, replenish, retail"),
         C("status", "Order status at export time"), C("seller_org_id", "Selling org"),
         C("buyer_org_id", "Buying org (B2B), empty for retail"),
         C("buyer_consumer_id", "Buying consumer (retail)"), _CURRENCY,
         C("goods_minor", "Goods before discount", money=True), C("discount_minor", "Discount", money=True),
         C("shipping_minor", "Shipping", money=True), C("total_minor", "Total charged", money=True),
         C("refunded_minor", "Refunded so far", money=True),
-        C("payment_method", "stripe | credit | offline"), C("paid_at", "When it was paid (UTC)"),
+        C("payment_method", "stripe, credit, offline"), C("paid_at", "When it was paid (UTC)"),
         C("ship_to_name", "Recipient's name", personal="name"),
         C("ship_to_phone", "Recipient's phone", personal="phone"),
         C("note", "The buyer's note (free text)", personal="text"),
@@ -210,8 +210,8 @@ DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
     ), _order_lines),
     ExportDataset("payments", "Payment attempts created in the period", (
         C("payment_id", "Payment id"), _CREATED, C("order_id", "Order paid"),
-        C("gateway", "stripe | offline | credit"), C("gateway_ref", "PaymentIntent or transfer reference"),
-        C("status", "pending | succeeded | failed | amount_mismatch | refunded"), _CURRENCY,
+        C("gateway", "stripe, offline, credit"), C("gateway_ref", "PaymentIntent or transfer reference"),
+        C("status", "pending, succeeded, failed, amount_mismatch, refunded"), _CURRENCY,
         C("amount_minor", "Amount asked", money=True), C("received_minor", "Amount received", money=True),
         C("refunded_minor", "Refunded from this payment", money=True),
         C("reference", "Bank reference of an offline payment"),
@@ -226,7 +226,7 @@ DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
     ), _refunds, Dataset.orders, paths=2),
     ExportDataset("credit", "Credit on account: charges, repayments and credit notes of the period", (
         C("credit_entry_id", "Credit entry id"), _CREATED, C("seller_org_id", "The org granting credit"),
-        C("buyer_org_id", "The org using it"), C("kind", "charge | repayment | credit_note"),
+        C("buyer_org_id", "The org using it"), C("kind", "charge, repayment, credit_note"),
         C("order_id", "Order charged, if any"), _CURRENCY, C("amount_minor", "Amount", money=True),
         C("outstanding_minor", "Still owed on this charge", money=True),
         C("reference", "Bank reference of a repayment"),
@@ -244,7 +244,7 @@ DATASETS: dict[str, ExportDataset] = {d.name: d for d in (
     ExportDataset("trial_balance", "Every account with lines up to the period's end", (
         C("account_id", "Ledger account id"), C("org_id", "The account's org"),
         C("account_code", "Account in the chart"),
-        C("account_kind", "asset | liability | equity | revenue | expense"),
+        C("account_kind", "asset, liability, equity, revenue, expense"),
         C("counterparty_org_id", "The other org of a per-counterparty account"), _CURRENCY,
         C("opening_minor", "Debit minus credit before the period", money=True),
         C("debit_minor", "Debits in the period", money=True),

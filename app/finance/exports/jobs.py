@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.db import after_commit, utcnow
@@ -116,6 +116,12 @@ def window_of(session: Session, job: ExportJob) -> Window:
     if job.filter_org_id is not None:
         org_path = session.get(Org, (job.tenant_id, job.filter_org_id)).path
     return Window(job.period_from, job.period_to, org_path)
+
+
+def allow_long_statements(session: Session, timeout_ms: int) -> None:
+    """This transaction's statement timeout for a task (the request's limit is for requests)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL statement_timeout = {int(timeout_ms)}"))
 
 
 def count_rows(session: Session, job: ExportJob, scope: Scope, window: Window) -> int:
