@@ -9,7 +9,7 @@ personal data of a consumer: masked below full fidelity like the other order col
 
 from sqlalchemy import Select, and_, case, literal, select, union_all
 
-from app.finance.exports.datasets import Column, ExportDataset, Window, _in_period, _under
+from app.finance.exports.datasets import DATASETS, Column, ExportDataset, Window, _in_period, _under
 from app.orders.models import Order, OrderLine, Refund, RefundLine, RefundStatus
 from app.tenancy.enums import Dataset
 from app.tenancy.filters import visible
@@ -68,3 +68,5 @@ INVOICES = ExportDataset("invoices", "Invoice data for the tax tool: blue lines 
     C("tax_minor", "VAT included in the amount", money=True),
     C("net_minor", "Amount without VAT", money=True),
 ), _invoices, Dataset.orders, paths=2)
+
+DATASETS[INVOICES.name] = INVOICES  # the registry imports this module (exports/datasets.py)
