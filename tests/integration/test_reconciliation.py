@@ -154,6 +154,12 @@ def test_each_planted_difference_is_found_and_nothing_else(shop):
     store = s.net.org("jingan")
     assert (fee.org_id, fee.owner_path) == (store.id, store.path)  # the store's finance sees it
     assert run.differences == len(found) == 8
+    own = reconcile.list_differences(s.session, scope_of(s.session, s.net, "jingan"), run_id=run.id).items
+    assert sorted((d.kind.value, d.category) for d in own) == sorted([  # the store's finance: its own
+        ("amount_mismatch", "charge"), ("currency_mismatch", "charge"), ("currency_mismatch", "fee"),
+        ("missing_in_books", "fee")])
+    west = scope_of(s.session, s.net, "west")
+    assert reconcile.list_differences(s.session, west, run_id=run.id).items == []
 
 
 def test_a_transaction_of_another_tenant_on_the_shared_account_is_not_ours(session, gateway, standin):
