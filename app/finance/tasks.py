@@ -22,6 +22,7 @@ from app.uow import unit_of_work
 log = logging.getLogger(__name__)
 
 STALE_QUEUED = timedelta(seconds=60)  # a publish that was lost: the sweep runs the job instead
+STALLED = timedelta(minutes=5)
 
 
 def _report_progress(tenant_id: uuid.UUID, job_id: uuid.UUID, rows: int) -> None:
@@ -83,7 +84,7 @@ def run_export(tenant_id: str, job_id: str) -> str:
 
 @celery_app.task(name="app.finance.tasks.sweep_exports")
 def sweep_exports() -> int:
-    """Run jobs whose publish was lost; delete files past their expiry (the rows stay, as history)."""
+    """Run jobs whose publish was lost, fail stalled ones, delete files past their expiry (rows stay)."""
     with unit_of_work() as session:
         enter_scope(session, Why.sweep_tenants, scope=PLATFORM_SCOPE)
         from app.tenancy.models import Tenant  # noqa: PLC0415
@@ -100,6 +101,14 @@ def sweep_exports() -> int:
             expired = session.execute(select(ExportJob.id, ExportJob.file_name).where(
                 ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.done,
                 ExportJob.file_name.is_not(None), ExportJob.expires_at < now)).all()
+            # a worker that died mid-export leaves its job running: after the longest statement an
+            # export may run, and no progress since, it is failed (ask again)
+            longest = timedelta(milliseconds=current_app.config["EXPORT_STATEMENT_TIMEOUT_MS"])
+            stalled = now - longest - STALLED
+            session.execute(update(ExportJob).where(
+                ExportJob.tenant_id == tenant_id, ExportJob.status == ExportStatus.running,
+                ExportJob.updated_at < stalled).values(status=ExportStatus.failed, error="Stalled",
+                                                       finished_at=now, updated_at=now))
             for job_id, file_name in expired:
                 (Path(current_app.config["EXPORT_DIR"]) / file_name).unlink(missing_ok=True)
                 session.execute(update(ExportJob)

@@ -229,3 +229,32 @@ def test_an_export_transaction_may_run_longer_than_a_request(session):
 
     jobs.allow_long_statements(session, 1_234)
     assert session.scalar(text("SHOW statement_timeout")) == "1234ms"
+
+
+def test_the_sweep_runs_a_lost_job_fails_a_stalled_one_and_deletes_expired_files(session, books, export_dir):
+    from sqlalchemy import update
+
+    from app.finance.tasks import sweep_exports
+
+    done, scope = export(session, books, "brand", "payments")
+    lost = jobs.request_export(session, scope_of(session, books, "brand"), dataset="payments",
+                               format=ExportFormat.csv, start=utcnow() - timedelta(days=1), end=utcnow())
+    stalled = jobs.request_export(session, scope_of(session, books, "brand"), dataset="payments",
+                                  format=ExportFormat.csv, start=utcnow() - timedelta(days=1), end=utcnow())
+    session.info.pop("after_commit", None)
+    use_scope(session, system_scope(books.tenant.id))
+    long_ago = utcnow() - timedelta(days=1)
+    for job_id, values in ((done.id, {"expires_at": long_ago}), (lost.id, {"created_at": long_ago}),
+                           (stalled.id, {"status": ExportStatus.running, "updated_at": long_ago})):
+        session.execute(update(ExportJob).values(**values)
+                        .where(ExportJob.tenant_id == books.tenant.id, ExportJob.id == job_id))
+    file = export_dir / done.file_name
+    with kept_scope():
+        assert sweep_exports.run() >= 2
+    use_scope(session, system_scope(books.tenant.id))
+    session.expire_all()
+    states = {job_id: session.get(ExportJob, (books.tenant.id, job_id))
+              for job_id in (done.id, lost.id, stalled.id)}
+    assert not file.exists() and states[done.id].file_name is None
+    assert states[lost.id].status is ExportStatus.done
+    assert (states[stalled.id].status, states[stalled.id].error) == (ExportStatus.failed, "Stalled")
