@@ -75,6 +75,14 @@ def load_config() -> dict:
         # After a failed publish, this process skips further publishes for this long (the sweep
         # relays what they would have): one slow request per outage window, not every request.
         "BROKER_PAUSE_SECONDS": float(_env("BROKER_PAUSE_SECONDS", "5")),
+        # finance exports: files under EXPORT_DIR (default instance/exports), kept EXPORT_TTL_HOURS;
+        # a download link is valid EXPORT_LINK_SECONDS
+        "EXPORT_DIR": _env("EXPORT_DIR", str(INSTANCE_DIR / "exports")),
+        "EXPORT_TTL_HOURS": int(_env("EXPORT_TTL_HOURS", "72")),
+        "EXPORT_LINK_SECONDS": int(_env("EXPORT_LINK_SECONDS", "900")),
+        # an export's count and COPY run in a task, not a request: they may take longer than
+        # DB_STATEMENT_TIMEOUT_MS (0 = no limit)
+        "EXPORT_STATEMENT_TIMEOUT_MS": int(_env("EXPORT_STATEMENT_TIMEOUT_MS", "1800000")),
         "OUTBOX_RETENTION_DAYS": int(_env("OUTBOX_RETENTION_DAYS", "14")),
         "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
         "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),

@@ -39,12 +39,26 @@ class ShipTo(Schema):
 DELIVERY = ma.validate.OneOf(["ship", "pickup"])
 
 
+REDACTED = "Redacted below full fidelity"
+
+
+class InvoiceIn(Schema):
+    """The buyer wants an invoice (发票): a title, and for a company (always on B2B) its tax id."""
+
+    title = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
+                             metadata={"example": "上海某某贸易有限公司"})
+    tax_id = ma.fields.String(load_default=None, validate=ma.validate.Length(15, 20),
+                              metadata={"description": "纳税人识别号 / unified social credit code",
+                                        "example": "91350100M000100Y43"})
+
+
 class RetailOrderIn(Schema):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class CheckoutIn(Schema):
@@ -52,6 +66,7 @@ class CheckoutIn(Schema):
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class InStoreOrderIn(Schema):
@@ -60,12 +75,14 @@ class InStoreOrderIn(Schema):
     delivery = ma.fields.String(load_default="pickup", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class SupplyOrderIn(Schema):
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     payment_method = ma.fields.Enum(PaymentMethod, load_default=None, metadata={"example": "credit"})
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class CartItemIn(Schema):
@@ -151,6 +168,8 @@ class OrderLineOut(Schema):
     released_qty = Quantity()
     refunded_qty = Quantity()
     refunded_minor = Money()
+    tax_rate_bp = ma.fields.Integer(allow_none=True, metadata={"description": "VAT rate, basis points"})
+    tax_minor = Money(metadata={"description": "VAT included in total_minor"})
 
 
 class ShipToOut(Schema):
@@ -235,6 +254,8 @@ class OrderOut(ScopedSchema, OrderSummaryOut):
                                metadata={"description": "Masked below full fidelity"})
     note = RedactedText()
     cancel_reason = RedactedText()
+    invoice_title = RedactedText()
+    invoice_tax_id = RedactedText()
     fidelity = RowFidelity()
     lines = ma.fields.List(ma.fields.Nested(OrderLineOut))
     history = ma.fields.List(ma.fields.Nested(HistoryOut))

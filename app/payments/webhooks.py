@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, utcnow
+from app.orders.models import Order
 from app.payments import intents, outside, refunds
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
@@ -204,9 +205,14 @@ def on_dispute(session: Session, event: dict, gateway: PaymentGateway) -> str:
     tenant_id, payment = followed
     with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         if event["type"] == "charge.dispute.closed":
-            return outside.dispute_closed(session, payment=payment, dispute=dispute)
-        outside.dispute_opened(session, payment=payment, dispute=dispute)
-        return "dispute_opened"
+            outcome = outside.dispute_closed(session, payment=payment, dispute=dispute)
+        else:
+            outside.dispute_opened(session, payment=payment, dispute=dispute)
+            outcome = "dispute_opened"
+        # The dispute's fee (taken with the funds) is booked like a charge's, once per transaction.
+        order = session.get(Order, (tenant_id, payment.order_id))
+        intents.post_fees_of(session, source=dispute["id"], order=order, gateway=gateway)
+        return outcome
 
 
 def on_payment_canceled(session: Session, event: dict, gateway: PaymentGateway) -> str:
