@@ -23,7 +23,12 @@ from app.platform import outbox
 DOMAINS = (platform, finance, payments, orders,
            distribution)  # distribution
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
-                "app.distribution.tasks")  # distribution
+                # finance
+                "app.finance.tasks",
+                # finance (finance-b)
+                "app.finance.reconcile_tasks",
+                # distribution
+                "app.distribution.tasks")
 
 
 class AppGateway:
