@@ -38,7 +38,7 @@ def bind(session: Session, scope: Scope, *, code: str, source: BindingSource) ->
     require(scope, Action.bind_referral)
     with elevated(session, Why.join_distribution, scope=system_scope(scope.tenant_id)):
         promoter = promoter_by_code(session, scope.tenant_id, code)
-        return _bind(session, scope.tenant_id, scope.consumer_id, promoter, source, now=utcnow())
+        return _bind(session, scope.tenant_id, scope.consumer_id, promoter, source)
 
 
 def rebind(session: Session, scope: Scope, *, consumer_id: uuid.UUID, promoter_id: uuid.UUID,
@@ -49,8 +49,8 @@ def rebind(session: Session, scope: Scope, *, consumer_id: uuid.UUID, promoter_i
     require(scope, Action.rebind_customers, on=consumer.owner_path)
     promoter = get_visible(session, Promoter, scope, promoter_id)
     with elevated(session, Why.join_distribution, scope=system_scope(scope.tenant_id)):
-        bound = _bind(session, scope.tenant_id, consumer.id, promoter, BindingSource.store, now=utcnow(),
-                      force=True, actor_id=scope.actor_id, note=note)
+        bound = _bind(session, scope.tenant_id, consumer.id, promoter, BindingSource.store, force=True,
+                      actor_id=scope.actor_id, note=note)
     audit(session, scope, Action.rebind_customers.value, owner_path=consumer.owner_path,
           subject_id=consumer.id, subject_type="consumer", promoter_id=promoter.id,
           binding_id=bound.binding.id)
@@ -58,7 +58,7 @@ def rebind(session: Session, scope: Scope, *, consumer_id: uuid.UUID, promoter_i
 
 
 def _bind(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID, promoter: Promoter,
-          source: BindingSource, *, now: datetime, force: bool = False, actor_id: uuid.UUID | None = None,
+          source: BindingSource, *, force: bool = False, actor_id: uuid.UUID | None = None,
           note: str | None = None) -> Bound:
     if promoter.status is not PromoterStatus.active:
         raise PromoterNotActive("This promoter is not active.")
@@ -66,6 +66,7 @@ def _bind(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID, promot
         raise SelfBinding("A promoter cannot bind themselves.")
     consumer = session.scalars(select(Consumer).where(
         Consumer.tenant_id == tenant_id, Consumer.id == consumer_id).with_for_update()).one()
+    now = utcnow()  # read after the lock: a touch that waited must not end a row before it began
     if reaches(session, tenant_id, promoter, consumer.id):
         raise BindingCycle("This promoter is already below the customer in the chain.")
     settings = distribution_settings(session, tenant_id)
