@@ -7,3 +7,5 @@ from app.orders.models import CartItem, Order, OrderHistory, OrderLine, Refund, 
 from app.payments import models as payments_models  # noqa: F401
 from app.platform.models import AuditEntry, OutboxEvent, ProcessedEvent  # noqa: F401
 from app.tenancy.models import Consumer, ConsumerIdentity, Grant, Org, Tenant, User  # noqa: F401
+# distribution settlement
+from app.distribution import settlement_models  # noqa: F401, E402

@@ -248,6 +248,11 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # distribution settlement
+    "distribution_statements": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
+    "distribution_payouts": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
+    "distribution_payout_accounts": subtree_policy(Dataset.commissions),
+    "withholding_brackets": POLICY_KINDS["brand_catalog"],
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.
