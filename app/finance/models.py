@@ -33,6 +33,7 @@ class AccountCode(StrEnum):
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
     commission_expense = "commission_expense"
     points_liability = "points_liability"
+    commission_payable = "commission_payable"  # commissions owed to promoters, guides, stores (distribution)
     # distribution settlement
     withholding_payable = "withholding_payable"  # tax withheld from individuals' payouts (劳务报酬)
     distribution_fee_income = "distribution_fee_income"  # withdrawal fees kept
@@ -51,6 +52,7 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.payable: AccountKind.liability,
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
+    AccountCode.commission_payable: AccountKind.liability,  # distribution
     # distribution settlement
     AccountCode.withholding_payable: AccountKind.liability,
     AccountCode.distribution_fee_income: AccountKind.revenue,

@@ -50,6 +50,8 @@ class Why(StrEnum):
     use_credit = "a credit account lies between a seller and its buyer; both sides change it"
     rewrite_paths = "a moved subtree's paths are rewritten, which only the system scope may do"
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
+    # distribution
+    write_distribution_ledger = "commission entries are written for beneficiaries anywhere in the tenant"
     # distribution settlement
     settle_distribution = "settlement, withdrawals and payouts write every beneficiary's entries and statements"
 
