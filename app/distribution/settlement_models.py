@@ -13,6 +13,7 @@ from app.tenancy.models import tenant_fk
 
 
 class StatementStatus(StrEnum):
+    building = "building"  # inside a settlement run's transaction only; never committed
     carried = "carried"  # below the minimum payout (or a debt): its balance rolled into the next one
     pending_approval = "pending_approval"
     approved = "approved"

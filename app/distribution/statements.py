@@ -35,7 +35,7 @@ from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
 E, S = DistributionEntry, Statement
-BUILDING = "building"  # never committed: a run finishes every statement it starts
+BUILDING = StatementStatus.building  # never committed: a run finishes every statement it starts
 INDIVIDUALS = (BeneficiaryKind.staff.value, BeneficiaryKind.consumer.value)
 
 
@@ -101,11 +101,12 @@ def settle(session: Session, *, tenant_id: uuid.UUID, settings: SettlementSettin
 
 def _insert_statements(session, tenant_id, due, kind, key, start, end, now) -> None:
     groups = (select(E.tenant_id, sql_uuid7(session), func.max(E.owner_path), literal(kind.value),
-                     literal(key), E.beneficiary_kind, E.beneficiary_id, func.max(E.beneficiary_org_id),
-                     func.max(E.beneficiary_consumer_id), E.currency, literal(start, S.period_start.type),
-                     literal(end, S.period_end.type), literal(BUILDING),
+                     literal(key), E.beneficiary_kind, E.beneficiary_id, E.beneficiary_org_id,
+                     E.beneficiary_consumer_id, E.currency, literal(start, S.period_start.type),
+                     literal(end, S.period_end.type), literal(BUILDING.value),
                      *[literal(0)] * 9, literal(now, S.created_at.type), literal(now, S.updated_at.type))
-              .where(*due).group_by(E.tenant_id, E.beneficiary_kind, E.beneficiary_id, E.currency))
+              .where(*due).group_by(E.tenant_id, E.beneficiary_kind, E.beneficiary_id, E.beneficiary_org_id,
+                                    E.beneficiary_consumer_id, E.currency))
     columns = ["tenant_id", "id", "owner_path", "kind", "run_key", "beneficiary_kind", "beneficiary_id",
                "beneficiary_org_id", "beneficiary_consumer_id", "currency", "period_start", "period_end",
                "status", "entry_count", "takings_minor", "commission_minor", "fee_minor", "other_minor",
