@@ -10,6 +10,8 @@ is a new attempt with a new key, and the journal takes the reversed payment back
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -26,10 +28,11 @@ from app.distribution.settlement_models import (
     StatementStatus,
 )
 from app.distribution.settlement_postings import post_deductions, post_payout, reverse_payout
+from app.distribution.statements import root_path
+from app.errors import NotFound
 from app.payments.gateway import GatewayTransfer, transfer_idempotency_key
 from app.payments.models import Payment
 from app.tenancy.elevation import Why, elevated
-from app.tenancy.filters import get_visible
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
@@ -49,24 +52,44 @@ def _claim(session: Session, statement: Statement, *, from_: tuple[StatementStat
     return moved is not None
 
 
+@contextmanager
+def as_payer(session: Session, scope: Scope) -> Iterator[None]:
+    """Statements are the brand's payables: its finance (or owner, admin) acts on every one of them.
+
+    The brand-level holder of `statements.approve` reads and moves every statement of its tenant
+    whatever the tenant's `commissions` sharing default (aggregate unless widened); anyone else is
+    refused before any look-up (the 403 names the action and reveals nothing). Beneficiaries read
+    theirs through the ordinary scope (app/distribution/statement_queries.py).
+    """
+    require(scope, Action.approve_statements, on=root_path(scope.org_path or "/"))
+    with elevated(session, Why.settle_distribution, scope=system_scope(scope.tenant_id)):
+        yield
+
+
+def _statement(session: Session, tenant_id: uuid.UUID, statement_id: uuid.UUID) -> Statement:
+    statement = session.scalars(select(Statement).where(
+        Statement.tenant_id == tenant_id, Statement.id == statement_id)).one_or_none()
+    if statement is None:
+        raise NotFound("No distribution statement with that id.")
+    return statement
+
+
 def approve_statement(session: Session, scope: Scope, statement_id: uuid.UUID) -> Statement:
     """Finance approves a statement (or a reopened one again); withholding and fees are posted once."""
-    statement = get_visible(session, Statement, scope, statement_id)
-    require(scope, Action.approve_statements, on=statement.owner_path)
-    if not _claim(session, statement, from_=(StatementStatus.pending_approval, StatementStatus.reopened),
-                  to=StatementStatus.approved, approved_by=scope.user_id, approved_at=utcnow()):
-        raise StatementNotInState(f"The statement is {statement.status.value}; only a pending or reopened "
-                                  "statement can be approved.")
-    with elevated(session, Why.settle_distribution, scope=system_scope(statement.tenant_id)):
+    with as_payer(session, scope):
+        statement = _statement(session, scope.tenant_id, statement_id)
+        if not _claim(session, statement, from_=(StatementStatus.pending_approval, StatementStatus.reopened),
+                      to=StatementStatus.approved, approved_by=scope.actor_id, approved_at=utcnow()):
+            raise StatementNotInState(f"The statement is {statement.status.value}; only a pending or "
+                                      "reopened statement can be approved.")
         post_deductions(session, statement)
-    return statement
+        return statement
 
 
 def pay_statement(session: Session, scope: Scope, statement_id: uuid.UUID) -> Payout:
     """Claim a gateway payout of an approved statement; the transfer is sent after this commits."""
-    statement = get_visible(session, Statement, scope, statement_id)
-    require(scope, Action.approve_statements, on=statement.owner_path)
-    with elevated(session, Why.settle_distribution, scope=system_scope(statement.tenant_id)):
+    with as_payer(session, scope):
+        statement = _statement(session, scope.tenant_id, statement_id)
         account = session.scalars(select(PayoutAccount).where(
             PayoutAccount.tenant_id == statement.tenant_id,
             PayoutAccount.beneficiary_kind == statement.beneficiary_kind,
@@ -78,7 +101,7 @@ def pay_statement(session: Session, scope: Scope, statement_id: uuid.UUID) -> Pa
     tenant_id, payout_id = str(payout.tenant_id), str(payout.id)
 
     def enqueue() -> None:
-        from app.distribution.tasks import enqueue_payout  # noqa: PLC0415  (tasks build on us)
+        from app.distribution.settlement_tasks import enqueue_payout  # noqa: PLC0415  (tasks build on us)
 
         enqueue_payout(tenant_id, payout_id)
 
@@ -88,16 +111,15 @@ def pay_statement(session: Session, scope: Scope, statement_id: uuid.UUID) -> Pa
 
 def pay_offline(session: Session, scope: Scope, statement_id: uuid.UUID, *, bank_reference: str) -> Payout:
     """Finance paid an approved statement by bank: recorded as paid with its reference, once."""
-    statement = get_visible(session, Statement, scope, statement_id)
-    require(scope, Action.approve_statements, on=statement.owner_path)
-    with elevated(session, Why.settle_distribution, scope=system_scope(statement.tenant_id)):
+    with as_payer(session, scope):
+        statement = _statement(session, scope.tenant_id, statement_id)
         if statement.status is StatementStatus.paid:
             paid = _last_payout(session, statement)
             if paid is not None and paid.method is PayoutMethod.offline and paid.bank_reference == bank_reference:
                 return paid  # the same request again
         payout = _claim_payout(session, statement, PayoutMethod.offline, bank_reference=bank_reference)
         _record_sent(session, statement, payout, gateway_ref=None)
-    return payout
+        return payout
 
 
 def _claim_payout(session: Session, statement: Statement, method: PayoutMethod, **values) -> Payout:

@@ -53,8 +53,11 @@ def settlement_settings(session: Session, tenant_id: uuid.UUID) -> SettlementSet
 
 
 def run_settlement(session: Session, scope: Scope, *, now: datetime | None = None) -> RunResult:
-    """Settle the tenant's last closed period (weekly or monthly by its settings); a re-run adds nothing."""
-    require(scope, Action.approve_statements, on=_root_of(scope.org_path or "/"))
+    """Settle the tenant's last closed period (weekly or monthly by its settings); a re-run adds nothing.
+
+    Brand finance (or the system's beat): the brand pays every statement of the tenant.
+    """
+    require(scope, Action.approve_statements, on=root_path(scope.org_path or "/"))
     tenant_id = scope.tenant_id
     with elevated(session, Why.settle_distribution, scope=system_scope(tenant_id)):
         settings = settlement_settings(session, tenant_id)
@@ -63,7 +66,7 @@ def run_settlement(session: Session, scope: Scope, *, now: datetime | None = Non
                       key=run_key(settings.period, start), period_start=start, period_end=end)
 
 
-def _root_of(path: str) -> str:
+def root_path(path: str) -> str:
     """The brand root's path: settlement is tenant-wide, so only the brand's finance runs it."""
     return "/" + path.strip("/").split("/")[0] + "/" if path.strip("/") else "/"
 
@@ -106,7 +109,9 @@ def _insert_statements(session, tenant_id, due, kind, key, start, end, now) -> N
                      literal(end, S.period_end.type), literal(BUILDING.value),
                      *[literal(0)] * 9, literal(now, S.created_at.type), literal(now, S.updated_at.type))
               .where(*due).group_by(E.tenant_id, E.beneficiary_kind, E.beneficiary_id, E.beneficiary_org_id,
-                                    E.beneficiary_consumer_id, E.currency))
+                                    E.beneficiary_consumer_id, E.currency)
+              # one insertion order for every run: parallel runs wait on each other, never deadlock
+              .order_by(E.beneficiary_kind, E.beneficiary_id, E.currency))
     columns = ["tenant_id", "id", "owner_path", "kind", "run_key", "beneficiary_kind", "beneficiary_id",
                "beneficiary_org_id", "beneficiary_consumer_id", "currency", "period_start", "period_end",
                "status", "entry_count", "takings_minor", "commission_minor", "fee_minor", "other_minor",

@@ -32,3 +32,14 @@ def entry(session, net, payee: Beneficiary, amount: int, *, kind=EntryKind.commi
                        status=status, source_key=f"test:{next(_keys)}:{uuid7()}", available_at=available_at)
     write_entries(session, net.tenant.id, [draft])
     return draft
+
+
+def payout_account(session, net, payee: Beneficiary, account: str = "acct_standin_payee"):
+    from app.distribution.settlement_models import PayoutAccount  # noqa: PLC0415
+
+    use_scope(session, system_scope(net.tenant.id))
+    row = PayoutAccount(tenant_id=net.tenant.id, id=uuid7(), owner_path=payee.owner_path,
+                        beneficiary_kind=payee.kind.value, beneficiary_id=payee.id, connect_account=account)
+    session.add(row)
+    session.flush()
+    return row
