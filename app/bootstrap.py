@@ -12,6 +12,7 @@ from collections.abc import Callable
 from celery import Celery
 from flask import Flask
 
+from app.distribution import handlers as distribution
 from app.finance import handlers as finance
 from app.orders import handlers as orders
 from app.payments import handlers as payments
@@ -19,8 +20,10 @@ from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
 from app.platform import handlers as platform
 from app.platform import outbox
 
-DOMAINS = (platform, finance, payments, orders)
-TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks")
+DOMAINS = (platform, finance, payments, orders,
+           distribution)  # distribution
+TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
+                "app.distribution.tasks")  # distribution
 
 
 class AppGateway:

@@ -29,7 +29,7 @@ from app.finance.accounts import ensure_account
 from app.finance.journal import post_entry
 from app.finance.models import AccountCode
 from app.tenancy.elevation import Why, elevated
-from app.tenancy.orgs import brand_root, org_by_id
+from app.tenancy.orgs import brand_root
 from app.tenancy.scope import system_scope
 
 
@@ -120,9 +120,11 @@ def accrue(session: Session, *, tenant_id: uuid.UUID, drafts: Sequence[EntryDraf
 
 def reverse(session: Session, *, tenant_id: uuid.UUID, drafts: Sequence[EntryDraft], journal_key: str,
             owner_path: str, memo: str) -> list[EntryDraft]:
-    """Write negative commission entries once and post the reversal (Dr payable, Cr expense)."""
-    if any(draft.amount_minor > 0 for draft in drafts):
-        raise ValueError("a reversal writes negative amounts")
+    """Write refund adjustments once and post them (a negative amount: Dr payable, Cr expense).
+
+    Mostly negative; a largest-remainder share can rise by a unit when the kept amount falls
+    (the Alabama paradox), and that unit is written too, so every net stays exact.
+    """
     return accrue(session, tenant_id=tenant_id, drafts=drafts, journal_key=journal_key,
                   owner_path=owner_path, memo=memo)
 
@@ -159,11 +161,6 @@ def _payable_by_counterparty(entries: Sequence[EntryDraft]) -> dict[uuid.UUID | 
         org = entry.beneficiary.org_id if entry.beneficiary.kind is BeneficiaryKind.org else None
         totals[org] += entry.amount_minor
     return totals
-
-
-def org_beneficiary(session: Session, tenant_id: uuid.UUID, org_id: uuid.UUID) -> Beneficiary:
-    org = org_by_id(session, tenant_id, org_id)
-    return Beneficiary(BeneficiaryKind.org, org.id, org.id, org.path)
 
 
 def entries_of_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db import insert_or_ignore, utcnow, uuid7
+from app.distribution.snapshot import snapshot_commissions
 from app.errors import DomainError, NotFound
 from app.orders import events, rules, stock_moves
 from app.orders.cache import TtlCache
@@ -156,6 +157,7 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
                        refunded_minor=0, claimed_qty=0, claimed_minor=0, **columns)
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
     _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
+    snapshot_commissions(session, order, lines)  # distribution: chain, rates and base, fixed now
     stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,
                       moves=sku_qty, order_id=order.id)
     record_placed(session, order, actor_of(scope), now=now)

@@ -52,6 +52,8 @@ class Why(StrEnum):
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
     # distribution
     write_distribution_ledger = "commission entries are written for beneficiaries anywhere in the tenant"
+    join_distribution = "a consumer applies or binds: promoters, levels and uplines are read in the tenant"
+    snapshot_commissions = "an order's commission chain reads bindings, promoters and the brand's plan"
     # distribution settlement
     settle_distribution = "settlement, withdrawals and payouts write every beneficiary's entries and statements"
 

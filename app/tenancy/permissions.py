@@ -52,6 +52,12 @@ class Action(StrEnum):
     grant_data = "grants.edit"
     edit_sharing_policy = "policy.edit"
     view_audit = "audit.view"
+    # distribution
+    manage_commissions = "commissions.manage"  # plans, rules and promoter levels (the brand's terms)
+    approve_promoters = "promoters.approve"
+    rebind_customers = "bindings.rebind"  # move a customer to another promoter (audited)
+    become_promoter = "promoters.apply"  # a consumer applies to share
+    bind_referral = "bindings.bind"  # a consumer opens a promoter's share link or QR code
 
 
 class Reach(StrEnum):
@@ -75,6 +81,9 @@ _MANAGER: dict[Action, Reach] = {
     A.manage_network: SUBTREE, A.manage_users: SUBTREE, A.manage_api_keys: SUBTREE,
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
 }
+_MANAGER.update({  # distribution
+    A.manage_commissions: OWN, A.approve_promoters: SUBTREE, A.rebind_customers: SUBTREE,
+})
 
 # The one table. Owner and admin hold the same actions; only an owner may make owners.
 ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
@@ -103,6 +112,8 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
                               A.confirm_receipt, A.request_refund})
+
+CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,

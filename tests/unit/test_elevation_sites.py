@@ -126,6 +126,12 @@ ALLOWED = {
     ("payments/webhooks.py", "on_payment_canceled", Why.webhook),
     # distribution: the ledger writes entries owned by beneficiaries anywhere in the tenant.
     ("distribution/ledger.py", "accrue", Why.write_distribution_ledger),
+    ("distribution/snapshot.py", "snapshot_commissions", Why.snapshot_commissions),
+    ("distribution/tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("distribution/promoters.py", "apply", Why.join_distribution),
+    ("distribution/bindings.py", "bind", Why.join_distribution),
+    ("distribution/bindings.py", "rebind", Why.join_distribution),
+    ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.

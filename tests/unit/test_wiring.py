@@ -27,6 +27,15 @@ EXPECTED_BEAT = {
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
 }
 
+# distribution: commissions follow the order (after the journal's own handlers).
+for _event, _key in (("order.paid", "app.distribution.handlers.accrue_commissions"),
+                     ("order.completed", "app.distribution.handlers.start_commission_freeze"),
+                     ("order.refunded", "app.distribution.handlers.reverse_commissions")):
+    EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append(_key)
+for _event in ("bindings.rebind", "promoters.approve"):
+    EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.platform.audit.write_audit")
+EXPECTED_BEAT["distribution-release-commissions"] = ("app.distribution.tasks.release_commissions", 3600.0)
+
 
 def test_bootstrap_subscribes_exactly_the_expected_handlers_under_their_stored_receipt_keys():
     wired = event_handlers({"gateway": lambda: None})
