@@ -13,6 +13,7 @@ from celery import Celery
 from flask import Flask
 
 from app.distribution import handlers as distribution
+from app.distribution import settlement_handlers as settlement  # distribution settlement
 from app.finance import handlers as finance
 from app.orders import handlers as orders
 from app.payments import handlers as payments
@@ -21,9 +22,11 @@ from app.platform import handlers as platform
 from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders,
-           distribution)  # distribution
+           distribution,  # distribution
+           settlement)  # distribution settlement (after the commissions it reads)
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
-                "app.distribution.tasks")  # distribution
+                "app.distribution.tasks",  # distribution
+                "app.distribution.settlement_tasks")  # distribution settlement
 
 
 class AppGateway:

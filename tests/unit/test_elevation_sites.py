@@ -132,6 +132,14 @@ ALLOWED = {
     ("distribution/bindings.py", "bind", Why.join_distribution),
     ("distribution/bindings.py", "rebind", Why.join_distribution),
     ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
+    # distribution settlement: runs, payouts and withdrawals read and write every beneficiary's
+    # entries and statements (the brand pays them all); tasks run per tenant.
+    ("distribution/statements.py", "run_settlement", Why.settle_distribution),
+    ("distribution/payouts.py", "as_payer", Why.settle_distribution),
+    ("distribution/settlement_tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("distribution/settlement_tasks.py", "send_payout_now", Why.task),
+    ("distribution/settlement_tasks.py", "resend_claimed_payouts", Why.task),
+    ("distribution/settlement_tasks.py", "settle_tenant", Why.task),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.

@@ -35,6 +35,13 @@ for _event, _key in (("order.paid", "app.distribution.handlers.accrue_commission
 for _event in ("bindings.rebind", "promoters.approve"):
     EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.platform.audit.write_audit")
 EXPECTED_BEAT["distribution-release-commissions"] = ("app.distribution.tasks.release_commissions", 3600.0)
+# distribution settlement: store takings after the commissions they read; payouts reopened by reversals.
+for _event in ("order.paid", "order.refunded", "order.refund_bounced", "order.completed"):
+    EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.distribution.takings.record_takings")
+EXPECTED_SUBSCRIPTIONS["payment.transfer_reversed"] = [
+    "app.distribution.settlement_handlers.reopen_on_transfer_reversed"]
+EXPECTED_BEAT["distribution-run-settlements"] = ("app.distribution.settlement_tasks.run_due_settlements", 3600.0)
+EXPECTED_BEAT["distribution-recover-payouts"] = ("app.distribution.settlement_tasks.recover_payouts", 300.0)
 
 
 def test_bootstrap_subscribes_exactly_the_expected_handlers_under_their_stored_receipt_keys():
