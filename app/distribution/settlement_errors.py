@@ -22,4 +22,6 @@ class WithdrawalBelowMinimum(DomainError):
 
 
 class NotAPromoter(DomainError):
-    status, code = 403, "not_a_promoter"
+    """An API key (or anyone without a promoter balance of their own) has nothing to withdraw."""
+
+    status, code = 409, "not_a_promoter"

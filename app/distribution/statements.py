@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, utcnow
 from app.distribution.models import BeneficiaryKind, DistributionEntry, EntryKind, EntryRole, EntryStatus
+from app.distribution.settlement_errors import WithdrawalBelowMinimum
 from app.distribution.settlement_models import Statement, StatementKind, StatementStatus, WithholdingBracket
-from app.distribution.settlement_rules import SettlementSettings, last_closed_period, run_key
+from app.distribution.settlement_rules import SettlementSettings, last_closed_period, run_key, withdrawal_fee
 from app.distribution.sql_ids import sql_uuid7
 from app.distribution.withholding import DEFAULT_BRACKETS
 from app.tenancy.elevation import Why, elevated
@@ -73,8 +74,7 @@ def root_path(path: str) -> str:
 
 def settle(session: Session, *, tenant_id: uuid.UUID, settings: SettlementSettings, kind: StatementKind,
            key: str, period_start: datetime, period_end: datetime,
-           beneficiary: tuple[str, uuid.UUID] | None = None, extra_fee_minor: int | None = None,
-           ) -> RunResult:
+           beneficiary: tuple[str, uuid.UUID] | None = None) -> RunResult:
     """The set-based run (see the module docstring); the caller is in the tenant's system scope."""
     due = [E.tenant_id == tenant_id, E.status == EntryStatus.available, E.statement_id.is_(None),
            E.available_at < period_end]
@@ -88,8 +88,8 @@ def settle(session: Session, *, tenant_id: uuid.UUID, settings: SettlementSettin
                         E.currency == S.currency, mine)
         .values(status=EntryStatus.settled, statement_id=S.id)
         .execution_options(synchronize_session=False)).rowcount
-    if extra_fee_minor is not None:
-        _insert_fee_entries(session, mine, extra_fee_minor, now)
+    if kind is StatementKind.withdrawal:
+        _charge_withdrawal(session, tenant_id, mine, settings, now)
     _sum_entries(session, tenant_id, mine)
     carried = 0
     if kind is StatementKind.period:
@@ -141,8 +141,15 @@ def _sum_entries(session, tenant_id, mine) -> None:
         net_minor=sums.c.gross).execution_options(synchronize_session=False))
 
 
-def _insert_fee_entries(session, mine, fee_minor: int, now) -> None:
-    """A withdrawal's fee, as a negative entry of its statement."""
+def _charge_withdrawal(session, tenant_id, mine, settings: SettlementSettings, now) -> None:
+    """A withdrawal takes what its UPDATE actually settled (a parallel one may have taken it first):
+    below the minimum it is refused (everything rolls back), else its fee is a negative entry."""
+    settled = session.scalar(select(func.sum(E.amount_minor)).where(
+        E.tenant_id == tenant_id, E.statement_id.in_(select(S.id).where(mine))))
+    if settled is None or settled < settings.withdrawal_min_minor:
+        raise WithdrawalBelowMinimum(f"Available to withdraw: {settled or 0}; the minimum is "
+                                     f"{settings.withdrawal_min_minor}.")
+    fee_minor = withdrawal_fee(settled, settings)
     if fee_minor <= 0:
         return
     rows = select(S.tenant_id, sql_uuid7(session), S.owner_path, S.beneficiary_kind, S.beneficiary_id,

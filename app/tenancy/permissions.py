@@ -58,6 +58,8 @@ class Action(StrEnum):
     rebind_customers = "bindings.rebind"  # move a customer to another promoter (audited)
     become_promoter = "promoters.apply"  # a consumer applies to share
     bind_referral = "bindings.bind"  # a consumer opens a promoter's share link or QR code
+    # distribution settlement
+    request_withdrawal = "withdrawals.request"  # a promoter takes their available money now (a fee applies)
 
 
 class Reach(StrEnum):
@@ -114,6 +116,11 @@ CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
                               A.confirm_receipt, A.request_refund})
 
 CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
+
+# distribution settlement: promoters withdraw their own money (consumers, guides; managers grant guides)
+CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.request_withdrawal}
+_MANAGER[A.request_withdrawal] = OWN
+ROLE_ACTIONS[Role.guide][A.request_withdrawal] = OWN
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,

@@ -110,6 +110,14 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/storefront/orders/{order_id}/refunds"): Op(Action.request_refund, CONSUMER, {
         "kind": "refund_only", "lines": [{"line_id": Z, "qty": 1}]}),
 }
+OPERATIONS.update({  # distribution settlement
+    ("POST", "/distribution/statements/{statement_id}/approve"): Op(Action.approve_statements),
+    ("POST", "/distribution/statements/{statement_id}/pay"): Op(Action.approve_statements),
+    ("POST", "/distribution/statements/{statement_id}/pay-offline"): Op(Action.approve_statements, body={
+        "bank_reference": "r"}),
+    ("POST", "/distribution/settlement-runs"): Op(Action.approve_statements),
+    ("POST", "/distribution/withdrawals"): Op(Action.request_withdrawal, EITHER),
+})
 
 CALLERS = [f"{role.value} {kind}" for role in Role for kind in ("user", "key")] + ["consumer"]
 
@@ -128,7 +136,8 @@ def test_each_operation_allows_exactly_the_roles_the_matrix_names(client, sessio
     headers, role = _credentials(session, caller)
     url = path.format(**{name: Z for name in ("key_id", "product_id", "sku_id", "store_id", "org_id",
                                                "grant_id", "account_id", "order_id", "refund_id",
-                                               "event_id", "receipt_id", "payment_refund_id")})
+                                               "event_id", "receipt_id", "payment_refund_id",
+                                               "statement_id")})
     response = client.open(url, method=method, json=op.body, headers={
         **headers, "Idempotency-Key": f"matrix-{uuid.uuid4()}"})
     answer = response.get_json(silent=True) or {}
