@@ -11,6 +11,7 @@ from app.distribution.settlement_schemas import (
     StatementQuery,
     StatementSchema,
 )
+from app.distribution.settlement_models import Statement
 from app.extensions import db
 
 blp = Blueprint("settlement", __name__, url_prefix="/distribution",
@@ -35,7 +36,8 @@ class StatementDetail(TransactionalView):
     def get(self, statement_id):
         """One statement with its payout attempts."""
         statement, attempts = statement_queries.get_statement(db.session, request_scope(), statement_id)
-        return {**StatementSchema().dump(statement), "payouts": attempts}
+        return {**{column.key: getattr(statement, column.key) for column in Statement.__table__.columns},
+                "payouts": attempts}
 
 
 @blp.route("/statements/<uuid:statement_id>/approve")

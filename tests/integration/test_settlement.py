@@ -101,3 +101,32 @@ def test_staff_of_a_distributor_cannot_run_the_tenants_settlement(session):
     with pytest.raises(PermissionDenied):
         run_settlement(session, scope_of(session, net, "east"), now=NOW)
     assert IN_PERIOD < NOW
+
+
+GROSSES = [1, 79_999, 80_000, 80_001, 399_999, 400_000, 400_001, 2_500_000, 2_500_001, 6_250_000,
+           6_250_001, 123_456_789]
+
+
+def test_the_sql_withholding_equals_the_rule_for_the_tenants_own_table(session):
+    from app.db import uuid7
+    from app.distribution.settlement_models import WithholdingBracket
+    from app.distribution.withholding import Bracket
+
+    net = make_tenant(session)
+    table = [Bracket(0, 1_000, 0), Bracket(1_000_000, 2_500, 150_000), Bracket(9_000_000, 4_500, 1_350_000)]
+    use_scope(session, system_scope(net.tenant.id))
+    session.add_all(WithholdingBracket(tenant_id=net.tenant.id, id=uuid7(), owner_path=net.org("brand").path,
+                                       above_minor=b.above_minor, rate_bps=b.rate_bps,
+                                       quick_deduction_minor=b.quick_deduction_minor) for b in table)
+    payees = [consumer_payee(add_consumer(session, net, "jingan", phone=f"1390000{i:04d}"))
+              for i in range(len(GROSSES))]
+    for payee, gross in zip(payees, GROSSES, strict=True):
+        entry(session, net, payee, gross)
+    run_settlement(session, system_scope(net.tenant.id), now=NOW)
+    statements = statements_of(session, net)
+    for payee, gross in zip(payees, GROSSES, strict=True):
+        statement = statements[payee.id]
+        if gross < 1_000:  # below the minimum payout: carried, nothing withheld yet
+            assert statement.status is StatementStatus.carried and statement.withholding_minor == 0
+            continue
+        assert statement.withholding_minor == withholding(gross, table), gross
