@@ -121,24 +121,26 @@ def _insert_statements(session, tenant_id, due, kind, key, start, end, now) -> N
 
 
 def _sum_entries(session, tenant_id, mine) -> None:
-    """Totals derived from the rows (never incremented from Python)."""
+    """Totals derived from the rows (never incremented from Python).
+
+    Correlated per statement (index on (tenant_id, statement_id)): a join to a grouped subquery
+    was planned as a nested loop re-running the whole aggregate per statement, because the
+    statements inserted in this transaction have no statistics yet (97 s against 0.3 s at 100k).
+    """
     def total(condition=None):
         amount = E.amount_minor if condition is None else case((condition, E.amount_minor), else_=0)
-        return func.coalesce(func.sum(amount), 0)
+        return (select(func.coalesce(func.sum(amount), 0))
+                .where(E.tenant_id == S.tenant_id, E.statement_id == S.id).scalar_subquery())
 
-    sums = (select(E.statement_id.label("sid"), func.count().label("n"),
-                   total(E.kind == EntryKind.takings).label("takings"),
-                   total(E.kind == EntryKind.commission).label("commission"),
-                   total(E.kind == EntryKind.fee).label("fee"),
-                   total(E.kind.not_in([EntryKind.takings, EntryKind.commission, EntryKind.fee,
-                                        EntryKind.withholding])).label("other"),
-                   total(E.kind != EntryKind.withholding).label("gross"))
-            .where(E.tenant_id == tenant_id, E.statement_id.in_(select(S.id).where(mine)))
-            .group_by(E.statement_id).subquery())
-    session.execute(update(S).where(mine, S.id == sums.c.sid).values(
-        entry_count=sums.c.n, takings_minor=sums.c.takings, commission_minor=sums.c.commission,
-        fee_minor=sums.c.fee, other_minor=sums.c.other, gross_minor=sums.c.gross,
-        net_minor=sums.c.gross).execution_options(synchronize_session=False))
+    gross = total(E.kind != EntryKind.withholding)
+    session.execute(update(S).where(mine).values(
+        entry_count=select(func.count()).where(E.tenant_id == S.tenant_id, E.statement_id == S.id)
+        .scalar_subquery(),
+        takings_minor=total(E.kind == EntryKind.takings), commission_minor=total(E.kind == EntryKind.commission),
+        fee_minor=total(E.kind == EntryKind.fee),
+        other_minor=total(E.kind.not_in([EntryKind.takings, EntryKind.commission, EntryKind.fee,
+                                         EntryKind.withholding])),
+        gross_minor=gross, net_minor=gross).execution_options(synchronize_session=False))
 
 
 def _charge_withdrawal(session, tenant_id, mine, settings: SettlementSettings, now) -> None:
