@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -60,8 +60,8 @@ def load(rows: int, beneficiaries: int) -> uuid.UUID:
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO tenants (id, slug, name, currency, settings, created_at)"
                                 " VALUES (:t, 'bench', 'Bench', 'CNY', '{}', now())"), {"t": tenant_id})
-        connection.execute(text("INSERT INTO orgs (tenant_id, id, kind, name, path, depth, active, created_at)"
-                                " VALUES (:t, :b, 'brand', 'Brand', :p, 0, true, now())"),
+        connection.execute(text("INSERT INTO orgs (tenant_id, id, kind, name, path, depth, active,"
+                                " created_at) VALUES (:t, :b, 'brand', 'Brand', :p, 0, true, now())"),
                            {"t": tenant_id, "b": brand_id, "p": f"/{brand_id}/"})
         connection.execute(text(
             "INSERT INTO orgs (tenant_id, id, kind, name, parent_id, path, depth, active, created_at)"

@@ -131,7 +131,8 @@ def _relay(session: Session, tenant: Tenant) -> None:
         pass
 
 
-def _close_last_week(session: Session, tenant: Tenant, orgs: dict[str, Org], order_ids: list) -> list[Statement]:
+def _close_last_week(session: Session, tenant: Tenant, orgs: dict[str, Org],
+                     order_ids: list) -> list[Statement]:
     """Date the sales' freeze back into last week, settle it, and walk the statements through every state."""
     system = system_scope(tenant.id)
     _as(session, system)
@@ -161,13 +162,15 @@ def _walk(session: Session, tenant: Tenant, finance: Scope, statement: Statement
     _as(session, finance)
     payouts.approve_statement(session, finance, statement.id)
     if state == "paid":
-        payouts.pay_offline(session, finance, statement.id, bank_reference=f"BOC-DEMO-{statement.id.hex[-8:]}")
+        payouts.pay_offline(session, finance, statement.id,
+                            bank_reference=f"BOC-DEMO-{statement.id.hex[-8:]}")
         return
     if state == "approved":
         return
     _as(session, system_scope(tenant.id))
     session.add(PayoutAccount(tenant_id=tenant.id, id=uuid7(), owner_path=statement.owner_path,
-                              beneficiary_kind=statement.beneficiary_kind, beneficiary_id=statement.beneficiary_id,
+                              beneficiary_kind=statement.beneficiary_kind,
+                              beneficiary_id=statement.beneficiary_id,
                               connect_account=f"acct_demo_{statement.beneficiary_id.hex[:12]}"))
     session.flush()
     _as(session, finance)

@@ -115,7 +115,8 @@ def pay_offline(session: Session, scope: Scope, statement_id: uuid.UUID, *, bank
         statement = _statement(session, scope.tenant_id, statement_id)
         if statement.status is StatementStatus.paid:
             paid = _last_payout(session, statement)
-            if paid is not None and paid.method is PayoutMethod.offline and paid.bank_reference == bank_reference:
+            if (paid is not None and paid.method is PayoutMethod.offline
+                    and paid.bank_reference == bank_reference):
                 return paid  # the same request again
         payout = _claim_payout(session, statement, PayoutMethod.offline, bank_reference=bank_reference)
         _record_sent(session, statement, payout, gateway_ref=None)
@@ -185,9 +186,11 @@ def _record_sent(session: Session, statement: Statement, payout: Payout, *, gate
 def transfer_request(session: Session, *, tenant_id: uuid.UUID, payout_id: uuid.UUID) -> dict | None:
     """What to send for a claimed payout (identical on every retry), or None if nothing is left to send."""
     payout = session.get(Payout, (tenant_id, payout_id))
-    if payout is None or payout.status is not PayoutStatus.claimed or payout.method is not PayoutMethod.transfer:
+    if (payout is None or payout.status is not PayoutStatus.claimed
+            or payout.method is not PayoutMethod.transfer):
         return None
-    return {"amount_minor": payout.amount_minor, "currency": payout.currency, "destination": payout.destination,
+    return {"amount_minor": payout.amount_minor, "currency": payout.currency,
+            "destination": payout.destination,
             "source_charge": payout.source_charge, "transfer_group": f"statement:{payout.statement_id}",
             "idempotency_key": payout.idempotency_key,
             "metadata": {"tenant_id": str(tenant_id), "statement_id": str(payout.statement_id),

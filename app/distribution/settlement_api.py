@@ -3,6 +3,7 @@
 from app.auth.request import request_scope, staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.distribution import payouts, statement_queries, statements, withdrawals
+from app.distribution.settlement_models import Statement
 from app.distribution.settlement_schemas import (
     OfflinePayoutSchema,
     PayoutSchema,
@@ -11,7 +12,6 @@ from app.distribution.settlement_schemas import (
     StatementQuery,
     StatementSchema,
 )
-from app.distribution.settlement_models import Statement
 from app.extensions import db
 
 blp = Blueprint("settlement", __name__, url_prefix="/distribution",

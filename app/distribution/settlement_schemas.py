@@ -39,7 +39,7 @@ class StatementSchema(Schema):
     takings_minor = Money(metadata={"description": "Store takings (分账), refunds netted"})
     commission_minor = Money(metadata={"description": "Commissions, reversals netted"})
     fee_minor = Money(metadata={"description": "Fees borne (negative)"})
-    other_minor = Money(metadata={"description": "Adjustments, borne commissions, balances carried in or out"})
+    other_minor = Money(metadata={"description": "Adjustments, borne commissions, carried balances"})
     gross_minor = Money()
     withholding_minor = Money(metadata={"description": "Tax withheld (individuals only)"})
     net_minor = Money(metadata={"description": "What is paid"})

@@ -136,7 +136,8 @@ def _sum_entries(session, tenant_id, mine) -> None:
     session.execute(update(S).where(mine).values(
         entry_count=select(func.count()).where(E.tenant_id == S.tenant_id, E.statement_id == S.id)
         .scalar_subquery(),
-        takings_minor=total(E.kind == EntryKind.takings), commission_minor=total(E.kind == EntryKind.commission),
+        takings_minor=total(E.kind == EntryKind.takings),
+        commission_minor=total(E.kind == EntryKind.commission),
         fee_minor=total(E.kind == EntryKind.fee),
         other_minor=total(E.kind.not_in([EntryKind.takings, EntryKind.commission, EntryKind.fee,
                                          EntryKind.withholding])),

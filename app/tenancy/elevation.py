@@ -55,7 +55,7 @@ class Why(StrEnum):
     join_distribution = "a consumer applies or binds: promoters, levels and uplines are read in the tenant"
     snapshot_commissions = "an order's commission chain reads bindings, promoters and the brand's plan"
     # distribution settlement
-    settle_distribution = "settlement, withdrawals and payouts write every beneficiary's entries and statements"
+    settle_distribution = "settlement, withdrawals, payouts write every beneficiary's entries and statements"
 
 
 def _real(session: Session) -> Session:

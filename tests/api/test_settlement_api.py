@@ -59,7 +59,8 @@ def test_the_brands_finance_lists_approves_and_pays_a_statement_offline(client, 
                          json={"bank_reference": "BOC-2026-1201-001"})
     assert replay.get_json()["id"] == paid.get_json()["id"]
     shown = client.get(f"/distribution/statements/{jingan}", headers=finance).get_json()
-    assert shown["status"] == "paid" and [p["bank_reference"] for p in shown["payouts"]] == ["BOC-2026-1201-001"]
+    assert shown["status"] == "paid"
+    assert [p["bank_reference"] for p in shown["payouts"]] == ["BOC-2026-1201-001"]
 
 
 def test_a_gateway_payout_needs_a_connected_account(client, session):

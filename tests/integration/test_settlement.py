@@ -1,4 +1,4 @@
-"""Settlement runs: one statement per beneficiary and period, set-based, with carry-forward and withholding."""
+"""Settlement runs: one statement per beneficiary and period, set-based, carry-forward, withholding."""
 
 from sqlalchemy import func, select
 
@@ -41,7 +41,8 @@ def test_entries_move_to_settled_with_their_statement_and_a_rerun_adds_nothing(s
     run_settlement(session, system_scope(net.tenant.id), now=NOW)
     again = run_settlement(session, system_scope(net.tenant.id), now=NOW)
     assert (again.statements, again.entries) == (0, 0)
-    rows = session.scalars(select(DistributionEntry).where(DistributionEntry.tenant_id == net.tenant.id)).all()
+    rows = session.scalars(select(DistributionEntry).where(
+        DistributionEntry.tenant_id == net.tenant.id)).all()
     assert [(r.status, r.statement_id is not None) for r in rows] == [(EntryStatus.settled, True)]
 
 

@@ -6,12 +6,14 @@
 """
 
 from collections import Counter
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from app.distribution import payouts
 from app.distribution.models import DistributionEntry, EntryStatus
+from app.distribution.settlement_handlers import reopen_on_transfer_reversed
 from app.distribution.settlement_models import Payout, PayoutStatus, Statement, StatementStatus
 from app.distribution.settlement_tasks import resend_claimed_payouts, send_payout_now
 from app.distribution.statements import run_settlement
@@ -40,7 +42,8 @@ def _seed(world, per_payee: int = 3) -> list:
     with world.system() as session:
         net = world.net
         payees = [org_payee(net, key) for key in ("jingan", "east", "west")]
-        payees += [consumer_payee(add_consumer(session, net, "jingan", phone=f"1380000000{i}")) for i in range(4)]
+        payees += [consumer_payee(add_consumer(session, net, "jingan", phone=f"1380000000{i}"))
+                   for i in range(4)]
         for payee in payees:
             for n in range(per_payee):
                 entry(session, net, payee, 10_000 + n)
@@ -188,11 +191,16 @@ def test_a_transfer_reversed_after_it_was_sent_reopens_and_the_next_attempt_has_
     statement = _approved_statement(world, org_payee(world.net, "jingan"))
     payout = _claim(world, statement)
     with app.app_context():
-        assert send_payout_now(tenant_id=world.tenant_id, payout_id=payout.id, gateway=world.gateway) == "sent"
+        outcome = send_payout_now(tenant_id=world.tenant_id, payout_id=payout.id, gateway=world.gateway)
+    assert outcome == "sent"
     transfer_id = next(iter(world.standin.state.transfers))
     world.standin.state.reverse_transfer(transfer_id)
-    with world.system() as session:  # what the payment.transfer_reversed handler does
-        assert payouts.payout_reversed(session, tenant_id=world.tenant_id, transfer_id=transfer_id) == "reopened"
+    metadata = world.standin.state.transfers[transfer_id]["metadata"]
+    forwarded = SimpleNamespace(  # payment.transfer_reversed, as the payments webhook forwards it
+        tenant_id=world.tenant_id, payload={"transfer_id": transfer_id, "metadata": metadata})
+    with world.system() as session:
+        reopen_on_transfer_reversed(session, forwarded)
+        reopen_on_transfer_reversed(session, forwarded)  # delivered twice
         assert payouts.payout_reversed(session, tenant_id=world.tenant_id,
                                        transfer_id=transfer_id) == "already_reversed"
         session.commit()
@@ -209,7 +217,8 @@ def test_a_transfer_reversed_after_it_was_sent_reopens_and_the_next_attempt_has_
     second = _claim(world, statement)
     assert second.attempt == 2 and second.idempotency_key != payout.idempotency_key
     with app.app_context():
-        assert send_payout_now(tenant_id=world.tenant_id, payout_id=second.id, gateway=world.gateway) == "sent"
+        outcome = send_payout_now(tenant_id=world.tenant_id, payout_id=second.id, gateway=world.gateway)
+    assert outcome == "sent"
     fresh, rows, posted = _state(world, statement)
     assert fresh.status is StatementStatus.paid and len(world.standin.state.transfers) == 2
     assert [r.status for r in rows] == [PayoutStatus.reversed, PayoutStatus.sent]

@@ -84,7 +84,8 @@ def test_settings_come_from_the_tenant_and_refuse_an_unknown_period():
     settings = SettlementSettings.from_tenant({"distribution": {
         "period": "monthly", "min_payout_minor": 5_000, "freeze_days": 7,
         "withholding_deduction": {"fixed_minor": 50_000}}})
-    assert (settings.period, settings.min_payout_minor, settings.deduction.fixed_minor) == ("monthly", 5_000, 50_000)
+    assert (settings.period, settings.min_payout_minor) == ("monthly", 5_000)
+    assert settings.deduction.fixed_minor == 50_000
     assert gateway_fee_share(10_000, settings) == 60
     with pytest.raises(ValueError):
         SettlementSettings.from_tenant({"distribution": {"period": "daily"}})

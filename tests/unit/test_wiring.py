@@ -40,7 +40,8 @@ for _event in ("order.paid", "order.refunded", "order.refund_bounced", "order.co
     EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.distribution.takings.record_takings")
 EXPECTED_SUBSCRIPTIONS["payment.transfer_reversed"] = [
     "app.distribution.settlement_handlers.reopen_on_transfer_reversed"]
-EXPECTED_BEAT["distribution-run-settlements"] = ("app.distribution.settlement_tasks.run_due_settlements", 3600.0)
+EXPECTED_BEAT["distribution-run-settlements"] = (
+    "app.distribution.settlement_tasks.run_due_settlements", 3600.0)
 EXPECTED_BEAT["distribution-recover-payouts"] = ("app.distribution.settlement_tasks.recover_payouts", 300.0)
 
 
