@@ -23,7 +23,7 @@ from app.distribution.models import (
     EntryStatus,
 )
 from app.orders.locks import fresh_lines, lock_order
-from app.orders.models import Order
+from app.orders.models import Order, OrderLine
 from app.tenancy.models import Tenant
 
 DEFAULT_FREEZE_DAYS = 7
@@ -73,15 +73,19 @@ def _available_at(order: Order, days: int) -> datetime | None:
 
 def accrue_paid_order(session: Session, *, tenant_id: uuid.UUID, order_id: uuid.UUID) -> int:
     """order.paid: one frozen entry per snapshot row, for its share of what is still kept."""
-    snapshots = snapshots_of(session, tenant_id, order_id)
-    if not snapshots:
-        return 0
     order = lock_order(session, tenant_id, order_id)
     if order.paid_at is None:
         return 0
-    refunded = {line.id: line.refunded_minor for line in fresh_lines(session, order)}
-    targets = _targets(snapshots, refunded)
-    available_at = _available_at(order, freeze_days(session, tenant_id))
+    rows = session.execute(select(CommissionSnapshot, OrderLine.refunded_minor).join(
+        OrderLine, (OrderLine.tenant_id == CommissionSnapshot.tenant_id)
+        & (OrderLine.id == CommissionSnapshot.order_line_id))
+        .where(CommissionSnapshot.tenant_id == tenant_id, CommissionSnapshot.order_id == order_id)
+        .order_by(CommissionSnapshot.order_line_id, CommissionSnapshot.role, CommissionSnapshot.id)).all()
+    if not rows:
+        return 0
+    snapshots = [snapshot for snapshot, _ in rows]
+    targets = _targets(snapshots, {snapshot.order_line_id: refunded for snapshot, refunded in rows})
+    available_at = _available_at(order, freeze_days(session, tenant_id)) if order.completed_at else None
     drafts = [EntryDraft(beneficiary=_beneficiary(s), kind=EntryKind.commission, role=s.role,
                          amount_minor=targets[_key(s)], currency=s.currency, status=EntryStatus.frozen,
                          source_key=ledger.commission_key(s.order_line_id, _beneficiary(s), s.role),

@@ -13,6 +13,8 @@ from app.platform.models import OutboxEvent
 
 
 def accrue_commissions(session: Session, event: OutboxEvent) -> None:
+    if event.payload.get("flow") != "retail" or not event.payload.get("buyer_consumer_id"):
+        return  # only a consumer's retail order has a commission snapshot
     accrual.accrue_paid_order(session, tenant_id=event.tenant_id, order_id=event.subject_id)
 
 

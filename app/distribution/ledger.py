@@ -3,9 +3,9 @@
 `write_entries` is the one writer of `distribution_entries` (settlement uses it too): one
 INSERT ... ON CONFLICT DO NOTHING for the whole batch, answering which drafts were new, so a
 replayed event writes nothing and posts nothing. `accrue`/`reverse` add the journal posting
-for commissions: Dr commission expense (the brand's), Cr commission payable (per beneficiary
-org for org beneficiaries), on the amounts actually written; a reversal's negative amounts flip
-both lines.
+for commissions: Dr commission expense, Cr commission payable (the brand's control account;
+the entries are its sub-ledger per beneficiary), on the amounts actually written; a reversal's
+negative amounts flip both lines.
 """
 
 import uuid
@@ -25,9 +25,10 @@ from app.distribution.models import (
     EntryRole,
     EntryStatus,
 )
-from app.finance.accounts import ensure_account
+from app.finance.accounts import account_key, ensure_account
 from app.finance.journal import post_entry
-from app.finance.models import AccountCode
+from app.finance.models import AccountCode, LedgerAccount
+from app.orders.cache import TtlCache
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.orgs import brand_root
 from app.tenancy.scope import system_scope
@@ -138,29 +139,36 @@ def post_commissions(session: Session, *, tenant_id: uuid.UUID, entries: Sequenc
             by_currency[entry.currency].append(entry)
     if not by_currency:
         return
-    brand = brand_root(session, tenant_id)
     for currency, group in sorted(by_currency.items()):
-        expense = ensure_account(session, tenant_id=tenant_id, org=brand,
-                                 code=AccountCode.commission_expense, currency=currency)
-        lines = [(expense, sum(entry.amount_minor for entry in group))]
-        for counterparty, amount in _payable_by_counterparty(group).items():
-            payable = ensure_account(session, tenant_id=tenant_id, org=brand,
-                                     code=AccountCode.commission_payable, currency=currency,
-                                     counterparty_org_id=counterparty)
-            lines.append((payable, -amount))
+        expense, payable = commission_accounts(session, tenant_id, currency)
+        total = sum(entry.amount_minor for entry in group)
+        lines = [(expense, total), (payable, -total)]
         suffix = f":{currency}" if len(by_currency) > 1 else ""
         post_entry(session, tenant_id=tenant_id, owner_path=owner_path, kind="commission",
                    source_key=f"{journal_key}{suffix}", currency=currency, lines=lines, memo=memo,
                    details={"entries": len(group)})
 
 
-def _payable_by_counterparty(entries: Sequence[EntryDraft]) -> dict[uuid.UUID | None, int]:
-    """Owed to an org: per that org; to staff and consumer-promoters: one brand-wide account."""
-    totals: dict[uuid.UUID | None, int] = defaultdict(int)
-    for entry in entries:
-        org = entry.beneficiary.org_id if entry.beneficiary.kind is BeneficiaryKind.org else None
-        totals[org] += entry.amount_minor
-    return totals
+def commission_accounts(session: Session, tenant_id: uuid.UUID, currency: str) -> tuple[LedgerAccount, ...]:
+    """The brand's commission expense and commission payable: one SELECT once they exist.
+
+    One control account for what is payable; `distribution_entries` is its sub-ledger per
+    beneficiary (a journal account per promoter would grow the chart without telling more).
+    """
+    brand_id = _brand_ids.get(tenant_id, lambda: brand_root(session, tenant_id).id)
+    codes = (AccountCode.commission_expense, AccountCode.commission_payable)
+    keys = [account_key(brand_id, code, None, currency) for code in codes]
+    found = {account.key: account for account in session.scalars(select(LedgerAccount).where(
+        LedgerAccount.tenant_id == tenant_id, LedgerAccount.key.in_(keys)))}
+    if len(found) < len(keys):
+        brand = brand_root(session, tenant_id)
+        return tuple(found.get(key) or ensure_account(session, tenant_id=tenant_id, org=brand, code=code,
+                                                      currency=currency)
+                     for key, code in zip(keys, codes, strict=True))
+    return tuple(found[key] for key in keys)
+
+
+_brand_ids = TtlCache(seconds=3600)  # a tenant's root org never changes
 
 
 def entries_of_order(session: Session, tenant_id: uuid.UUID, order_id: uuid.UUID,

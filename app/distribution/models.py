@@ -86,7 +86,6 @@ class BindingEnd(StrEnum):
     expired = "expired"  # validity days ran out
     replaced = "replaced"  # another promoter's touch took the customer (last touch, after protection)
     rebound = "rebound"  # staff moved the customer with the rebind permission (audited)
-    promoter_left = "promoter_left"  # the promoter was suspended
 
 
 class CommissionScopeMixin(OwnerPathMixin):
@@ -117,6 +116,7 @@ class Promoter(TenantKeyMixin, CommissionScopeMixin, CreatedAtMixin, Base):
     """Someone who shares: a consumer (owned by their home store) or a staff member (by their org)."""
 
     __tablename__ = "promoters"
+    __dataset__ = Dataset.consumers  # who shares is a fact about a customer, like the customer row
     __consumer_column__ = "consumer_id"
     __table_args__ = (
         tenant_fk(["consumer_id"], "consumers"),
@@ -148,6 +148,7 @@ class Binding(TenantKeyMixin, CommissionScopeMixin, CreatedAtMixin, Base):
     """
 
     __tablename__ = "bindings"
+    __dataset__ = Dataset.consumers
     __consumer_column__ = "consumer_id"
     __table_args__ = (
         tenant_fk(["consumer_id"], "consumers"),

@@ -52,7 +52,8 @@ class Why(StrEnum):
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
     # distribution
     write_distribution_ledger = "commission entries are written for beneficiaries anywhere in the tenant"
-    join_distribution = "a consumer applies or binds: promoters, levels and uplines are read in the tenant"
+    join_distribution = ("a consumer applies, binds or lists their team: promoters, levels, uplines and"
+                         " bound customers (names masked) are read in the tenant")
     snapshot_commissions = "an order's commission chain reads bindings, promoters and the brand's plan"
     # distribution settlement
     settle_distribution = "settlement, withdrawals, payouts write every beneficiary's entries and statements"

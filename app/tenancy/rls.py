@@ -248,13 +248,13 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
-    # distribution: brand-owned plans and levels flow down; bindings, promoters, snapshots and
-    # entries are seen by the owner's subtree at its commissions fidelity and by the consumer.
+    # distribution: brand-owned plans and levels flow down; promoters and bindings are customer
+    # data (consumers fidelity), snapshots and entries commissions data; the consumer sees their own.
     "promoter_levels": POLICY_KINDS["downward"],
     "commission_plans": POLICY_KINDS["downward"],
     "commission_rules": POLICY_KINDS["downward"],
-    "promoters": subtree_policy(Dataset.commissions, "consumer_id"),
-    "bindings": subtree_policy(Dataset.commissions, "consumer_id"),
+    "promoters": subtree_policy(Dataset.consumers, "consumer_id"),
+    "bindings": subtree_policy(Dataset.consumers, "consumer_id"),
     "commission_snapshots": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
     "distribution_entries": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
     # distribution settlement

@@ -109,7 +109,7 @@ def upgrade():
     sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
     sa.Column('valid_to', sa.DateTime(timezone=True), nullable=True),
     sa.Column('protected_until', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('ended_reason', sa.Enum('expired', 'replaced', 'rebound', 'promoter_left', name='bindingend', native_enum=False, length=20), nullable=True),
+    sa.Column('ended_reason', sa.Enum('expired', 'replaced', 'rebound', name='bindingend', native_enum=False, length=20), nullable=True),
     sa.Column('ended_by_id', sa.Uuid(), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=True),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),

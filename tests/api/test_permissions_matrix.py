@@ -110,6 +110,18 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/storefront/orders/{order_id}/refunds"): Op(Action.request_refund, CONSUMER, {
         "kind": "refund_only", "lines": [{"line_id": Z, "qty": 1}]}),
 }
+OPERATIONS.update({  # distribution
+    ("POST", "/distribution/plans"): Op(Action.manage_commissions, body={"name": "p", "rules": []}),
+    ("POST", "/distribution/levels"): Op(Action.manage_commissions, body={
+        "name": "Silver", "rank": 1, "l1_rate_bp": 100}),
+    ("POST", "/distribution/promoters"): Op(Action.approve_promoters, body={"user_id": Z}),
+    ("POST", "/distribution/promoter-decisions"): Op(Action.approve_promoters, body={
+        "promoter_id": Z, "approve": True}),
+    ("POST", "/distribution/bindings/rebind"): Op(Action.rebind_customers, body={
+        "consumer_id": Z, "promoter_id": Z}),
+    ("POST", "/storefront/promoter"): Op(Action.become_promoter, CONSUMER),
+    ("POST", "/storefront/bindings"): Op(Action.bind_referral, CONSUMER, {"code": "ZZZZZZZZ"}),
+})
 OPERATIONS.update({  # distribution settlement
     ("POST", "/distribution/statements/{statement_id}/approve"): Op(Action.approve_statements),
     ("POST", "/distribution/statements/{statement_id}/pay"): Op(Action.approve_statements),

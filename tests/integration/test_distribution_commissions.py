@@ -43,7 +43,7 @@ def bind(session, consumer, promoter):
 def world(session):
     """buyer → bound to A (promoter) → A bound to C (promoter); a plan for every role."""
     net = make_tenant(session, settings=SETTINGS)
-    catalog = stocked_catalog(session, net, price=PRICE)
+    catalog = stocked_catalog(session, net, price=PRICE, on_hand=100_000)
     c_person, a_person = add_consumer(session, net, "jingan"), add_consumer(session, net, "jingan")
     buyer = add_consumer(session, net, "jingan")
     c_promoter = promoter_of(session, c_person)

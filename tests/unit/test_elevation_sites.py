@@ -131,6 +131,8 @@ ALLOWED = {
     ("distribution/promoters.py", "apply", Why.join_distribution),
     ("distribution/bindings.py", "bind", Why.join_distribution),
     ("distribution/bindings.py", "rebind", Why.join_distribution),
+    ("distribution/queries.py", "my_team", Why.join_distribution),
+    ("distribution/queries.py", "entry_totals", Why.count_totals),
     ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
     # distribution settlement: runs, payouts and withdrawals read and write every beneficiary's
     # entries and statements (the brand pays them all); tasks run per tenant.

@@ -1,0 +1,132 @@
+"""Reads: a promoter's own numbers, team and orders (masked); the portal's entries and totals.
+
+Everything goes through `filters.scoped` (and RLS underneath): a distributor sees its subtree's
+entries at its `commissions` fidelity — rows from `masked` up, totals only at `aggregate`.
+Lists take a bounded `limit`, newest first (cursor paging to follow with app/paging.py).
+"""
+
+import uuid
+from datetime import datetime, time
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+from app.distribution.errors import NotAPromoter
+from app.distribution.models import (
+    Binding,
+    DistributionEntry,
+    EntryKind,
+    EntryStatus,
+    Promoter,
+)
+from app.distribution.promoters import my_promoter
+from app.tenancy.elevation import Why, elevated
+from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.filters import scoped, visible
+from app.tenancy.masking import mask_name
+from app.tenancy.models import Consumer
+from app.tenancy.scope import Scope, system_scope
+
+E = DistributionEntry
+
+
+def _start_of_today(now: datetime) -> datetime:
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+def _totals(session: Session, where, now: datetime) -> dict[str, int]:
+    """today (earned since midnight UTC), pending (frozen), available, settled, paid: sums of amounts."""
+    def status_sum(status: EntryStatus):
+        return func.coalesce(func.sum(case((E.status == status, E.amount_minor), else_=0)), 0)
+
+    row = session.execute(select(
+        func.coalesce(func.sum(case((E.created_at >= _start_of_today(now), E.amount_minor), else_=0)), 0),
+        status_sum(EntryStatus.frozen), status_sum(EntryStatus.available),
+        status_sum(EntryStatus.settled), status_sum(EntryStatus.paid), func.count())
+        .where(where, E.kind == EntryKind.commission)).one()
+    return dict(zip(("today_minor", "pending_minor", "available_minor", "settled_minor", "paid_minor",
+                     "entries"), (int(value) for value in row), strict=True))
+
+
+def my_summary(session: Session, scope: Scope) -> dict:
+    """The mini-program's promoter page: who I am and today / pending / available / settled / paid."""
+    promoter = my_promoter(session, scope)
+    if promoter is None:
+        raise NotAPromoter("You are not a promoter yet.")
+    mine = (E.tenant_id == scope.tenant_id) & (E.beneficiary_consumer_id == scope.consumer_id)
+    return {"promoter": promoter, **_totals(session, mine, utcnow())}
+
+
+def my_team(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
+    """The customers bound to me now, names masked (they are other people's data)."""
+    promoter = my_promoter(session, scope)
+    if promoter is None:
+        raise NotAPromoter("You are not a promoter yet.")
+    with elevated(session, Why.join_distribution, scope=system_scope(scope.tenant_id)):
+        on_consumer = (Consumer.tenant_id == Binding.tenant_id) & (Consumer.id == Binding.consumer_id)
+        rows = session.execute(
+            select(Binding.consumer_id, Binding.valid_from, Binding.source, Consumer.name)
+            .join(Consumer, on_consumer)
+            .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
+                   Binding.ended_reason.is_(None))
+            .order_by(Binding.valid_from.desc()).limit(limit)).all()
+    return [{"name": mask_name(name), "bound_at": valid_from, "source": source}
+            for _, valid_from, source, name in rows]
+
+
+def my_orders(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
+    """My commission per order (net of refunds), newest first; the order number only, no buyer data."""
+    if my_promoter(session, scope) is None:
+        raise NotAPromoter("You are not a promoter yet.")
+    rows = session.execute(
+        select(E.order_id, func.min(E.created_at).label("first"), func.sum(E.amount_minor), E.currency,
+               func.max(E.status))
+        .where(visible(E, scope), E.beneficiary_consumer_id == scope.consumer_id,
+               E.kind == EntryKind.commission)
+        .group_by(E.order_id, E.currency).order_by(func.min(E.created_at).desc()).limit(limit)).all()
+    return [{"order_ref": str(order_id)[-8:], "earned_at": first, "amount_minor": int(amount),
+             "currency": currency, "status": status} for order_id, first, amount, currency, status in rows]
+
+
+def list_entries(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None,
+                 status: EntryStatus | None = None, kind: EntryKind | None = None,
+                 order_id: uuid.UUID | None = None, limit: int = 50) -> list[DistributionEntry]:
+    """Entries my scope sees as rows (commissions fidelity masked or better), newest first."""
+    statement = scoped(E, scope)
+    for column, value in ((E.beneficiary_org_id, beneficiary_org_id), (E.status, status), (E.kind, kind),
+                          (E.order_id, order_id)):
+        if value is not None:
+            statement = statement.where(column == value)
+    return list(session.scalars(statement.order_by(E.created_at.desc(), E.id.desc()).limit(limit)))
+
+
+def entry_totals(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None) -> dict:
+    """Totals over every entry my scope sees at `aggregate` or better (a distributor's default).
+
+    The database lets `aggregate` rows through only inside this totals query (as for consumers)."""
+    where = visible(E, scope, at_least=Fidelity.aggregate)
+    if beneficiary_org_id is not None:
+        where = where & (E.beneficiary_org_id == beneficiary_org_id)
+    with elevated(session, Why.count_totals, scope=scope.for_totals()):
+        totals = _totals(session, where, utcnow())
+    return {**totals, "fidelity": scope.view(Dataset.commissions).max_fidelity()}
+
+
+def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 50) -> list[dict]:
+    """Promoters in my subtree with the consumer's name masked below `full` consumers fidelity."""
+    statement = scoped(Promoter, scope).order_by(Promoter.created_at.desc(), Promoter.id.desc())
+    if status is not None:
+        statement = statement.where(Promoter.status == status)
+    promoters = list(session.scalars(statement.limit(limit)))
+    ids = [p.consumer_id for p in promoters if p.consumer_id]
+    names = dict(session.execute(select(Consumer.id, Consumer.name).where(
+        visible(Consumer, scope), Consumer.id.in_(ids)))) if ids else {}
+    out = []
+    for promoter in promoters:
+        fidelity = scope.fidelity(Dataset.consumers, promoter.owner_path)
+        name = names.get(promoter.consumer_id)
+        out.append({"promoter": promoter, "fidelity": fidelity,
+                    "name": name if fidelity is Fidelity.full else mask_name(name)})
+    return out
+

@@ -1,0 +1,80 @@
+"""Distribution through HTTP: a promoter's mini-program page, binding by code, the brand's plan,
+the portal's entries by scope and fidelity, strict inputs."""
+
+import pytest
+
+from app.platform.outbox import relay_pending
+from app.tenancy.scope import system_scope
+from tests.api.test_orders_api import consumer_headers
+from tests.factories import add_consumer, consumer_scope_of, login, make_tenant
+from tests.integration.test_orders_fixtures import pay, retail_order, stocked_catalog
+from tests.support.scope import use_scope
+
+PRICE = 10_000
+
+
+@pytest.fixture
+def shop(session, app, client):
+    net = make_tenant(session, settings={"distribution": {"promoter_mode": "open"}})
+    catalog = stocked_catalog(session, net, price=PRICE)
+    sharer = add_consumer(session, net, "jingan", name="李娜", phone="13900001111")
+    buyer = add_consumer(session, net, "jingan", name="张伟", phone="13900002222")
+    session.commit()
+    return net, catalog, sharer, buyer
+
+
+def test_a_consumer_shares_a_customer_buys_and_the_promoter_sees_pending_commission(client, session, app,
+                                                                                  shop):
+    net, catalog, sharer, buyer = shop
+    sharer_h, buyer_h = consumer_headers(app, sharer), consumer_headers(app, buyer)
+    assert client.get("/storefront/promoter", headers=sharer_h).status_code == 404
+    me = client.post("/storefront/promoter", headers=sharer_h)
+    assert me.status_code == 200 and me.get_json()["status"] == "active"
+    bound = client.post("/storefront/bindings", headers=buyer_h, json={"code": me.get_json()["code"]})
+    assert bound.status_code == 200 and bound.get_json()["changed"] is True
+    brand = login(client, net, "brand")
+    plan = client.post("/distribution/plans", headers=brand, json={"name": "launch", "rules": [
+        {"role": "promoter_l1", "rate_bp": 1000}, {"role": "home_store", "rate_bp": 200}]})
+    assert plan.status_code == 201 and len(plan.get_json()["rules"]) == 2
+    order = retail_order(session, consumer_scope_of(session, buyer), catalog, 3).order
+    pay(session, order)
+    use_scope(session, system_scope(net.tenant.id))
+    while relay_pending(session, tenant_id=net.tenant.id):
+        pass
+    session.commit()
+
+    page = client.get("/storefront/promoter", headers=sharer_h).get_json()
+    assert (page["pending_minor"], page["available_minor"], page["today_minor"]) == (3000, 0, 3000)
+    assert client.get("/storefront/promoter/orders", headers=sharer_h).get_json()[0]["amount_minor"] == 3000
+    team = client.get("/storefront/promoter/team", headers=sharer_h).get_json()
+    assert [member["name"] for member in team] == ["张*"]
+
+    store = client.get("/distribution/entries", headers=login(client, net, "jingan")).get_json()
+    assert {(e["role"], e["amount_minor"]) for e in store} == {("promoter_l1", 3000), ("home_store", 600)}
+    assert client.get("/distribution/entries", headers=login(client, net, "chengdu")).get_json() == []
+    east = login(client, net, "east")  # commissions below it: aggregate by default, totals only
+    assert client.get("/distribution/entries", headers=east).get_json() == []
+    totals = client.get("/distribution/entries/totals", headers=east).get_json()
+    assert totals["pending_minor"] == 3600 and totals["entries"] == 2
+
+
+def test_only_the_brand_writes_plans_and_rates_are_strict_integers(client, shop):
+    net, *_ = shop
+    store = client.post("/distribution/plans", headers=login(client, net, "jingan"),
+                        json={"name": "mine", "rules": []})
+    assert store.status_code == 403
+    brand = login(client, net, "brand")
+    bad = client.post("/distribution/levels", headers=brand, json={"name": "S", "rank": 1, "l1_rate_bp": 1.5})
+    assert bad.status_code == 422
+    both = client.post("/distribution/plans", headers=brand, json={"name": "x", "rules": [
+        {"role": "guide", "rate_bp": 10, "fixed_minor": 5}]})
+    assert both.status_code == 422 and both.get_json()["code"] == "invalid_commission_rule"
+
+
+def test_binding_an_unknown_code_is_404_and_binding_oneself_is_422(client, app, shop):
+    net, _, sharer, _ = shop
+    headers = consumer_headers(app, sharer)
+    assert client.post("/storefront/bindings", headers=headers, json={"code": "NOPE1234"}).status_code == 404
+    code = client.post("/storefront/promoter", headers=headers).get_json()["code"]
+    answer = client.post("/storefront/bindings", headers=headers, json={"code": code})
+    assert answer.status_code == 422 and answer.get_json()["code"] == "self_binding"
