@@ -224,20 +224,37 @@ def record_refusal(session: Session, *, tenant_id: uuid.UUID, payout_id: uuid.UU
     return "failed"
 
 
+def bank_returned(session: Session, scope: Scope, statement_id: uuid.UUID) -> Statement:
+    """Finance reports that the bank sent an offline payout back: the statement reopens."""
+    with as_payer(session, scope):
+        statement = _statement(session, scope.tenant_id, statement_id)
+        payout = _last_payout(session, statement)
+        if (statement.status is not StatementStatus.paid or payout is None
+                or payout.method is not PayoutMethod.offline):
+            raise StatementNotInState("Only a statement paid by bank can have its payout returned.")
+        _reopen(session, statement, payout)
+        return statement
+
+
 def payout_reversed(session: Session, *, tenant_id: uuid.UUID, transfer_id: str) -> str:
     """A sent transfer came back (reversed, or failed at the gateway): reopen, book the money back."""
     payout = session.scalars(select(Payout).where(
         Payout.tenant_id == tenant_id, Payout.gateway_ref == transfer_id)).one_or_none()
     if payout is None:
         return "unknown_transfer"
+    statement = session.get(Statement, (tenant_id, payout.statement_id))
+    return "reopened" if _reopen(session, statement, payout) else "already_reversed"
+
+
+def _reopen(session: Session, statement: Statement, payout: Payout) -> bool:
+    """sent → reversed once; the statement paid → reopened, its entries settled, the payment reversed."""
     moved = session.execute(update(Payout).where(
-        Payout.tenant_id == tenant_id, Payout.id == payout.id, Payout.status == PayoutStatus.sent)
+        Payout.tenant_id == payout.tenant_id, Payout.id == payout.id, Payout.status == PayoutStatus.sent)
         .values(status=PayoutStatus.reversed).returning(Payout.id)
         .execution_options(synchronize_session=False)).first()
     if moved is None:
-        return "already_reversed"
-    statement = session.get(Statement, (tenant_id, payout.statement_id))
+        return False
     _claim(session, statement, from_=(StatementStatus.paid,), to=StatementStatus.reopened, paid_at=None)
     _set_entries(session, statement, EntryStatus.settled)
     reverse_payout(session, payout)
-    return "reopened"
+    return True

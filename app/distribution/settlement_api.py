@@ -68,6 +68,15 @@ class PayStatementOffline(TransactionalView):
         return payouts.pay_offline(db.session, staff_only(), statement_id, **body)
 
 
+@blp.route("/statements/<uuid:statement_id>/bank-return")
+class BankReturn(TransactionalView):
+    @blp.response(200, StatementSchema)
+    @blp.errors(401, 403, 404, 409)
+    def post(self, statement_id):
+        """The bank sent an offline payout back: the statement reopens (approve and pay it again)."""
+        return payouts.bank_returned(db.session, staff_only(), statement_id)
+
+
 @blp.route("/settlement-runs")
 class SettlementRuns(TransactionalView):
     @blp.response(201, SettlementRunSchema)

@@ -127,6 +127,7 @@ OPERATIONS.update({  # distribution settlement
     ("POST", "/distribution/statements/{statement_id}/pay"): Op(Action.approve_statements),
     ("POST", "/distribution/statements/{statement_id}/pay-offline"): Op(Action.approve_statements, body={
         "bank_reference": "r"}),
+    ("POST", "/distribution/statements/{statement_id}/bank-return"): Op(Action.approve_statements),
     ("POST", "/distribution/settlement-runs"): Op(Action.approve_statements),
     ("POST", "/distribution/withdrawals"): Op(Action.request_withdrawal, EITHER),
 })

@@ -61,6 +61,14 @@ def test_the_brands_finance_lists_approves_and_pays_a_statement_offline(client, 
     shown = client.get(f"/distribution/statements/{jingan}", headers=finance).get_json()
     assert shown["status"] == "paid"
     assert [p["bank_reference"] for p in shown["payouts"]] == ["BOC-2026-1201-001"]
+    returned = client.post(f"/distribution/statements/{jingan}/bank-return", headers=finance)
+    assert returned.status_code == 200 and returned.get_json()["status"] == "reopened"
+    twice = client.post(f"/distribution/statements/{jingan}/bank-return", headers=finance)
+    assert twice.status_code == 409
+    assert client.post(f"/distribution/statements/{jingan}/approve", headers=finance).status_code == 200
+    repaid = client.post(f"/distribution/statements/{jingan}/pay-offline", headers=finance,
+                         json={"bank_reference": "BOC-2026-1203-002"})
+    assert repaid.status_code == 200 and repaid.get_json()["attempt"] == 2
 
 
 def test_a_gateway_payout_needs_a_connected_account(client, session):
