@@ -6,6 +6,7 @@
 """
 
 from collections import Counter
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -222,3 +223,28 @@ def test_a_transfer_reversed_after_it_was_sent_reopens_and_the_next_attempt_has_
     fresh, rows, posted = _state(world, statement)
     assert fresh.status is StatementStatus.paid and len(world.standin.state.transfers) == 2
     assert [r.status for r in rows] == [PayoutStatus.reversed, PayoutStatus.sent]
+
+
+def test_parallel_withdrawals_of_one_promoter_take_the_money_once(world):
+    from app.distribution.withdrawals import request_withdrawal
+    from app.tenancy.resolve import consumer_scope
+
+    with world.system() as session:
+        person = add_consumer(session, world.net, "jingan", phone="13800009999")
+        payee = consumer_payee(person)
+        for _ in range(5):
+            entry(session, world.net, payee, 4_000, available_at=NOW - timedelta(days=1))
+        session.commit()
+    promoter = consumer_scope(world.tenant_id, person.id)
+
+    def withdraw(_: int) -> str:
+        with world.session(promoter) as session:
+            statement = request_withdrawal(session, promoter)
+            session.commit()
+            return f"gross={statement.gross_minor}"
+
+    outcomes = parallel(N, withdraw)
+    assert outcomes == Counter({"gross=19800": 1, "withdrawal_below_minimum": N - 1})  # 20,000 less 1%
+    with world.system() as session:
+        taken = session.scalars(select(Statement).where(Statement.beneficiary_id == person.id)).all()
+    assert len(taken) == 1 and taken[0].net_minor == 19_800 - taken[0].withholding_minor
