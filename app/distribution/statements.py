@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import String, and_, case, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, utcnow
@@ -38,6 +38,7 @@ from app.tenancy.scope import Scope, system_scope
 E, S = DistributionEntry, Statement
 BUILDING = StatementStatus.building  # never committed: a run finishes every statement it starts
 INDIVIDUALS = (BeneficiaryKind.staff.value, BeneficiaryKind.consumer.value)
+KEY_TEXT = String(64)  # a statement id inside a source key
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _charge_withdrawal(session, tenant_id, mine, settings: SettlementSettings, n
                   S.beneficiary_org_id, S.beneficiary_consumer_id, literal(EntryKind.fee.value),
                   literal(EntryRole.fee.value), literal(0), literal(-fee_minor), S.currency,
                   literal(EntryStatus.settled.value), literal(now, E.available_at.type), S.id,
-                  literal("withdrawal_fee:") + func.cast(S.id, _text()), literal(now, E.created_at.type)
+                  literal("withdrawal_fee:") + func.cast(S.id, KEY_TEXT), literal(now, E.created_at.type)
                   ).where(mine)
     session.execute(insert_or_ignore(session, E.__table__).from_select(_ENTRY_COLUMNS, rows))
 
@@ -175,14 +176,14 @@ def _carry_small_balances(session, tenant_id, mine, minimum: int, now) -> int:
                        S.beneficiary_org_id, S.beneficiary_consumer_id, literal(EntryKind.adjustment.value),
                        literal(EntryRole.adjustment.value), literal(0), -S.gross_minor, S.currency,
                        literal(EntryStatus.settled.value), S.period_end, S.id,
-                       literal("carry_out:") + func.cast(S.id, _text()), literal(now, E.created_at.type)
+                       literal("carry_out:") + func.cast(S.id, KEY_TEXT), literal(now, E.created_at.type)
                        ).where(balance)
     # available at the period's end: the next period's run (or a withdrawal) picks it up
     carry_in = select(S.tenant_id, sql_uuid7(session), S.owner_path, S.beneficiary_kind, S.beneficiary_id,
                       S.beneficiary_org_id, S.beneficiary_consumer_id, literal(EntryKind.adjustment.value),
                       literal(EntryRole.adjustment.value), literal(0), S.gross_minor, S.currency,
                       literal(EntryStatus.available.value), S.period_end, literal(None, E.statement_id.type),
-                      literal("carry_in:") + func.cast(S.id, _text()), literal(now, E.created_at.type)
+                      literal("carry_in:") + func.cast(S.id, KEY_TEXT), literal(now, E.created_at.type)
                       ).where(balance)
     for rows in (carry_out, carry_in):
         session.execute(insert_or_ignore(session, E.__table__).from_select(_ENTRY_COLUMNS, rows))
@@ -211,7 +212,7 @@ def _withhold(session, tenant_id, mine, settings: SettlementSettings, now) -> No
                   S.beneficiary_org_id, S.beneficiary_consumer_id, literal(EntryKind.withholding.value),
                   literal(EntryRole.withholding.value), S.gross_minor, -S.withholding_minor, S.currency,
                   literal(EntryStatus.settled.value), literal(now, E.available_at.type), S.id,
-                  literal("withholding:") + func.cast(S.id, _text()), literal(now, E.created_at.type)
+                  literal("withholding:") + func.cast(S.id, KEY_TEXT), literal(now, E.created_at.type)
                   ).where(individual, S.withholding_minor > 0)
     session.execute(insert_or_ignore(session, E.__table__).from_select(_ENTRY_COLUMNS, rows))
     session.execute(update(S).where(individual, S.withholding_minor > 0)
@@ -225,8 +226,6 @@ def _bracket_rows(session, tenant_id):
     if has_own:
         return (select(B.above_minor.label("above"), B.rate_bps.label("rate_bps"),
                        B.quick_deduction_minor.label("quick")).where(B.tenant_id == tenant_id).subquery())
-    from sqlalchemy import union_all  # noqa: PLC0415
-
     return union_all(*[select(literal(b.above_minor).label("above"), literal(b.rate_bps).label("rate_bps"),
                               literal(b.quick_deduction_minor).label("quick")) for b in DEFAULT_BRACKETS]
                      ).subquery()
@@ -238,12 +237,6 @@ def _greatest(a, b):
 
 def _least(a, b):
     return case((a < b, a), else_=b)
-
-
-def _text():
-    from sqlalchemy import String  # noqa: PLC0415
-
-    return String(64)
 
 
 _ENTRY_COLUMNS = ["tenant_id", "id", "owner_path", "beneficiary_kind", "beneficiary_id", "beneficiary_org_id",
