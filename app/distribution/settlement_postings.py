@@ -1,9 +1,9 @@
 """What settlement posts to the journal: store takings, withholding and fees, payouts and their reversal.
 
-Accounts (docs/settlement.md): the brand owes a store its takings in `payable` (counterparty the
-store) and every commission in `commission_payable` (ledger.py); the store carries the mirror
-`receivable` from the brand. Entries with role `store_takings` belong to the first pair, all
-others to commission payable. Each posting is idempotent by its source key.
+Accounts (docs/settlement.md): the brand owes a store its takings in `takings_payable`
+(counterparty the store) and every commission in `commission_payable` (ledger.py); the store
+carries the mirror `takings_receivable` from the brand. Entries with role `store_takings` belong
+to the first pair, all others to commission payable. Each posting is idempotent by its source key.
 """
 
 import uuid
@@ -28,17 +28,20 @@ E = DistributionEntry
 
 def post_takings(session: Session, *, order: Order, store: Org, event_id: uuid.UUID,
                  written: Sequence[EntryDraft]) -> JournalEntry | None:
-    """Brand: Cr payable to the store, recovering the fee and commissions it bears; store: the mirror.
+    """Brand: Cr takings payable to the store, Cr cost recoveries for what it charges the store;
+    store: Dr takings receivable from the brand, Dr the fee and commissions it bears.
 
     With order.paid (Dr gateway clearing on the brand, Cr sales revenue on the store) each org's
     own books now balance: the store holds a receivable for its revenue, less what it bears.
+    Accounts of their own (not `payable`/`receivable`, which are credit between buyer and seller,
+    nor the brand's `gateway_fees`, which is what the gateway actually kept).
     """
+    if not written:
+        return None
     takings = sum(d.amount_minor for d in written if d.kind is EntryKind.takings)
     fee = sum(d.amount_minor for d in written if d.kind is EntryKind.fee)
     borne = sum(d.amount_minor for d in written if d.kind is EntryKind.adjustment)
     owed = takings + fee + borne
-    if not written:
-        return None
     tenant_id, currency = order.tenant_id, order.currency
     brand = brand_root(session, tenant_id)
 
@@ -49,12 +52,11 @@ def post_takings(session: Session, *, order: Order, store: Org, event_id: uuid.U
     return post_entry(
         session, tenant_id=tenant_id, owner_path=store.path, kind="store_takings",
         source_key=f"takings:{event_id}", currency=currency,
-        lines=[(account(brand, A.payable, store.id), -owed),
-               (account(brand, A.gateway_fees), fee),
-               (account(brand, A.commission_expense), borne),
-               (account(store, A.receivable, brand.id), owed),
-               (account(store, A.gateway_fees), -fee),
-               (account(store, A.commission_expense), -borne)],
+        lines=[(account(brand, A.takings_payable, store.id), -owed),
+               (account(brand, A.cost_recoveries), fee + borne),
+               (account(store, A.takings_receivable, brand.id), owed),
+               (account(store, A.borne_gateway_fees), -fee),
+               (account(store, A.borne_commissions), -borne)],
         memo="store takings", details={"order_id": str(order.id)})
 
 
@@ -117,8 +119,9 @@ def post_payout(session: Session, statement: Statement, payout: Payout) -> Journ
              (account(brand, paid_from), -payout.amount_minor)]
     if takings:
         store = org_by_id(session, tenant_id, statement.beneficiary_org_id)
-        lines += [(account(brand, A.payable, store.id), takings),
-                  (account(store, A.cash), takings), (account(store, A.receivable, brand.id), -takings)]
+        lines += [(account(brand, A.takings_payable, store.id), takings),
+                  (account(store, A.cash), takings),
+                  (account(store, A.takings_receivable, brand.id), -takings)]
     return post_entry(
         session, tenant_id=tenant_id, owner_path=statement.owner_path, kind="distribution_payout",
         source_key=f"payout:{payout.id}", currency=currency, lines=lines,

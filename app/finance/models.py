@@ -37,6 +37,11 @@ class AccountCode(StrEnum):
     # distribution settlement
     withholding_payable = "withholding_payable"  # tax withheld from individuals' payouts (劳务报酬)
     distribution_fee_income = "distribution_fee_income"  # withdrawal fees kept
+    takings_payable = "takings_payable"  # the brand owes a store its retail takings (分账), per store
+    takings_receivable = "takings_receivable"  # the store's side: owed by the brand
+    cost_recoveries = "cost_recoveries"  # fees and commissions the brand charges back to stores
+    borne_gateway_fees = "borne_gateway_fees"  # a store's share of the gateway fee on its takings
+    borne_commissions = "borne_commissions"  # commissions a store bears on its own sales
 
 
 CHART: dict[AccountCode, AccountKind] = {
@@ -56,6 +61,11 @@ CHART: dict[AccountCode, AccountKind] = {
     # distribution settlement
     AccountCode.withholding_payable: AccountKind.liability,
     AccountCode.distribution_fee_income: AccountKind.revenue,
+    AccountCode.takings_payable: AccountKind.liability,
+    AccountCode.takings_receivable: AccountKind.asset,
+    AccountCode.cost_recoveries: AccountKind.revenue,
+    AccountCode.borne_gateway_fees: AccountKind.expense,
+    AccountCode.borne_commissions: AccountKind.expense,
 }
 
 
