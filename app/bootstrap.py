@@ -25,6 +25,10 @@ DOMAINS = (platform, finance, payments, orders,
            distribution,  # distribution
            settlement)  # distribution settlement (after the commissions it reads)
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
+                # finance
+                "app.finance.tasks",
+                # finance (finance-b)
+                "app.finance.reconcile_tasks",
                 "app.distribution.tasks",  # distribution
                 "app.distribution.settlement_tasks")  # distribution settlement
 

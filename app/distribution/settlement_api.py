@@ -5,12 +5,12 @@ from app.blueprint import Blueprint, TransactionalView
 from app.distribution import payouts, statement_queries, statements, withdrawals
 from app.distribution.settlement_models import Statement
 from app.distribution.settlement_schemas import (
+    DistributionPayoutSchema,
+    DistributionStatementDetailSchema,
+    DistributionStatementQuery,
+    DistributionStatementSchema,
     OfflinePayoutSchema,
-    PayoutSchema,
     SettlementRunSchema,
-    StatementDetailSchema,
-    StatementQuery,
-    StatementSchema,
 )
 from app.extensions import db
 
@@ -20,8 +20,8 @@ blp = Blueprint("settlement", __name__, url_prefix="/distribution",
 
 @blp.route("/statements")
 class Statements(TransactionalView):
-    @blp.arguments(StatementQuery, location="query")
-    @blp.response(200, StatementSchema(many=True))
+    @blp.arguments(DistributionStatementQuery, location="query")
+    @blp.response(200, DistributionStatementSchema(many=True))
     @blp.errors(401)
     def get(self, query):
         """Statements I see, newest first: the brand's finance all; others their subtree's at their
@@ -31,7 +31,7 @@ class Statements(TransactionalView):
 
 @blp.route("/statements/<uuid:statement_id>")
 class StatementDetail(TransactionalView):
-    @blp.response(200, StatementDetailSchema)
+    @blp.response(200, DistributionStatementDetailSchema)
     @blp.errors(401, 404)
     def get(self, statement_id):
         """One statement with its payout attempts."""
@@ -42,7 +42,7 @@ class StatementDetail(TransactionalView):
 
 @blp.route("/statements/<uuid:statement_id>/approve")
 class ApproveStatement(TransactionalView):
-    @blp.response(200, StatementSchema)
+    @blp.response(200, DistributionStatementSchema)
     @blp.errors(401, 403, 404, 409)
     def post(self, statement_id):
         """The brand's finance approves a pending (or reopened) statement."""
@@ -51,7 +51,7 @@ class ApproveStatement(TransactionalView):
 
 @blp.route("/statements/<uuid:statement_id>/pay")
 class PayStatement(TransactionalView):
-    @blp.response(202, PayoutSchema)
+    @blp.response(202, DistributionPayoutSchema)
     @blp.errors(401, 403, 404, 409)
     def post(self, statement_id):
         """Pay an approved statement by Stripe Connect transfer; sent once this request commits."""
@@ -61,7 +61,7 @@ class PayStatement(TransactionalView):
 @blp.route("/statements/<uuid:statement_id>/pay-offline")
 class PayStatementOffline(TransactionalView):
     @blp.arguments(OfflinePayoutSchema)
-    @blp.response(200, PayoutSchema)
+    @blp.response(200, DistributionPayoutSchema)
     @blp.errors(401, 403, 404, 409, 422)
     def post(self, body, statement_id):
         """Record that an approved statement was paid by bank, with the bank reference."""
@@ -70,7 +70,7 @@ class PayStatementOffline(TransactionalView):
 
 @blp.route("/statements/<uuid:statement_id>/bank-return")
 class BankReturn(TransactionalView):
-    @blp.response(200, StatementSchema)
+    @blp.response(200, DistributionStatementSchema)
     @blp.errors(401, 403, 404, 409)
     def post(self, statement_id):
         """The bank sent an offline payout back: the statement reopens (approve and pay it again)."""
@@ -88,7 +88,7 @@ class SettlementRuns(TransactionalView):
 
 @blp.route("/withdrawals")
 class Withdrawals(TransactionalView):
-    @blp.response(201, StatementSchema)
+    @blp.response(201, DistributionStatementSchema)
     @blp.errors(401, 403, 409)
     def post(self):
         """A promoter withdraws everything available to them now (a fee applies), for approval."""

@@ -6,12 +6,12 @@ from app.distribution.settlement_models import PayoutMethod, PayoutStatus, State
 from app.schemas import Money, QueryInteger, Schema
 
 
-class StatementQuery(Schema):
+class DistributionStatementQuery(Schema):
     status = ma.fields.Enum(StatementStatus, load_default=None)
     limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
 
 
-class PayoutSchema(Schema):
+class DistributionPayoutSchema(Schema):
     id = ma.fields.UUID()
     attempt = ma.fields.Integer()
     method = ma.fields.Enum(PayoutMethod)
@@ -24,7 +24,7 @@ class PayoutSchema(Schema):
     created_at = ma.fields.DateTime()
 
 
-class StatementSchema(Schema):
+class DistributionStatementSchema(Schema):
     id = ma.fields.UUID()
     kind = ma.fields.Enum(StatementKind)
     run_key = ma.fields.String(metadata={"example": "weekly:2026-11-23"})
@@ -48,8 +48,8 @@ class StatementSchema(Schema):
     created_at = ma.fields.DateTime()
 
 
-class StatementDetailSchema(StatementSchema):
-    payouts = ma.fields.List(ma.fields.Nested(PayoutSchema))
+class DistributionStatementDetailSchema(DistributionStatementSchema):
+    payouts = ma.fields.List(ma.fields.Nested(DistributionPayoutSchema))
 
 
 class OfflinePayoutSchema(Schema):

@@ -248,6 +248,12 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # finance
+    "export_jobs": subtree_policy(None),
+    # finance controls (finance-b): tenant-wide rows owned by the brand; a difference by its store
+    "accounting_periods": subtree_policy(None),
+    "reconciliation_runs": subtree_policy(None),
+    "reconciliation_differences": subtree_policy(None),
     # distribution: brand-owned plans and levels flow down; promoters and bindings are customer
     # data (consumers fidelity), snapshots and entries commissions data; the consumer sees their own.
     "promoter_levels": POLICY_KINDS["downward"],
