@@ -30,6 +30,7 @@ from tests.support.money import money_world, parallel
 from tests.support.settlement import NOW, consumer_payee, entry, org_payee, payout_account
 
 N = 6
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
 
 
 @pytest.fixture
