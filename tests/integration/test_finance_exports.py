@@ -256,3 +256,25 @@ def test_the_sweep_runs_a_lost_job_fails_a_stalled_one_and_deletes_expired_files
     assert not file.exists() and states[done.id].file_name is None
     assert states[lost.id].status is ExportStatus.done
     assert (states[stalled.id].status, states[stalled.id].error) == (ExportStatus.failed, "Stalled")
+
+
+@pytest.mark.parametrize("dataset", ["journal_lines", "orders"])  # the COPY path and the row path
+def test_progress_is_reported_while_the_file_is_written(session, books, export_dir, monkeypatch, dataset):
+    from itertools import count
+
+    from app.finance.exports import writers
+
+    for seller in ("jingan", "chengdu") * 3:
+        paid(session, books, seller=seller, total=1_000)
+    clock = count(0, 5)  # every look at the clock is 5 s later: each flush reports
+    monkeypatch.setattr(writers.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(writers, "FLUSH_BYTES", 1)
+    scope = scope_of(session, books, "brand")
+    job = jobs.request_export(session, scope, dataset=dataset, format=ExportFormat.csv,
+                              start=utcnow() - timedelta(days=1), end=utcnow() + timedelta(days=1))
+    session.info.pop("after_commit", None)
+    seen: list[int] = []
+    window = jobs.window_of(session, job)
+    _, rows, _, _ = jobs.write_file(session, job, scope, window, export_dir=str(export_dir),
+                                    progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] <= rows and len(seen) >= 3
