@@ -22,3 +22,21 @@ class ExportLinkExpired(DomainError):
 
 class ExportExpired(DomainError):
     status, code = 410, "export_expired"
+
+
+# --- finance controls (finance-b): periods (InvalidPeriod above), reconciliation, invoices ------
+
+class PeriodClosed(DomainError):
+    status, code = 409, "period_closed"
+
+
+class PeriodNotOver(DomainError):
+    status, code = 422, "period_not_over"
+
+
+class BrandFinanceOnly(DomainError):
+    status, code = 403, "brand_finance_only"
+
+
+class InvalidInvoiceRequest(DomainError):
+    status, code = 422, "invalid_invoice_request"

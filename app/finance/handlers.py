@@ -59,4 +59,7 @@ EVENT_HANDLERS = {
 BEAT_SCHEDULE: dict = {
     # exports whose publish was lost run here; expired files are deleted
     "finance-sweep-exports": {"task": "app.finance.tasks.sweep_exports", "schedule": 60.0},
+    # finance controls (finance-b): a reconciliation whose enqueue was lost, or whose worker died
+    "finance-run-queued-reconciliations": {
+        "task": "app.finance.reconcile_tasks.run_queued_reconciliations", "schedule": 300.0},
 }

@@ -28,6 +28,8 @@ EXPECTED_BEAT = {
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
     # finance
     "finance-sweep-exports": ("app.finance.tasks.sweep_exports", 60.0),
+    # finance (finance-b)
+    "finance-run-queued-reconciliations": ("app.finance.reconcile_tasks.run_queued_reconciliations", 300.0),
 }
 
 
