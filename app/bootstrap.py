@@ -13,14 +13,17 @@ from celery import Celery
 from flask import Flask
 
 from app.finance import handlers as finance
+from app.membership import handlers as membership
 from app.orders import handlers as orders
 from app.payments import handlers as payments
 from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
 from app.platform import handlers as platform
 from app.platform import outbox
 
-DOMAINS = (platform, finance, payments, orders)
-TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks")
+DOMAINS = (platform, finance, payments, orders,
+           membership)  # membership
+TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
+                "app.membership.tasks")  # membership
 
 
 class AppGateway:

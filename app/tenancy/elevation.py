@@ -52,7 +52,6 @@ class Why(StrEnum):
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
     # membership
     post_points = "the points liability is booked on the brand's accounts, whoever moved the points"
-    membership_batch = "a membership batch (expiry, pending points, levels) runs as the tenant's system"
 
 
 def _real(session: Session) -> Session:

@@ -18,6 +18,14 @@ EXPECTED_SUBSCRIPTIONS = {
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
 
+# membership
+for _event_type, _handlers in {
+    "order.paid": ["app.membership.handlers.points_on_paid"],
+    "order.completed": ["app.membership.handlers.growth_on_order"],
+    "order.refunded": ["app.membership.handlers.points_on_refund", "app.membership.handlers.growth_on_order"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
 EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
     "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
@@ -25,6 +33,10 @@ EXPECTED_BEAT = {
     "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+    # membership
+    "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
+    "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
+    "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
 }
 
 
