@@ -39,6 +39,7 @@ EXPECTED_BEAT = {
     "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
     "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
     "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
+    "membership-birthday-gifts": ("app.membership.tasks.birthday_gifts", 86400.0),
 }
 
 
