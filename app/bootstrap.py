@@ -23,7 +23,12 @@ from app.platform import outbox
 DOMAINS = (platform, finance, payments, orders,
            membership)  # membership
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
-                "app.membership.tasks")  # membership
+                # finance
+                "app.finance.tasks",
+                # finance (finance-b)
+                "app.finance.reconcile_tasks",
+                # membership
+                "app.membership.tasks")
 
 
 class AppGateway:
