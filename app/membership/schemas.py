@@ -60,7 +60,7 @@ class LevelOut(Schema):
     retention_threshold = ma.fields.Integer()
     discount_bp = ma.fields.Integer()
     points_multiplier_pct = ma.fields.Integer()
-    free_shipping_min_minor = ma.fields.Integer(allow_none=True)
+    free_shipping_min_minor = Money(allow_none=True)
     birthday_gift_points = ma.fields.Integer()
     exclusive_coupon_template_ids = ma.fields.List(ma.fields.String())
 
@@ -93,7 +93,7 @@ class PointsSummary(Schema):
 class BenefitsOut(Schema):
     discount_bp = ma.fields.Integer()
     points_multiplier_pct = ma.fields.Integer()
-    free_shipping_min_minor = ma.fields.Integer(allow_none=True)
+    free_shipping_min_minor = Money(allow_none=True)
     exclusive_coupon_template_ids = ma.fields.List(ma.fields.String())
 
 
