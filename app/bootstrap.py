@@ -15,6 +15,7 @@ from flask import Flask
 from app.distribution import handlers as distribution
 from app.distribution import settlement_handlers as settlement  # distribution settlement
 from app.finance import handlers as finance
+from app.membership import handlers as membership
 from app.orders import handlers as orders
 from app.payments import handlers as payments
 from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
@@ -22,6 +23,7 @@ from app.platform import handlers as platform
 from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders,
+           membership,  # membership
            distribution,  # distribution
            settlement)  # distribution settlement (after the commissions it reads)
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
@@ -29,6 +31,8 @@ TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
                 "app.finance.tasks",
                 # finance (finance-b)
                 "app.finance.reconcile_tasks",
+                # membership
+                "app.membership.tasks",
                 "app.distribution.tasks",  # distribution
                 "app.distribution.settlement_tasks")  # distribution settlement
 

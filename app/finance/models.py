@@ -45,6 +45,9 @@ class AccountCode(StrEnum):
     commission_expense = "commission_expense"
     points_liability = "points_liability"
     inventory = "inventory"  # a buyer org's goods bought from its supplier (the buyer's books)
+    # membership
+    points_expense = "points_expense"  # points given to members (earned, adjusted, birthday gifts)
+    points_breakage = "points_breakage"  # points that expired unused
     commission_payable = "commission_payable"  # commissions owed to promoters, guides, stores (distribution)
     # distribution settlement
     withholding_payable = "withholding_payable"  # tax withheld from individuals' payouts (劳务报酬)
@@ -70,6 +73,9 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
     AccountCode.inventory: AccountKind.asset,
+    # membership
+    AccountCode.points_expense: AccountKind.expense,
+    AccountCode.points_breakage: AccountKind.revenue,
     AccountCode.commission_payable: AccountKind.liability,  # distribution
     # distribution settlement
     AccountCode.withholding_payable: AccountKind.liability,

@@ -55,6 +55,8 @@ class Why(StrEnum):
     # finance controls (finance-b)
     finance_controls = ("the brand's finance closes periods and reconciles the tenant's gateway money"
                         " against payments, refunds, disputes and the journal of every org")
+    # membership
+    post_points = "the points liability is booked on the brand's accounts, whoever moved the points"
     # distribution
     write_distribution_ledger = "commission entries are written for beneficiaries anywhere in the tenant"
     join_distribution = ("a consumer applies, binds or lists their team: promoters, levels, uplines and"

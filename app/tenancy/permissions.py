@@ -56,6 +56,9 @@ class Action(StrEnum):
     close_periods = "periods.close"
     correct_entries = "journal.correct"
     reconcile = "finance.reconcile"
+    # membership
+    configure_membership = "membership.configure"  # the brand's program and levels
+    join_membership = "membership.join"  # a consumer takes the member card
     # distribution
     manage_commissions = "commissions.manage"  # plans, rules and promoter levels (the brand's terms)
     approve_promoters = "promoters.approve"
@@ -88,6 +91,7 @@ _MANAGER: dict[Action, Reach] = {
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
     # finance controls (finance-b): the brand's books, so the brand's own org
     A.close_periods: OWN, A.correct_entries: OWN, A.reconcile: OWN,
+    A.configure_membership: OWN,  # membership
 }
 _MANAGER.update({  # distribution
     A.manage_commissions: OWN, A.approve_promoters: SUBTREE, A.rebind_customers: SUBTREE,
@@ -121,7 +125,8 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
-                              A.confirm_receipt, A.request_refund})
+                              A.confirm_receipt, A.request_refund,
+                              A.join_membership})  # membership
 
 CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
 

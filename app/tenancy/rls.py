@@ -217,6 +217,8 @@ def _platform_reads_and_deletes(policy: Policy) -> Policy:
 ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
                 "payments", "payment_refunds", "unapplied_receipts", "payment_disputes"]
 
+MEMBER_TABLES = ["members", "growth_entries", "points_lots", "points_moves"]  # membership
+
 TABLE_POLICIES: dict[str, Policy] = {
     "tenants": POLICY_KINDS["tenant_self"],
     "orgs": POLICY_KINDS["org_tree"],
@@ -254,6 +256,11 @@ TABLE_POLICIES: dict[str, Policy] = {
     "accounting_periods": subtree_policy(None),
     "reconciliation_runs": subtree_policy(None),
     "reconciliation_differences": subtree_policy(None),
+    # membership: the program and levels are the brand's (everyone reads); members and their
+    # ledgers belong to the home store's subtree and to the consumer
+    "membership_programs": POLICY_KINDS["brand_catalog"],
+    "member_levels": POLICY_KINDS["brand_catalog"],
+    **dict.fromkeys(MEMBER_TABLES, subtree_policy(Dataset.consumers, "consumer_id")),
     # distribution: brand-owned plans and levels flow down; promoters and bindings are customer
     # data (consumers fidelity), snapshots and entries commissions data; the consumer sees their own.
     "promoter_levels": POLICY_KINDS["downward"],

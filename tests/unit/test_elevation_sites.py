@@ -141,6 +141,12 @@ ALLOWED = {
     ("finance/reconcile.py", "stale_runs", Why.sweep_tenants),
     ("finance/reconcile.py", "stale_runs", Why.task),
     ("finance/reconcile_tasks.py", "reconcile_tenant", Why.task),
+    # membership
+    ("membership/postings.py", "post_points", Why.post_points),
+    ("membership/postings.py", "redemption_posted", Why.post_points),
+    ("membership/tasks.py", "_run", Why.task),
+    ("membership/tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("demo/membership.py", "seed_membership", Why.seed_demo),
     # distribution: the ledger writes entries owned by beneficiaries anywhere in the tenant.
     ("distribution/ledger.py", "accrue", Why.write_distribution_ledger),
     ("distribution/snapshot.py", "snapshot_commissions", Why.snapshot_commissions),

@@ -19,6 +19,16 @@ EXPECTED_SUBSCRIPTIONS = {
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
 
+# membership
+for _event_type, _handlers in {
+    "membership.configure": ["app.platform.audit.write_audit"],
+    "points.adjust": ["app.platform.audit.write_audit"],
+    "order.paid": ["app.membership.handlers.points_on_paid"],
+    "order.completed": ["app.membership.handlers.growth_on_order"],
+    "order.refunded": ["app.membership.handlers.points_on_refund", "app.membership.handlers.growth_on_order"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
 EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
     "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
@@ -30,6 +40,11 @@ EXPECTED_BEAT = {
     "finance-sweep-exports": ("app.finance.tasks.sweep_exports", 60.0),
     # finance (finance-b)
     "finance-run-queued-reconciliations": ("app.finance.reconcile_tasks.run_queued_reconciliations", 300.0),
+    # membership
+    "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
+    "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
+    "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
+    "membership-birthday-gifts": ("app.membership.tasks.birthday_gifts", 86400.0),
 }
 
 # distribution: commissions follow the order (after the journal's own handlers).
