@@ -85,6 +85,10 @@ class Page(Generic[T]):
     def map(self, fn: Callable[[T], U]) -> Page[U]:
         return Page([fn(item) for item in self.items], self.has_more, self.next_key)
 
+    def where(self, keep: Callable[[T], bool]) -> Page[T]:
+        """Drop rows after the fetch (a page may come out short; the cursor still moves on)."""
+        return Page([item for item in self.items if keep(item)], self.has_more, self.next_key)
+
     @property
     def next_cursor(self) -> CursorKey | None:  # what the envelope schema dumps (as text)
         return self.next_key
@@ -170,9 +174,11 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     })
 
 
-def after(model: Any, key: CursorKey, *, newest_first: bool = True):
+def after(model: Any, key: CursorKey, *, newest_first: bool = True, by_id: bool = False):
     """Rows strictly after `key` in the list's order. Portable AND/OR rather than a row value;
     the plain `created_at <= bound` in front is what the (tenant_id, path, created_at) indexes use."""
+    if by_id:
+        return model.id < key.id if newest_first else model.id > key.id
     if newest_first:
         return and_(model.created_at <= key.created_at,
                     or_(model.created_at < key.created_at, model.id < key.id))
@@ -182,14 +188,16 @@ def after(model: Any, key: CursorKey, *, newest_first: bool = True):
 
 def paginate(session: Session, statement: Select, model: Any, *, limit: int,
              cursor: CursorKey | None = None, newest_first: bool = True,
-             key: Callable[[Any], Any] | None = None) -> Page:
+             key: Callable[[Any], Any] | None = None, by_id: bool = False) -> Page:
     """Order `statement` by (created_at, id), start after `cursor`, fetch one row more than
     `limit` to learn whether another page follows. `model` is the entity (or aliased table)
     whose columns key the order. A select of one entity pages its objects; a select of several
-    columns pages Row tuples, and `key(row)` names the keyed object (default: `row[0]`)."""
+    columns pages Row tuples, and `key(row)` names the keyed object (default: `row[0]`).
+    `by_id=True` keys on the UUIDv7 id alone (time-ordered too), for a table without created_at."""
     if cursor is not None:
-        statement = statement.where(after(model, cursor, newest_first=newest_first))
-    order = (model.created_at.desc(), model.id.desc()) if newest_first else (model.created_at, model.id)
+        statement = statement.where(after(model, cursor, newest_first=newest_first, by_id=by_id))
+    columns = (model.id,) if by_id else (model.created_at, model.id)
+    order = tuple(column.desc() for column in columns) if newest_first else columns
     statement = statement.order_by(None).order_by(*order).limit(limit + 1)
     single = len(statement.column_descriptions) == 1
     rows: Sequence = (session.scalars(statement) if single else session.execute(statement)).all()
@@ -198,4 +206,4 @@ def paginate(session: Session, statement: Select, model: Any, *, limit: int,
     if not has_more:
         return Page(items, False, None)
     last = items[-1] if single else (key or (lambda row: row[0]))(items[-1])
-    return Page(items, True, CursorKey(last.created_at, last.id))
+    return Page(items, True, CursorKey(_EPOCH if by_id else last.created_at, last.id))

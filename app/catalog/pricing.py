@@ -36,6 +36,7 @@ from app.catalog.models import (
     StoreAssortment,
 )
 from app.db import utcnow
+from app.paging import CursorKey, Page, paginate
 from app.platform.audit import audit
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
@@ -238,7 +239,7 @@ def _check_band(session, tenant_id, sku_id, channel, amount_minor, at) -> None:
 
 def list_prices(session: Session, scope: Scope, *, seller_org_id: uuid.UUID | None = None,
                 sku_id: uuid.UUID | None = None, channel: PriceChannel | None = None,
-                limit: int = 50, offset: int = 0) -> list[PriceEntry]:
+                limit: int = 50, cursor: CursorKey | None = None) -> Page[PriceEntry]:
     """Price rows the scope sees: its subtree's and its ancestors' (newest first)."""
     statement = scoped(PriceEntry, scope)
     if seller_org_id is not None:
@@ -247,15 +248,13 @@ def list_prices(session: Session, scope: Scope, *, seller_org_id: uuid.UUID | No
         statement = statement.where(PriceEntry.sku_id == sku_id)
     if channel is not None:
         statement = statement.where(PriceEntry.channel == channel)
-    statement = statement.order_by(PriceEntry.effective_from.desc(), PriceEntry.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, PriceEntry, limit=limit, cursor=cursor)
 
 
 def list_bands(session: Session, scope: Scope, *, sku_id: uuid.UUID | None = None,
-               limit: int = 50, offset: int = 0) -> list[PriceBand]:
-    """The brand's bands (every org sees its ancestors' rows)."""
+               limit: int = 50, cursor: CursorKey | None = None) -> Page[PriceBand]:
+    """The brand's bands, newest first (every org sees its ancestors' rows)."""
     statement = scoped(PriceBand, scope)
     if sku_id is not None:
         statement = statement.where(PriceBand.sku_id == sku_id)
-    statement = statement.order_by(PriceBand.effective_from.desc(), PriceBand.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, PriceBand, limit=limit, cursor=cursor)

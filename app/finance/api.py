@@ -6,6 +6,7 @@ from app.extensions import db
 from app.finance import journal
 from app.finance.accounts import account_balances
 from app.finance.schemas import AccountBalanceSchema, AccountQuery, EntryQuery, EntrySchema
+from app.paging import page_of
 from app.tenancy.permissions import Action, require
 
 blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
@@ -30,9 +31,8 @@ class Accounts(TransactionalView):
 @blp.route("/entries")
 class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
-    @blp.response(200, EntrySchema(many=True))
+    @blp.response(200, page_of(EntrySchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Journal entries in my scope, newest first, with the lines on accounts I see."""
-        return [{"entry": entry, "lines": lines}
-                for entry, lines in journal.list_entries(db.session, finance_scope(), **query)]
+        return journal.list_entries(db.session, finance_scope(), **query)

@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
-from app.schemas import Money, PageQuery, Quantity, Schema
+from app.paging import PageQuery
+from app.schemas import Money, Quantity, Schema
 from app.tenancy.enums import ActorKind, Fidelity
 
 EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"

@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
@@ -23,11 +24,11 @@ def as_seen(consumer: Consumer, scope: Scope) -> dict:
     return present(row, fidelity, PERSONAL_FIELDS)
 
 
-def list_consumers(session: Session, scope: Scope, *, limit: int, offset: int) -> list[dict]:
-    rows = session.scalars(
-        scoped(Consumer, scope).order_by(Consumer.created_at.desc(), Consumer.id.desc())
-        .limit(limit).offset(offset))
-    return [as_seen(row, scope) for row in rows]
+def list_consumers(session: Session, scope: Scope, *, limit: int,
+                   cursor: CursorKey | None = None) -> Page[dict]:
+    """Consumers I see row by row, newest first."""
+    page = paginate(session, scoped(Consumer, scope), Consumer, limit=limit, cursor=cursor)
+    return page.map(lambda row: as_seen(row, scope))
 
 
 def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> dict:
