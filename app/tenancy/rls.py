@@ -23,8 +23,16 @@ SETTING_NAMES = [
 
 _EMPTY_SETTINGS = dict.fromkeys(SETTING_NAMES, "")
 
+# Scoped lists need a plan for *this* org's path range: a generic plan of a prepared statement
+# (psycopg prepares after 5 runs; PostgreSQL goes generic after 5 more) guesses the range and
+# sorted a distributor's whole subtree, 22x slower (bench/scope_overhead.py). Custom plans cost
+# ~0.1-1 ms of planning; set in the same statement as the scope, so no extra round trip.
+# bench/scoped_lists.py measures the choice (`auto` there is the PostgreSQL default).
+PLAN_CACHE_MODE = "force_custom_plan"
+
 _SET_SQL = text(
     "SELECT " + ", ".join(f"set_config('{name}', :p{i}, true)" for i, name in enumerate(SETTING_NAMES))
+    + ", set_config('plan_cache_mode', :plan_cache_mode, true)"
 )
 
 
@@ -33,7 +41,8 @@ def apply_settings(connection: Connection, scope: Scope | None) -> None:
     if connection.dialect.name != "postgresql":
         return
     values = scope.rls_settings() if scope else _EMPTY_SETTINGS
-    connection.execute(_SET_SQL, {f"p{i}": values[name] for i, name in enumerate(SETTING_NAMES)})
+    connection.execute(_SET_SQL, {**{f"p{i}": values[name] for i, name in enumerate(SETTING_NAMES)},
+                                  "plan_cache_mode": PLAN_CACHE_MODE})
 
 
 @event.listens_for(Session, "after_begin")
