@@ -153,7 +153,7 @@ def test_the_brand_sets_a_band_and_stores_read_it(client, session):
         "sku_id": str(skus["GIFT-4S"].id), "channel": "retail", "floor_minor": 1})
     assert response.status_code == 403
     bands = client.get(f"/catalog/price-bands?sku_id={skus['GIFT-4S'].id}",
-                       headers=login(client, net, "chengdu")).get_json()
+                       headers=login(client, net, "chengdu")).get_json()["items"]
     assert {b["channel"] for b in bands} == {"supply", "retail"}
 
 
