@@ -5,13 +5,13 @@ import pytest
 from app.extensions import db
 from app.platform import outbox
 from bench.statements import statements_sent, summary
-from tests.api.test_orders_api import body, shop  # noqa: F401  (the fixture)
+from tests.api.test_orders_api import body, shop  # noqa: F401, F811  (the fixture)
 
-PLAIN_CHECKOUT_BUDGET = 12  # issue 13; the ceiling endpoint (same writes, no logic) sends 11
+PLAIN_CHECKOUT_BUDGET = 12  # issue 13; the ceiling endpoint (same writes, no logic) sends 12
 
 
 @pytest.mark.postgres  # the count includes PostgreSQL's per-transaction scope settings
-def test_a_plain_three_line_checkout_sends_at_most_its_budget_of_statements(client, shop, monkeypatch):
+def test_a_plain_three_line_checkout_sends_at_most_its_budget_of_statements(client, shop, monkeypatch):  # noqa: F811
     """Counted in the request only: the outbox relay it enqueues runs in a worker, not here."""
     monkeypatch.setattr(outbox, "_enqueue_relay", lambda session, tenant_id: None)
     net, catalog, alice, _ = shop
