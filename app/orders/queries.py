@@ -125,12 +125,22 @@ def _columns(row) -> dict:
 
 
 def refund_detail(session: Session, refund: Refund, scope: Scope | None = None, *,
-                  fidelity: Fidelity | None = None) -> dict:
+                  fidelity: Fidelity | None = None, lines: list[RefundLine] | None = None) -> dict:
     """A refund for the API; its reason and notes are redacted below full fidelity (by default
     the request's scope decides, like its order; no scope at all redacts)."""
     if fidelity is None:
         scope = scope or current_scope()
         fidelity = fidelity_of(scope, refund) if scope is not None else Fidelity.none
     detail = redact_free_text(_columns(refund), fidelity, FREE_TEXT["refunds"])
-    detail["lines"] = refund_lines_of(session, refund)
+    detail["lines"] = refund_lines_of(session, refund) if lines is None else lines
     return detail
+
+
+def refund_page_details(session: Session, page: Page[Refund]) -> Page[dict]:
+    """A page of refunds for the API, the lines of all of them read in one statement."""
+    lines: dict[uuid.UUID, list[RefundLine]] = {refund.id: [] for refund in page.items}
+    if lines:
+        for line in session.scalars(select(RefundLine).where(
+                RefundLine.tenant_id == page.items[0].tenant_id, RefundLine.refund_id.in_(list(lines)))):
+            lines[line.refund_id].append(line)
+    return page.map(lambda refund: refund_detail(session, refund, lines=lines[refund.id]))
