@@ -30,3 +30,25 @@ def test_the_large_tables_know_how_tenant_and_path_go_together(session, table, c
         "   FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum = ANY(s.stxkeys))"
         "   = ARRAY[:column, 'tenant_id']"), {"table": table, "column": column}).scalar_one()
     assert "m" in kinds  # most-common-values lists of (tenant_id, path) pairs
+
+
+def test_a_scope_switch_is_sent_with_the_next_statement_and_switching_back_sends_nothing(session):
+    from app.extensions import db
+    from app.tenancy.elevation import Why, elevated
+    from bench.statements import statements_sent
+
+    net = make_tenant(session)
+    east = scope_of(session, net, "east")
+    use_scope(session, east)
+    session.execute(text("SELECT 1"))
+    with statements_sent(db.engine) as sent:
+        with elevated(session, Why.quote_prices, scope=system_scope(net.tenant.id)):
+            pass  # nothing read under the system scope: nothing sent for it
+        session.execute(text("SELECT 1"))
+    assert [s for s in sent if "set_config" in s] == []
+    with statements_sent(db.engine) as sent:
+        with elevated(session, Why.quote_prices, scope=system_scope(net.tenant.id)):
+            tenant = session.execute(text("SELECT current_setting('app.org_path')")).scalar()
+        back = session.execute(text("SELECT current_setting('app.org_path')")).scalar()
+    assert (tenant, back) == ("/", east.org_path)  # each statement ran under its own scope (system: all)
+    assert len([s for s in sent if "set_config" in s]) == 2
