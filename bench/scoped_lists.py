@@ -6,11 +6,13 @@ Usage: .venv/bin/python bench/scoped_lists.py [--orders 1000000] [--runs 15] [--
 Needs the postgres superuser on 127.0.0.1:5432; creates (and drops) its own database.
 
 Modes of the app side, interleaved so that they share the machine's load:
-  shipped   - what the app does: `plan_cache_mode = force_custom_plan` set with the scope
-  auto      - PostgreSQL's default plan caching (psycopg prepares after 5 runs, then generic plans)
-  noprepare - plan_cache_mode auto, but psycopg never prepares (`prepare_threshold=None`)
+  shipped   - what the app does: custom plans, no parallel workers (set with the scope)
+  auto      - PostgreSQL's defaults: plan caching (psycopg prepares after 5 runs, then generic
+              plans may follow) and parallel workers
+  noprepare - the defaults, but psycopg never prepares (`prepare_threshold=None`)
 "best" runs the SQL the app emitted, with the same parameters, as the superuser (no RLS) with a
-custom plan: what PostgreSQL can do for that query. Also: page 1 against page 1,000 by cursor.
+custom plan and no parallel workers: what PostgreSQL can do for that query.
+Also: page 1 against page 1,000 by cursor (and by OFFSET, as the lists paged before).
 """
 
 import argparse
@@ -209,11 +211,14 @@ def engines(app_url: str) -> dict:
 
 @contextmanager
 def plan_cache(mode: str):
-    rls.PLAN_CACHE_MODE = "force_custom_plan" if mode == "shipped" else "auto"
+    """The app's settings (shipped), or PostgreSQL's defaults (auto, noprepare)."""
+    shipped = (rls.PLAN_CACHE_MODE, rls.PARALLEL_WORKERS)
+    if mode != "shipped":
+        rls.PLAN_CACHE_MODE, rls.PARALLEL_WORKERS = "auto", ""
     try:
         yield
     finally:
-        rls.PLAN_CACHE_MODE = "force_custom_plan"
+        rls.PLAN_CACHE_MODE, rls.PARALLEL_WORKERS = shipped
 
 
 def scope_of(admin: Session, org: Node):
@@ -253,6 +258,7 @@ def measure(args, urls, nodes: list[Node]) -> list[tuple]:
     rng = random.Random(args.seed)
     with Session(admin_engine) as admin, admin_engine.connect() as best:
         best.exec_driver_sql("SET plan_cache_mode = force_custom_plan")
+        best.exec_driver_sql("SET max_parallel_workers_per_gather = 0")
         for depth in ("brand", "distributor", "store"):
             orgs = sample(rng, nodes, depth, args.samples)
             scopes = [scope_of(admin, org) for org in orgs]

@@ -30,10 +30,16 @@ _EMPTY_SETTINGS = dict.fromkeys(SETTING_NAMES, "")
 # ~0.1-1 ms of planning; set in the same statement as the scope, so no extra round trip.
 # bench/scoped_lists.py measures the choice (`auto` there is the PostgreSQL default).
 PLAN_CACHE_MODE = "force_custom_plan"
+# A request reads 50 rows: no parallel workers. Under RLS the policy's per-row filter made the
+# planner start two workers for a store's "latest 50 consumers" (300 ms on a busy 2-core host,
+# 5 ms without); bench/scoped_lists.py. "" leaves the server's setting.
+PARALLEL_WORKERS = "0"
 
 _SET_SQL = text(
     "SELECT " + ", ".join(f"set_config('{name}', :p{i}, true)" for i, name in enumerate(SETTING_NAMES))
     + ", set_config('plan_cache_mode', :plan_cache_mode, true)"
+    + ", set_config('max_parallel_workers_per_gather',"
+      " coalesce(nullif(:parallel, ''), current_setting('max_parallel_workers_per_gather')), true)"
 )
 
 
@@ -51,7 +57,7 @@ def apply_settings(connection: Connection, scope: Scope | None) -> None:
     connection.info[_APPLIED] = scope
     values = scope.rls_settings() if scope else _EMPTY_SETTINGS
     connection.execute(_SET_SQL, {**{f"p{i}": values[name] for i, name in enumerate(SETTING_NAMES)},
-                                  "plan_cache_mode": PLAN_CACHE_MODE})
+                                  "plan_cache_mode": PLAN_CACHE_MODE, "parallel": PARALLEL_WORKERS})
 
 
 def defer_settings(connection: Connection, scope: Scope | None) -> None:

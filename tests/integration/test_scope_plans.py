@@ -14,6 +14,7 @@ def test_every_scoped_transaction_plans_its_statements_for_its_own_values(sessio
     net = make_tenant(session)
     use_scope(session, scope_of(session, net, "east"))
     assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
+    assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
     session.commit()  # the next transaction sets it again, with its scope
     use_scope(session, system_scope(net.tenant.id))
     assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
