@@ -20,7 +20,11 @@ from app.platform import handlers as platform
 from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders)
-TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks")
+TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
+                # finance
+                "app.finance.tasks",
+                # finance (finance-b)
+                "app.finance.reconcile_tasks")
 
 
 class AppGateway:

@@ -2,6 +2,7 @@
 
 from app.auth.models import ApiKey, LoginAttempt, RefreshToken  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
+from app.finance import control_models  # noqa: F401
 from app.finance import models as finance_models  # noqa: F401
 from app.orders.models import CartItem, Order, OrderHistory, OrderLine, Refund, RefundLine, Shipment  # noqa: F401
 from app.payments import models as payments_models  # noqa: F401

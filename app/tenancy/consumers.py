@@ -9,30 +9,26 @@ from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
-from app.tenancy.masking import present
 from app.tenancy.models import Consumer
 from app.tenancy.scope import Scope
 
-PERSONAL_FIELDS = ("name", "phone")
 
-
-def as_seen(consumer: Consumer, scope: Scope) -> dict:
-    row = {column: getattr(consumer, column) for column in (
-        "id", "name", "phone", "home_store_id", "guide_id", "referrer_id", "created_at")}
-    fidelity = (Fidelity.full if scope.consumer_id == consumer.id
-                else scope.fidelity(Dataset.consumers, consumer.owner_path))
-    return present(row, fidelity, PERSONAL_FIELDS)
+def fidelity_of(scope: Scope, consumer: Consumer) -> Fidelity:
+    """How much of a consumer row the scope sees (the response schema masks by it): the consumer
+    themself in full, an org by its view of the consumer's home store."""
+    if scope.consumer_id is not None and scope.consumer_id == consumer.id:
+        return Fidelity.full
+    return scope.fidelity(Dataset.consumers, consumer.owner_path)
 
 
 def list_consumers(session: Session, scope: Scope, *, limit: int,
-                   cursor: CursorKey | None = None) -> Page[dict]:
-    """Consumers I see row by row, newest first."""
-    page = paginate(session, scoped(Consumer, scope), Consumer, limit=limit, cursor=cursor)
-    return page.map(lambda row: as_seen(row, scope))
+                   cursor: CursorKey | None = None) -> Page[Consumer]:
+    """Consumers I see row by row, newest first (ConsumerSchema masks by fidelity)."""
+    return paginate(session, scoped(Consumer, scope), Consumer, limit=limit, cursor=cursor)
 
 
-def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> dict:
-    return as_seen(get_visible(session, Consumer, scope, consumer_id), scope)
+def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> Consumer:
+    return get_visible(session, Consumer, scope, consumer_id)
 
 
 def consumer_counts(session: Session, scope: Scope) -> list[dict]:

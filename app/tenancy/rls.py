@@ -305,6 +305,12 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # finance
+    "export_jobs": subtree_policy(None),
+    # finance controls (finance-b): tenant-wide rows owned by the brand; a difference by its store
+    "accounting_periods": subtree_policy(None),
+    "reconciliation_runs": subtree_policy(None),
+    "reconciliation_differences": subtree_policy(None),
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.

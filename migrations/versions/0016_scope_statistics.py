@@ -9,14 +9,14 @@ only; ANALYZE fills them (autovacuum does on a live database; this migration run
 The membership and distribution tables get theirs in their own migrations (same helper shape).
 
 Revision ID: 0016
-Revises: 0009
+Revises: 0015
 Create Date: 2026-12-02 01:00:00
 """
 
 from alembic import op
 
 revision = '0016'
-down_revision = '0009'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
