@@ -117,6 +117,7 @@ class JournalEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["reverses_entry_id"], "journal_entries"),
         UniqueConstraint("tenant_id", "source_key"),
         Index("ix_journal_entries_scope", "tenant_id", "owner_path", "created_at"),
+        Index("ix_journal_entries_latest", "tenant_id", "created_at"),  # perf: scoped lists newest first
     )
 
     kind: Mapped[str] = mapped_column(String(40))  # payment, refund, fee, credit_sale, repayment, reversal

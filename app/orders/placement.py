@@ -149,7 +149,8 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
         ship_to=request.ship_to, note=request.note, placed_by_kind=scope.actor_kind,
         placed_by_id=scope.actor_id, idempotency_key=request.idempotency_key,
         request_hash=digest if request.idempotency_key else None, paid_at=None, shipped_at=None,
-        completed_at=None, cancelled_at=None, cancel_reason=None, created_at=now, updated_at=now,
+        completed_at=None, cancelled_at=None, closed_at=None, cancel_reason=None, created_at=now,
+        updated_at=now,  # every column set: none left expired to reload after the INSERT
         **invoice, **columns)
     if not _claim(session, order):  # this actor already used the key: answer what it made
         return _replay(_by_key(session, scope, request.idempotency_key), digest)

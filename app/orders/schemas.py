@@ -4,7 +4,8 @@ import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
 from app.orders.queries import fidelity_of
-from app.schemas import Money, PageQuery, Quantity, Schema
+from app.paging import PageQuery
+from app.schemas import Money, Quantity, Schema
 from app.tenancy.enums import ActorKind
 from app.tenancy.masking import MaskedName, MaskedPhone, MaskedText, RedactedText, RowFidelity, ScopedSchema
 

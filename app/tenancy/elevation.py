@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
-from app.tenancy.rls import apply_settings
+from app.tenancy.rls import defer_settings
 from app.tenancy.scope import Scope, current_scope, set_current_scope, system_scope
 
 _LOADED = "tiermall_elevations"  # session.info key: a stack, one list of loaded objects per block
@@ -91,11 +91,13 @@ def _aborted(connection) -> bool:
 
 
 def _switch(session: Session, scope: Scope | None) -> None:
-    """Make `scope` current and apply it to the open transaction, unless that one has failed."""
+    """Make `scope` current and have it applied to the open transaction before its next
+    statement (rls.defer_settings: consecutive switches cost one round trip, or none), unless
+    that transaction has failed."""
     set_current_scope(scope)
     connection = _open_connection(session)
     if connection is not None and not _aborted(connection):
-        apply_settings(connection, scope)
+        defer_settings(connection, scope)
 
 
 def _same(one: Scope | None, other: Scope | None) -> bool:
