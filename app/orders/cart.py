@@ -96,7 +96,8 @@ def checkout(session: Session, scope: Scope, *, request: OrderRequest,
     lines = [{"sku_id": row.sku_id, "qty": row.qty} for row in rows]
     # The key identifies the checkout, not the lines: a replay finds the cart already emptied.
     request = OrderRequest(lines=lines, delivery=request.delivery, ship_to=request.ship_to, note=request.note,
-                      idempotency_key=request.idempotency_key,
+                      idempotency_key=request.idempotency_key, coupon_id=request.coupon_id,
+                      points=request.points,
                       fingerprint={"checkout": str(store.id), "delivery": request.delivery,
                                    "ship_to": request.ship_to, "note": request.note})
     if not rows and not (request.idempotency_key and has_key(session, scope, request.idempotency_key)):

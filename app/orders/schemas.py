@@ -3,7 +3,7 @@
 import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
-from app.schemas import Money, PageQuery, Quantity, Schema
+from app.schemas import Money, PageQuery, Quantity, Schema, StrictInteger
 from app.tenancy.enums import ActorKind, Fidelity
 
 EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"
@@ -37,7 +37,15 @@ class ShipTo(Schema):
 DELIVERY = ma.validate.OneOf(["ship", "pickup"])
 
 
-class RetailOrderIn(Schema):
+class MemberChoicesIn(Schema):
+    """Membership at checkout (retail): a coupon of mine and points to pay with (docs/membership.md)."""
+
+    coupon_id = ma.fields.UUID(load_default=None, metadata={"description": "One of my usable coupons"})
+    points = StrictInteger(bound=10**12, load_default=0, validate=ma.validate.Range(0, None),
+                           metadata={"description": "Points paid as money, within the order's max share"})
+
+
+class RetailOrderIn(MemberChoicesIn):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
@@ -45,14 +53,14 @@ class RetailOrderIn(Schema):
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(MemberChoicesIn):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
 
 
-class InStoreOrderIn(Schema):
+class InStoreOrderIn(MemberChoicesIn):
     member_id = ma.fields.UUID(required=True, metadata={"description": "The consumer buying in the store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="pickup", validate=DELIVERY)

@@ -50,6 +50,10 @@ class Why(StrEnum):
     use_credit = "a credit account lies between a seller and its buyer; both sides change it"
     rewrite_paths = "a moved subtree's paths are rewritten, which only the system scope may do"
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
+    # membership: coupons and the points mall
+    claim_coupon = "a member's claim counts against the brand's coupon template quantity"
+    issue_coupons = "a targeted issuance writes coupons for members of every store of the brand"
+    redeem_mall_item = "a points-mall redemption claims the brand's mall item stock"
 
 
 def _real(session: Session) -> Session:

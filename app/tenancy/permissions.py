@@ -52,6 +52,10 @@ class Action(StrEnum):
     grant_data = "grants.edit"
     edit_sharing_policy = "policy.edit"
     view_audit = "audit.view"
+    # membership: coupons and the points mall
+    manage_coupons = "coupons.manage"  # templates and targeted issuance (the brand)
+    manage_mall = "mall.manage"  # points-mall items (the brand)
+    claim_coupon = "coupon.claim"  # a member takes a claimable coupon
 
 
 class Reach(StrEnum):
@@ -74,6 +78,8 @@ _MANAGER: dict[Action, Reach] = {
     A.edit_assortment: SUBTREE, A.adjust_stock: OWN,
     A.manage_network: SUBTREE, A.manage_users: SUBTREE, A.manage_api_keys: SUBTREE,
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
+    # membership: coupons and the points mall
+    A.manage_coupons: OWN, A.manage_mall: OWN,
 }
 
 # The one table. Owner and admin hold the same actions; only an owner may make owners.
@@ -102,7 +108,9 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
-                              A.confirm_receipt, A.request_refund})
+                              A.confirm_receipt, A.request_refund,
+                              # membership: coupons
+                              A.claim_coupon})
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,

@@ -248,6 +248,12 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # membership: coupons, order adjustments, points mall
+    "coupon_templates": POLICY_KINDS["brand_catalog"],
+    "coupons": subtree_policy(Dataset.consumers, "consumer_id"),
+    "coupon_issue_jobs": subtree_policy(None),
+    "order_adjustments": POLICY_KINDS["orders"],
+    "mall_items": POLICY_KINDS["brand_catalog"],
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.
