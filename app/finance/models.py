@@ -33,6 +33,9 @@ class AccountCode(StrEnum):
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
     commission_expense = "commission_expense"
     points_liability = "points_liability"
+    # membership
+    points_expense = "points_expense"  # points given to members (earned, adjusted, birthday gifts)
+    points_breakage = "points_breakage"  # points that expired unused
 
 
 CHART: dict[AccountCode, AccountKind] = {
@@ -48,6 +51,9 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.payable: AccountKind.liability,
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
+    # membership
+    AccountCode.points_expense: AccountKind.expense,
+    AccountCode.points_breakage: AccountKind.revenue,
 }
 
 

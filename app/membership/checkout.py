@@ -96,12 +96,9 @@ def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
 
 
 def _benefits(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID | None):
-    from app.membership.benefits import Benefits, benefits_for  # noqa: PLC0415  (member-a's core)
+    from app.membership.benefits import NEUTRAL, benefits_for  # noqa: PLC0415  (member-a's core)
 
-    if consumer_id is None:
-        return Benefits(level_code=None, discount_bp=0, points_multiplier_pct=100,
-                        free_shipping_min_minor=None, exclusive_coupon_template_ids=())
-    return benefits_for(session, tenant_id, consumer_id)
+    return benefits_for(session, tenant_id, consumer_id) if consumer_id is not None else NEUTRAL
 
 
 def _program(session: Session, tenant_id: uuid.UUID):
@@ -111,7 +108,7 @@ def _program(session: Session, tenant_id: uuid.UUID):
 
 
 def _points_terms(program, points: int) -> waterfall.PointsTerms:
-    from app.membership.points import points_for_minor, points_value_minor  # noqa: PLC0415
+    from app.membership.programs import points_for_minor, points_value_minor  # noqa: PLC0415
 
     return waterfall.PointsTerms(points=points, max_share_bp=program.max_points_share_bp,
                                  value_minor=lambda n: points_value_minor(program, n),

@@ -50,6 +50,9 @@ class Why(StrEnum):
     use_credit = "a credit account lies between a seller and its buyer; both sides change it"
     rewrite_paths = "a moved subtree's paths are rewritten, which only the system scope may do"
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
+    # membership
+    post_points = "the points liability is booked on the brand's accounts, whoever moved the points"
+    membership_batch = "a membership batch (expiry, pending points, levels) runs as the tenant's system"
     # membership: coupons and the points mall
     claim_coupon = "a member's claim counts against the brand's coupon template quantity"
     issue_coupons = "a targeted issuance writes coupons for members of every store of the brand"

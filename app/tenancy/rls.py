@@ -217,6 +217,8 @@ def _platform_reads_and_deletes(policy: Policy) -> Policy:
 ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
                 "payments", "payment_refunds", "unapplied_receipts", "payment_disputes"]
 
+MEMBER_TABLES = ["members", "growth_entries", "points_lots", "points_moves"]  # membership
+
 TABLE_POLICIES: dict[str, Policy] = {
     "tenants": POLICY_KINDS["tenant_self"],
     "orgs": POLICY_KINDS["org_tree"],
@@ -248,6 +250,11 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # membership: the program and levels are the brand's (everyone reads); members and their
+    # ledgers belong to the home store's subtree and to the consumer
+    "membership_programs": POLICY_KINDS["brand_catalog"],
+    "member_levels": POLICY_KINDS["brand_catalog"],
+    **dict.fromkeys(MEMBER_TABLES, subtree_policy(Dataset.consumers, "consumer_id")),
     # membership: coupons, order adjustments, points mall
     "coupon_templates": POLICY_KINDS["brand_catalog"],
     "coupons": subtree_policy(Dataset.consumers, "consumer_id"),
