@@ -13,14 +13,19 @@ from celery import Celery
 from flask import Flask
 
 from app.finance import handlers as finance
+from app.membership import offer_handlers as membership_offers
 from app.orders import handlers as orders
 from app.payments import handlers as payments
 from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
 from app.platform import handlers as platform
 from app.platform import outbox
 
-DOMAINS = (platform, finance, payments, orders)
-TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks")
+DOMAINS = (platform, finance, payments, orders,
+           # membership: coupons, the checkout waterfall, the points mall
+           membership_offers)
+TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
+                # membership: coupons
+                "app.membership.coupon_tasks")
 
 
 class AppGateway:

@@ -55,8 +55,6 @@ class Why(StrEnum):
     membership_batch = "a membership batch (expiry, pending points, levels) runs as the tenant's system"
     # membership: coupons and the points mall
     claim_coupon = "a member's claim counts against the brand's coupon template quantity"
-    issue_coupons = "a targeted issuance writes coupons for members of every store of the brand"
-    redeem_mall_item = "a points-mall redemption claims the brand's mall item stock"
 
 
 def _real(session: Session) -> Session:

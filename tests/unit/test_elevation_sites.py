@@ -124,6 +124,13 @@ ALLOWED = {
     ("payments/webhooks.py", "_followed_payment", Why.webhook),
     ("payments/webhooks.py", "on_dispute", Why.webhook),
     ("payments/webhooks.py", "on_payment_canceled", Why.webhook),
+    # membership: a member's claim counts on the brand's template; coupon tasks run per tenant
+    ("membership/coupons.py", "claim", Why.claim_coupon),
+    ("membership/coupon_tasks.py", "run_issue_job", Why.task),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.task),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.task),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.

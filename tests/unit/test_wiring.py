@@ -13,7 +13,10 @@ EXPECTED_SUBSCRIPTIONS = {
         "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
         "dead_letter.retried")},
     "order.paid": ["app.finance.postings.journal_order_paid"],
-    "order.refunded": ["app.finance.postings.journal_order_refunded"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded",
+                       # membership: coupons and points of the waterfall come back
+                       "app.membership.checkout_handlers.give_back_on_refund"],
+    "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
     "order.refund_bounced": ["app.finance.handlers.journal_order_refund_bounced"],
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
@@ -25,6 +28,9 @@ EXPECTED_BEAT = {
     "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+    # membership: coupons
+    "membership-expire-coupons": ("app.membership.coupon_tasks.expire_coupons", 3600.0),
+    "membership-resume-coupon-jobs": ("app.membership.coupon_tasks.resume_issue_jobs", 300.0),
 }
 
 
