@@ -95,6 +95,20 @@ def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
                          consumer_id=consumer_id, mall_item_id=mall_item_id)
 
 
+def max_points(session: Session, tenant_id: uuid.UUID, breakdown: waterfall.Breakdown) -> int:
+    """The most points this order could pay with, after the level discount and the coupon."""
+    program = _program(session, tenant_id)
+    if program is None:
+        return 0
+    before = sum(step.amount_minor for step in breakdown.steps
+                 if step.step in (AdjustmentStep.level, AdjustmentStep.coupon))
+    cap = min(breakdown.goods_minor * program.max_points_share_bp // waterfall.BP,
+              breakdown.goods_minor - before)
+    from app.membership.programs import points_for_minor  # noqa: PLC0415
+
+    return points_for_minor(program, max(cap, 0))
+
+
 def _benefits(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID | None):
     from app.membership.benefits import NEUTRAL, benefits_for  # noqa: PLC0415  (member-a's core)
 

@@ -141,10 +141,10 @@ def my_coupons(session: Session, scope: Scope, *, usable_only: bool = True, limi
         query = query.where(Coupon.status == CouponStatus.available, Coupon.valid_from <= now,
                             Coupon.valid_to > now)
     rows = session.execute(query.order_by(Coupon.valid_to, Coupon.id).limit(min(limit, MAX_LIST)))
-    return [{**_columns(coupon), "template": template} for coupon, template in rows]
+    return [{**columns(coupon), "template": template} for coupon, template in rows]
 
 
-def _columns(row) -> dict:
+def columns(row) -> dict:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
