@@ -139,7 +139,7 @@ class Redeem(TransactionalView):
     @storefront.arguments(IdempotencyHeader, location="headers")
     @storefront.arguments(RedeemIn, example={"qty": 1, "delivery": "pickup"})
     @storefront.response(201, OrderOut)
-    @storefront.alt_response(200, schema=OrderOut, description="Replayed: the order this Idempotency-Key made")
+    @storefront.alt_response(200, schema=OrderOut, description="Replayed: what this Idempotency-Key made")
     @storefront.errors(*ERRORS)
     def post(self, headers, body, item_id):
         """Redeem points for an item: a retail order at my home store paying its cash and shipping."""
