@@ -135,7 +135,8 @@ def test_partial_refunds_in_any_split_give_back_exactly_the_lines_points_and_the
                                            lines=[{"line_id": line.id, "qty": qty} for line, qty in wanted])
         aftersales.approve_refund(session, scope=scope_of(session, net, "jingan"), refund_id=refund.id)
         _system(session, net)
-        mark_refund_executed(session, tenant_id=net.tenant.id, refund_id=refund.id, gateway_ref=f"re_{refund.id}")
+        mark_refund_executed(session, tenant_id=net.tenant.id, refund_id=refund.id,
+                             gateway_ref=f"re_{refund.id}")
         event = _event(session, net, order, "order.refunded")
         give_back_on_refund(session, event)
         give_back_on_refund(session, event)

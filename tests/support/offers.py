@@ -25,8 +25,8 @@ def program_with_gold(session, net: Net, *, discount_bp: int = 1000, free_shippi
                                 grace_days=30, return_window_days=7, points_expiry="never")
     session.add(program)
     session.flush()
-    for rank, (code, threshold, bp, free) in enumerate([("base", 0, 0, None),
-                                                        ("gold", 1000, discount_bp, free_shipping_min_minor)]):
+    levels = [("base", 0, 0, None), ("gold", 1000, discount_bp, free_shipping_min_minor)]
+    for rank, (code, threshold, bp, free) in enumerate(levels):
         session.add(MemberLevel(tenant_id=net.tenant.id, id=uuid7(), owner_path=brand.path,
                                 program_id=program.id, code=code, name=code.title(), rank=rank,
                                 growth_threshold=threshold, retention_threshold=threshold, discount_bp=bp,
@@ -79,8 +79,8 @@ def mall_item(session, net: Net, sku, *, points_price: int = 500, cash_minor: in
               stock: int = 5) -> MallItem:
     use_scope(session, system_scope(net.tenant.id))
     item = MallItem(tenant_id=net.tenant.id, id=uuid7(), owner_path=net.org("brand").path, sku_id=sku.id,
-                    name="Gift tin", points_price=points_price, cash_minor=cash_minor, stock=stock, redeemed=0,
-                    active=True)
+                    name="Gift tin", points_price=points_price, cash_minor=cash_minor, stock=stock,
+                    redeemed=0, active=True)
     session.add(item)
     session.flush()
     return item
