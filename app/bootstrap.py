@@ -13,6 +13,7 @@ from celery import Celery
 from flask import Flask
 
 from app.finance import handlers as finance
+from app.membership import handlers as membership
 from app.membership import offer_handlers as membership_offers
 from app.orders import handlers as orders
 from app.payments import handlers as payments
@@ -21,11 +22,11 @@ from app.platform import handlers as platform
 from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders,
-           # membership: coupons, the checkout waterfall, the points mall
-           membership_offers)
+           membership,  # membership
+           membership_offers)  # membership: coupons, the checkout waterfall, the points mall
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
-                # membership: coupons
-                "app.membership.coupon_tasks")
+                "app.membership.tasks",  # membership
+                "app.membership.coupon_tasks")  # membership: coupons
 
 
 class AppGateway:

@@ -52,6 +52,9 @@ class Action(StrEnum):
     grant_data = "grants.edit"
     edit_sharing_policy = "policy.edit"
     view_audit = "audit.view"
+    # membership
+    configure_membership = "membership.configure"  # the brand's program and levels
+    join_membership = "membership.join"  # a consumer takes the member card
     # membership: coupons and the points mall
     manage_coupons = "coupons.manage"  # templates and targeted issuance (the brand)
     manage_mall = "mall.manage"  # points-mall items (the brand)
@@ -78,6 +81,7 @@ _MANAGER: dict[Action, Reach] = {
     A.edit_assortment: SUBTREE, A.adjust_stock: OWN,
     A.manage_network: SUBTREE, A.manage_users: SUBTREE, A.manage_api_keys: SUBTREE,
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
+    A.configure_membership: OWN,  # membership
     # membership: coupons and the points mall
     A.manage_coupons: OWN, A.manage_mall: OWN,
 }
@@ -109,8 +113,8 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
                               A.confirm_receipt, A.request_refund,
-                              # membership: coupons
-                              A.claim_coupon})
+                              A.join_membership,  # membership
+                              A.claim_coupon})  # membership: coupons
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,

@@ -124,6 +124,11 @@ ALLOWED = {
     ("payments/webhooks.py", "_followed_payment", Why.webhook),
     ("payments/webhooks.py", "on_dispute", Why.webhook),
     ("payments/webhooks.py", "on_payment_canceled", Why.webhook),
+    # membership
+    ("membership/postings.py", "post_points", Why.post_points),
+    ("membership/postings.py", "redemption_posted", Why.post_points),
+    ("membership/tasks.py", "_run", Why.task),
+    ("membership/tasks.py", "_tenant_ids", Why.sweep_tenants),
     # membership: a member's claim counts on the brand's template; coupon tasks run per tenant
     ("membership/coupons.py", "claim", Why.claim_coupon),
     ("membership/coupon_tasks.py", "run_issue_job", Why.task),

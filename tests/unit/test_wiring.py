@@ -13,13 +13,25 @@ EXPECTED_SUBSCRIPTIONS = {
         "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
         "dead_letter.retried")},
     "order.paid": ["app.finance.postings.journal_order_paid"],
-    "order.refunded": ["app.finance.postings.journal_order_refunded",
-                       # membership: coupons and points of the waterfall come back
-                       "app.membership.checkout_handlers.give_back_on_refund"],
-    "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded"],
     "order.refund_bounced": ["app.finance.handlers.journal_order_refund_bounced"],
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
+
+# membership
+for _event_type, _handlers in {
+    "order.paid": ["app.membership.handlers.points_on_paid"],
+    "order.completed": ["app.membership.handlers.growth_on_order"],
+    "order.refunded": ["app.membership.handlers.points_on_refund", "app.membership.handlers.growth_on_order"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
+# membership: coupons and points of the checkout waterfall come back
+for _event_type, _handlers in {
+    "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
+    "order.refunded": ["app.membership.checkout_handlers.give_back_on_refund"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
 
 EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
@@ -28,6 +40,10 @@ EXPECTED_BEAT = {
     "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+    # membership
+    "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
+    "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
+    "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
     # membership: coupons
     "membership-expire-coupons": ("app.membership.coupon_tasks.expire_coupons", 3600.0),
     "membership-resume-coupon-jobs": ("app.membership.coupon_tasks.resume_issue_jobs", 300.0),
