@@ -109,6 +109,17 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/storefront/orders/{order_id}/confirm-receipt"): Op(Action.confirm_receipt, CONSUMER),
     ("POST", "/storefront/orders/{order_id}/refunds"): Op(Action.request_refund, CONSUMER, {
         "kind": "refund_only", "lines": [{"line_id": Z, "qty": 1}]}),
+    # membership: coupons, the checkout quote, the points mall
+    ("POST", "/membership/coupon-templates"): Op(Action.manage_coupons, body={
+        "name": "c", "kind": "amount_off", "amount_off_minor": 100, "valid_days": 1}),
+    ("POST", "/membership/coupon-templates/{template_id}/issue"): Op(Action.manage_coupons, body={}),
+    ("POST", "/membership/mall-items"): Op(Action.manage_mall, body={
+        "sku_id": Z, "name": "n", "points_price": 1, "stock": 1}),
+    ("POST", "/storefront/membership/coupon-templates/{template_id}/claim"): Op(
+        Action.claim_coupon, CONSUMER),
+    ("POST", "/storefront/checkout/quote"): Op(SELF_SERVICE, CONSUMER, {"lines": LINES}),  # changes nothing
+    ("POST", "/storefront/membership/mall-items/{item_id}/redeem"): Op(
+        Action.place_retail_order, CONSUMER, {}),
 }
 
 CALLERS = [f"{role.value} {kind}" for role in Role for kind in ("user", "key")] + ["consumer"]
@@ -128,7 +139,8 @@ def test_each_operation_allows_exactly_the_roles_the_matrix_names(client, sessio
     headers, role = _credentials(session, caller)
     url = path.format(**{name: Z for name in ("key_id", "product_id", "sku_id", "store_id", "org_id",
                                                "grant_id", "account_id", "order_id", "refund_id",
-                                               "event_id", "receipt_id", "payment_refund_id")})
+                                               "event_id", "receipt_id", "payment_refund_id",
+                                               "template_id", "item_id")})
     response = client.open(url, method=method, json=op.body, headers={
         **headers, "Idempotency-Key": f"matrix-{uuid.uuid4()}"})
     answer = response.get_json(silent=True) or {}
