@@ -68,7 +68,7 @@ def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
           sku_qty: list[tuple[uuid.UUID, int]],
           unit_prices: dict[uuid.UUID, int], shipping_fee_minor: int, coupon_id: uuid.UUID | None = None,
           points: int = 0, mall_item_id: uuid.UUID | None = None) -> MemberPricing:
-    """The retail waterfall for a consumer at `seller` (docs/membership.md); raises on a bad choice."""
+    """The retail waterfall for a consumer at `seller` (docs/membership-checkout.md); refuses bad choices."""
     tenant_id = seller.tenant_id
     benefits = _benefits(session, tenant_id, consumer_id)
     coupon_terms, categories = None, {}

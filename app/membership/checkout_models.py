@@ -13,7 +13,7 @@ from app.tenancy.models import tenant_fk
 
 
 class AdjustmentStep(StrEnum):
-    """The waterfall's steps, in the order they apply (docs/membership.md)."""
+    """The waterfall's steps, in the order they apply (docs/membership-checkout.md)."""
 
     level = "level"  # the member level's discount
     coupon = "coupon"

@@ -1,4 +1,4 @@
-"""The ONE checkout pricing waterfall: pure arithmetic, no session (docs/membership.md).
+"""The ONE checkout pricing waterfall: pure arithmetic, no session (docs/membership-checkout.md).
 
 Order of the steps, each working on what the previous ones left of every line:
 1. tier price — the catalog's quote (price bands apply here, before any member benefit);

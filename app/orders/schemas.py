@@ -38,7 +38,7 @@ DELIVERY = ma.validate.OneOf(["ship", "pickup"])
 
 
 class MemberChoicesIn(Schema):
-    """Membership at checkout (retail): a coupon of mine and points to pay with (docs/membership.md)."""
+    """Membership at checkout (retail): my coupon and points to pay with (docs/membership-checkout.md)."""
 
     coupon_id = ma.fields.UUID(load_default=None, metadata={"description": "One of my usable coupons"})
     points = StrictInteger(bound=10**12, load_default=0, validate=ma.validate.Range(0, None),
