@@ -17,5 +17,6 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(__import__("app.finance.api").finance.api.blp)  # journal balances, entries
     api.register_blueprint(__import__("app.platform.api").platform.api.blp)  # dead letters, retry
     __import__("app.tenancy.api_platform").tenancy.api_platform.register(api)  # platform operators
+    __import__("app.membership.api_admin").membership.api_admin.register(api)  # membership
     # membership: coupons, the checkout quote, the points mall
     __import__("app.membership.api_offers").membership.api_offers.register(api)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Uuid, and_, case, func, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.db import UtcDateTime, utcnow, uuid7
 from app.finance.models import AccountCode
@@ -35,10 +35,14 @@ def _is_postgres(session: Session) -> bool:
 def _claim(session: Session, tenant_id: uuid.UUID, due, values: dict, limit: int) -> uuid.UUID:
     """Tag up to `limit` lots matching `due` with a fresh batch id, changing them by `values`."""
     batch_id = uuid7()
-    pick = select(PointsLot.id).where(PointsLot.tenant_id == tenant_id, *due).limit(limit)
+    lots = aliased(PointsLot)  # not correlated with the UPDATE's own table
+    pick = select(lots.id).where(lots.tenant_id == tenant_id, *due(lots)).limit(limit)
     if _is_postgres(session):
         pick = pick.with_for_update(skip_locked=True)
-    session.execute(update(PointsLot).where(PointsLot.tenant_id == tenant_id, PointsLot.id.in_(pick), *due)
+    picked = pick.cte("picked")  # evaluated once: an IN (... LIMIT) subquery may be run per row
+    session.execute(update(PointsLot).add_cte(picked)
+                    .where(PointsLot.tenant_id == tenant_id, PointsLot.id.in_(select(picked.c.id)),
+                           *due(PointsLot))
                     .values(batch_id=batch_id, **values).execution_options(synchronize_session=False))
     return batch_id
 
@@ -64,7 +68,9 @@ def expire_batch(session: Session, tenant_id: uuid.UUID, *, now: datetime | None
                  limit: int = BATCH, program: MembershipProgram | None = None) -> int:
     """Expire up to `limit` due lots; post the released liability as breakage. Points expired."""
     now = now or utcnow()
-    due = (PointsLot.status == LotStatus.available, PointsLot.expires_at <= now)
+    def due(lots):
+        return lots.status == LotStatus.available, lots.expires_at <= now
+
     batch_id = _claim(session, tenant_id, due, {"status": LotStatus.expired,
                                                 "expired_points": PointsLot.remaining, "remaining": 0},
                       limit)
@@ -83,7 +89,9 @@ def release_batch(session: Session, tenant_id: uuid.UUID, *, now: datetime | Non
                   limit: int = BATCH) -> int:
     """Make up to `limit` pending lots past their return window available. Points released."""
     now = now or utcnow()
-    due = (PointsLot.status == LotStatus.pending, PointsLot.available_at <= now)
+    def due(lots):
+        return lots.status == LotStatus.pending, lots.available_at <= now
+
     batch_id = _claim(session, tenant_id, due, {"status": LotStatus.available}, limit)
     return _apply_to_members(session, tenant_id, batch_id, PointsLot.remaining,
                              {"points_pending": -1, "points_available": 1})
@@ -119,10 +127,11 @@ def reevaluate_batch(session: Session, tenant_id: uuid.UUID, *, after: uuid.UUID
         return Evaluated(0, None)
     levels = levels_of(session, tenant_id)
     since = months_before(now, program.growth_window_months)
-    batch = select(Member.id).where(Member.tenant_id == tenant_id)
+    members = aliased(Member)  # the batch's ids, not correlated with the UPDATE's own table
+    batch = select(members.id).where(members.tenant_id == tenant_id)
     if after is not None:
-        batch = batch.where(Member.id > after)
-    batch = batch.order_by(Member.id).limit(limit)
+        batch = batch.where(members.id > after)
+    batch = batch.order_by(members.id).limit(limit)
     window = (select(Member.id.label("member_id"),
                      func.coalesce(func.sum(GrowthEntry.amount), 0).label("growth"))
               .select_from(Member)

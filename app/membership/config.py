@@ -1,5 +1,7 @@
 """The brand configures its program and levels (membership.configure, brand org only)."""
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -9,11 +11,13 @@ from app.membership import rules
 from app.membership.errors import InvalidLevel, InvalidProgram, LevelCodeTaken, NoProgram
 from app.membership.models import MemberLevel, MembershipProgram
 from app.membership.programs import program_for
+from app.platform.audit import audit
 from app.tenancy.models import Tenant
 from app.tenancy.orgs import brand_root
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
 
+LEVEL_CODE = re.compile(r"[a-z0-9_-]{1,40}")
 PROGRAM_FIELDS = ("active", "growth_window_months", "grace_days", "return_window_days", "points_expiry",
                   "points_per_unit", "max_points_share_bp", "earn_points_per_unit", "growth_per_unit")
 LEVEL_FIELDS = ("name", "rank", "growth_threshold", "retention_threshold", "discount_bp",
@@ -45,12 +49,16 @@ def configure_program(session: Session, scope: Scope, settings: dict) -> Members
             setattr(program, name, settings[name])
     _flush(session, on_unique=InvalidProgram("The tenant has a program already."),
            on_check=InvalidProgram("The program's settings are out of range."))
+    audit(session, scope, "membership.configure", owner_path=brand_path, subject_id=program.id,
+          program={name: settings[name] for name in PROGRAM_FIELDS if name in settings})
     return program
 
 
 def put_level(session: Session, scope: Scope, code: str, fields: dict) -> MemberLevel:
     """Create or replace the level with this code (its benefits are data)."""
     brand_path = _require_brand(session, scope)
+    if not LEVEL_CODE.fullmatch(code):
+        raise InvalidLevel("A level code is 1 to 40 of a-z, 0-9, _ and -.")
     program = program_for(session, scope.tenant_id)
     if program is None:
         raise NoProgram("Configure the membership program first.")
@@ -72,6 +80,8 @@ def put_level(session: Session, scope: Scope, code: str, fields: dict) -> Member
         raise InvalidLevel("retention_threshold may not exceed growth_threshold.")
     _flush(session, on_unique=LevelCodeTaken("Another level has that rank."),
            on_check=InvalidLevel("The level's thresholds or benefits are out of range."))
+    audit(session, scope, "membership.configure", owner_path=brand_path, subject_id=level.id,
+          level=code, fields={name: getattr(level, name) for name in LEVEL_FIELDS})
     return level
 
 

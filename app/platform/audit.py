@@ -30,6 +30,8 @@ AUDITED = (
     "price_lists.edit", "price_bands.edit", "stock.adjust",
     # operations
     "dead_letter.retried",
+    # membership
+    "membership.configure", "points.adjust",
 )
 
 

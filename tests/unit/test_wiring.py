@@ -20,6 +20,8 @@ EXPECTED_SUBSCRIPTIONS = {
 
 # membership
 for _event_type, _handlers in {
+    "membership.configure": ["app.platform.audit.write_audit"],
+    "points.adjust": ["app.platform.audit.write_audit"],
     "order.paid": ["app.membership.handlers.points_on_paid"],
     "order.completed": ["app.membership.handlers.growth_on_order"],
     "order.refunded": ["app.membership.handlers.points_on_refund", "app.membership.handlers.growth_on_order"],
