@@ -9,7 +9,6 @@ from app.membership.offer_schemas import (
     CouponQuery,
     IssueIn,
     IssueJobOut,
-    ListQuery,
     MallItemIn,
     MallItemOut,
     QuoteIn,
@@ -20,6 +19,7 @@ from app.membership.offer_schemas import (
 )
 from app.orders.api_staff import placed_response
 from app.orders.schemas import IdempotencyHeader, OrderOut
+from app.paging import PageQuery, page_of
 
 blp = Blueprint("membership_offers", __name__, url_prefix="/membership",
                 description="The brand's coupon templates, targeted issuance and points-mall items")
@@ -31,8 +31,8 @@ ERRORS = (401, 403, 404, 409, 422)
 
 @blp.route("/coupon-templates")
 class Templates(TransactionalView):
-    @blp.arguments(ListQuery, location="query")
-    @blp.response(200, TemplateOut(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(TemplateOut))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """The brand's active coupon templates, newest first."""
@@ -68,8 +68,8 @@ class IssueJob(TransactionalView):
 
 @blp.route("/mall-items")
 class MallItems(TransactionalView):
-    @blp.arguments(ListQuery, location="query")
-    @blp.response(200, MallItemOut(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(MallItemOut))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """The points mall's items on offer."""
@@ -85,8 +85,8 @@ class MallItems(TransactionalView):
 
 @storefront.route("/membership/coupon-templates")
 class ClaimableTemplates(TransactionalView):
-    @storefront.arguments(ListQuery, location="query")
-    @storefront.response(200, TemplateOut(many=True))
+    @storefront.arguments(PageQuery, location="query")
+    @storefront.response(200, page_of(TemplateOut))
     @storefront.errors(401, 403, 422)
     def get(self, query):
         """Coupons I may claim (领券中心)."""
@@ -107,7 +107,7 @@ class Claim(TransactionalView):
 @storefront.route("/membership/coupons")
 class MyCoupons(TransactionalView):
     @storefront.arguments(CouponQuery, location="query")
-    @storefront.response(200, CouponOut(many=True))
+    @storefront.response(200, page_of(CouponOut))
     @storefront.errors(401, 403, 422)
     def get(self, query):
         """My coupons, soonest expiry first (usable now by default)."""
@@ -126,8 +126,8 @@ class Quote(TransactionalView):
 
 @storefront.route("/membership/mall-items")
 class MallShelf(TransactionalView):
-    @storefront.arguments(ListQuery, location="query")
-    @storefront.response(200, MallItemOut(many=True))
+    @storefront.arguments(PageQuery, location="query")
+    @storefront.response(200, page_of(MallItemOut))
     @storefront.errors(401, 403, 422)
     def get(self, query):
         """The points mall."""

@@ -23,13 +23,13 @@ from app.membership.checkout_errors import (
     InvalidCouponTemplate,
 )
 from app.membership.coupon_models import Coupon, CouponKind, CouponScope, CouponStatus, CouponTemplate
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
 from app.tenancy.models import Consumer
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
-MAX_LIST = 200
 _TERMS = (CouponTemplate.tenant_id == Coupon.tenant_id) & (CouponTemplate.id == Coupon.template_id)
 
 
@@ -67,15 +67,15 @@ def _check_terms(terms: dict) -> None:
         raise InvalidCouponTemplate("A SKU coupon lists its sku_ids.")
 
 
-def list_templates(session: Session, scope: Scope, *, claimable_only: bool = False,
-                   limit: int = 50) -> list[CouponTemplate]:
+def list_templates(session: Session, scope: Scope, *, claimable_only: bool = False, limit: int = 50,
+                   cursor: CursorKey | None = None) -> Page[CouponTemplate]:
+    """Active templates, newest first (claimable and not yet over: what a member may claim)."""
     query = scoped(CouponTemplate, scope).where(CouponTemplate.active.is_(True))
     if claimable_only:
         now = utcnow()
         query = query.where(CouponTemplate.claimable.is_(True),
                             (CouponTemplate.valid_to.is_(None)) | (CouponTemplate.valid_to > now))
-    return list(session.scalars(query.order_by(CouponTemplate.created_at.desc(), CouponTemplate.id.desc())
-                                .limit(min(limit, MAX_LIST))))
+    return paginate(session, query, CouponTemplate, limit=limit, cursor=cursor)
 
 
 def get_template(session: Session, scope: Scope, template_id: uuid.UUID) -> CouponTemplate:
@@ -132,16 +132,33 @@ def take_quantity(session: Session, template: CouponTemplate, n: int) -> None:
         raise CouponSoldOut("Every coupon of this template has been issued.")
 
 
-def my_coupons(session: Session, scope: Scope, *, usable_only: bool = True, limit: int = 50) -> list[dict]:
-    """A member's coupons, soonest expiry first; usable now only, by default."""
+def my_coupons(session: Session, scope: Scope, *, usable_only: bool = True, limit: int = 50,
+               cursor: CursorKey | None = None) -> Page[dict]:
+    """A member's coupons with their terms, newest first; usable now only, by default."""
     query = (select(Coupon, CouponTemplate).join(CouponTemplate, _TERMS)
              .where(Coupon.tenant_id == scope.tenant_id, Coupon.consumer_id == scope.consumer_id))
     if usable_only:
         now = utcnow()
         query = query.where(Coupon.status == CouponStatus.available, Coupon.valid_from <= now,
                             Coupon.valid_to > now)
-    rows = session.execute(query.order_by(Coupon.valid_to, Coupon.id).limit(min(limit, MAX_LIST)))
-    return [{**columns(coupon), "template": template} for coupon, template in rows]
+    page = paginate(session, query, Coupon, limit=limit, cursor=cursor)
+    return page.map(lambda row: {**columns(row[0]), "template": row[1]})
+
+
+def card_entries(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID, *,
+                 limit: int = 20) -> list[dict]:
+    """A member's usable coupons, soonest expiry first, as plain values for the member card."""
+    now = utcnow()
+    rows = session.execute(
+        select(Coupon.id, Coupon.valid_to, CouponTemplate.id, CouponTemplate.name, CouponTemplate.kind,
+               CouponTemplate.amount_off_minor, CouponTemplate.percent_off_bp, CouponTemplate.max_off_minor,
+               CouponTemplate.min_goods_minor).join(CouponTemplate, _TERMS)
+        .where(Coupon.tenant_id == tenant_id, Coupon.consumer_id == consumer_id,
+               Coupon.status == CouponStatus.available, Coupon.valid_from <= now, Coupon.valid_to > now)
+        .order_by(Coupon.valid_to, Coupon.id).limit(limit))
+    return [{"id": str(row[0]), "valid_to": row[1].isoformat(), "template_id": str(row[2]), "name": row[3],
+             "kind": row[4].value, "amount_off_minor": row[5], "percent_off_bp": row[6],
+             "max_off_minor": row[7], "min_goods_minor": row[8]} for row in rows]
 
 
 def columns(row) -> dict:

@@ -16,6 +16,7 @@ from app.db import uuid7
 from app.membership.checkout_errors import InvalidMallItem
 from app.membership.checkout_models import MallItem
 from app.orders.placement import OrderRequest, Placed, place_retail
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.filters import scoped
 from app.tenancy.permissions import Action
 from app.tenancy.scope import Scope
@@ -38,10 +39,11 @@ def create_item(session: Session, scope: Scope, *, sku_id: uuid.UUID, name: str,
     return item
 
 
-def list_items(session: Session, scope: Scope, *, limit: int = 50) -> list[MallItem]:
+def list_items(session: Session, scope: Scope, *, limit: int = 50,
+               cursor: CursorKey | None = None) -> Page[MallItem]:
+    """Items on offer, newest first."""
     query = scoped(MallItem, scope).where(MallItem.active.is_(True))
-    return list(session.scalars(query.order_by(MallItem.created_at.desc(), MallItem.id.desc())
-                                .limit(min(limit, 200))))
+    return paginate(session, query, MallItem, limit=limit, cursor=cursor)
 
 
 def redeem(session: Session, scope: Scope, *, item_id: uuid.UUID, qty: int = 1, delivery: str = "ship",

@@ -5,6 +5,7 @@ import marshmallow as ma
 from app.membership.checkout_models import AdjustmentStep
 from app.membership.coupon_models import CouponKind, CouponScope, CouponStatus, IssueJobStatus
 from app.orders.schemas import DELIVERY, LineIn, ShipTo
+from app.paging import PageQuery
 from app.schemas import Money, Quantity, Schema, StrictInteger
 
 BP = {"bound": 10_000, "validate": ma.validate.Range(0, 10_000)}
@@ -57,11 +58,7 @@ class TemplateOut(Schema):
     active = ma.fields.Boolean()
 
 
-class ListQuery(Schema):
-    limit = StrictInteger(bound=200, load_default=50, validate=ma.validate.Range(1, 200))
-
-
-class CouponQuery(ListQuery):
+class CouponQuery(PageQuery):
     usable_only = ma.fields.Boolean(load_default=True, metadata={"description": "Usable now (default)"})
 
 
@@ -119,7 +116,7 @@ class QuoteLineOut(Schema):
     total_minor = Money()
 
 
-class AdjustmentOut(Schema):
+class OrderAdjustmentOut(Schema):
     step = ma.fields.Enum(AdjustmentStep)
     amount_minor = Money()
     points = ma.fields.Integer()
@@ -138,7 +135,7 @@ class QuoteOut(Schema):
     points = ma.fields.Integer()
     max_points = ma.fields.Integer(metadata={"description": "The most points this order may pay with"})
     lines = ma.fields.List(ma.fields.Nested(QuoteLineOut))
-    adjustments = ma.fields.List(ma.fields.Nested(AdjustmentOut))
+    adjustments = ma.fields.List(ma.fields.Nested(OrderAdjustmentOut))
 
 
 class MallItemIn(Schema):

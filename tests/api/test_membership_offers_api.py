@@ -30,12 +30,12 @@ def test_the_brand_defines_a_template_a_member_claims_it_once_and_sees_it_on_the
     assert made.status_code == 201, made.get_json()
     template_id = made.get_json()["id"]
     assert template_id in [t["id"] for t in client.get("/storefront/membership/coupon-templates",
-                                                       headers=alice).get_json()]
+                                                       headers=alice).get_json()["items"]]
     claimed = client.post(f"/storefront/membership/coupon-templates/{template_id}/claim", headers=alice)
     assert claimed.status_code == 201 and claimed.get_json()["status"] == "available"
     again = client.post(f"/storefront/membership/coupon-templates/{template_id}/claim", headers=alice)
     assert again.status_code == 409 and again.get_json()["code"] == "coupon_limit_reached"
-    mine = client.get("/storefront/membership/coupons", headers=alice).get_json()
+    mine = client.get("/storefront/membership/coupons", headers=alice).get_json()["items"]
     assert [c["id"] for c in mine] == [claimed.get_json()["id"]]
     assert mine[0]["template"]["name"] == "满100减10"
 
@@ -93,8 +93,11 @@ def test_a_targeted_issuance_runs_as_a_job_with_progress_and_reaches_only_the_se
     assert job.get_json()["total"] == 1
     progress = client.get(f"/membership/coupon-issue-jobs/{job.get_json()['id']}", headers=brand).get_json()
     assert (progress["status"], progress["done"], progress["issued"]) == ("done", 1, 1)
-    assert len(client.get("/storefront/membership/coupons", headers=alice).get_json()) == 1
-    assert client.get("/storefront/membership/coupons", headers=bob).get_json() == []
+    assert len(client.get("/storefront/membership/coupons", headers=alice).get_json()["items"]) == 1
+    assert client.get("/storefront/membership/coupons", headers=bob).get_json()["items"] == []
+    card = client.get("/storefront/membership/card", headers=alice)
+    assert card.status_code == 200, card.get_json()
+    assert [c["template_id"] for c in card.get_json()["coupons"]] == [template_id]
 
 
 def test_a_member_redeems_a_mall_item_into_a_retail_order_paying_only_its_cash(client, shop):
@@ -104,8 +107,8 @@ def test_a_member_redeems_a_mall_item_into_a_retail_order_paying_only_its_cash(c
                                                        "points_price": 3_000, "cash_minor": 500, "stock": 2},
                        headers=brand)
     assert item.status_code == 201, item.get_json()
-    assert [i["id"] for i in client.get("/storefront/membership/mall-items", headers=alice).get_json()] == [
-        item.get_json()["id"]]
+    shelf = client.get("/storefront/membership/mall-items", headers=alice).get_json()
+    assert [i["id"] for i in shelf["items"]] == [item.get_json()["id"]] and shelf["has_more"] is False
     order = client.post(f"/storefront/membership/mall-items/{item.get_json()['id']}/redeem",
                         json={"delivery": "pickup"}, headers={**alice, "Idempotency-Key": "mall-1"})
     assert order.status_code == 201, order.get_json()
