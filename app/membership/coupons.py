@@ -99,6 +99,7 @@ def claim(session: Session, scope: Scope, *, template_id: uuid.UUID) -> Coupon:
     now = utcnow()
     if not (template.active and template.claimable) or (template.valid_to and template.valid_to <= now):
         raise CouponNotClaimable("This coupon cannot be claimed.")
+    _require_level_for_exclusive(session, scope, template)
     consumer = session.get(Consumer, (scope.tenant_id, scope.consumer_id))
     held = session.scalar(select(func.count()).select_from(Coupon).where(
         Coupon.tenant_id == scope.tenant_id, Coupon.template_id == template.id,
@@ -117,6 +118,18 @@ def claim(session: Session, scope: Scope, *, template_id: uuid.UUID) -> Coupon:
     if inserted is None:  # a parallel claim of the same member took this number
         raise CouponLimitReached("You just claimed this coupon.")
     return session.get(Coupon, (scope.tenant_id, inserted))
+
+
+def _require_level_for_exclusive(session: Session, scope: Scope, template: CouponTemplate) -> None:
+    """A template a level lists as exclusive is claimed only by members at such a level."""
+    from app.membership.benefits import benefits_for  # noqa: PLC0415
+    from app.membership.programs import levels_of  # noqa: PLC0415
+
+    exclusive_to = {level.code for level in levels_of(session, scope.tenant_id)
+                    if str(template.id) in {str(t) for t in level.exclusive_coupon_template_ids or ()}}
+    level = benefits_for(session, scope.tenant_id, scope.consumer_id).level_code if exclusive_to else None
+    if exclusive_to and level not in exclusive_to:
+        raise CouponNotClaimable(f"This coupon is for members at level {', '.join(sorted(exclusive_to))}.")
 
 
 def take_quantity(session: Session, template: CouponTemplate, n: int) -> None:

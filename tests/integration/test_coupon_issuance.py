@@ -97,3 +97,22 @@ def test_expiry_is_set_based_idempotent_and_leaves_used_coupons_alone(session, n
     assert statuses[fresh.id] is CouponStatus.available
     assert session.scalar(select(func.count()).select_from(Coupon).where(
         Coupon.tenant_id == net.tenant.id, Coupon.status == CouponStatus.expired)) == 2
+
+
+def test_a_levels_exclusive_coupon_is_claimed_only_at_that_level(session, net):
+    from app.membership.checkout_errors import CouponNotClaimable
+    from app.membership.models import MemberLevel
+    from tests.factories import consumer_scope_of
+    from tests.support.offers import gold_member, program_with_gold
+
+    program_with_gold(session, net)
+    tmpl = template(session, net)
+    gold = session.scalars(select(MemberLevel).where(MemberLevel.tenant_id == net.tenant.id,
+                                                     MemberLevel.code == "gold")).one()
+    gold.exclusive_coupon_template_ids = [str(tmpl.id)]
+    session.flush()
+    member, stranger = add_consumer(session, net, "jingan"), add_consumer(session, net, "jingan")
+    gold_member(session, net, member)
+    with pytest.raises(CouponNotClaimable):
+        coupons.claim(session, consumer_scope_of(session, stranger), template_id=tmpl.id)
+    assert coupons.claim(session, consumer_scope_of(session, member), template_id=tmpl.id).seq == 1
