@@ -1,4 +1,5 @@
-"""What an order's end gives back of its waterfall: coupon, points and mall stock (outbox handlers).
+"""What an order's end gives back of its waterfall: coupon, points and mall stock (outbox handlers);
+and an order the waterfall left with nothing to pay is paid as placed.
 
 - order.cancelled (by the buyer, the seller or the timeout): the coupon comes back (expired if its
   dates are past), every point spent on the order comes back, a mall item's units go back to stock.
@@ -20,8 +21,21 @@ from app.membership import coupons
 from app.membership.checkout import release_mall_stock
 from app.membership.checkout_models import OrderAdjustment
 from app.membership.waterfall import give_back
-from app.orders.models import OrderLine, Refund, RefundLine, RefundStatus
+from app.orders.locks import lock_order
+from app.orders.models import OrderLine, OrderStatus, PaymentMethod, Refund, RefundLine, RefundStatus
+from app.orders.payment_hooks import mark_paid
 from app.platform.models import OutboxEvent
+
+
+def settle_nothing_due(session: Session, event: OutboxEvent) -> None:
+    """A retail order the waterfall left at 0 to pay (points, coupon) is paid as placed: no gateway
+    takes a zero amount. The journal posts nothing for it; the points redemption is booked on paid."""
+    if event.payload.get("flow") != "retail" or int(event.payload.get("total_minor", -1)) != 0:
+        return
+    order = lock_order(session, event.tenant_id, event.subject_id)
+    if order.status is OrderStatus.pending_payment and order.total_minor == 0:
+        mark_paid(session, tenant_id=order.tenant_id, order_id=order.id, amount_minor=0,
+                  payment_ref=f"nothing-due:{order.id}", method=PaymentMethod.offline.value)
 
 
 def give_back_on_cancel(session: Session, event: OutboxEvent) -> None:

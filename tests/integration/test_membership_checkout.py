@@ -5,13 +5,13 @@ import pytest
 from sqlalchemy import select
 
 from app.membership.checkout_errors import CouponUnavailable, MallItemSoldOut, PointsOverLimit
-from app.membership.checkout_handlers import give_back_on_cancel, give_back_on_refund
+from app.membership.checkout_handlers import give_back_on_cancel, give_back_on_refund, settle_nothing_due
 from app.membership.checkout_models import MallItem, OrderAdjustment
 from app.membership.coupon_models import Coupon, CouponStatus
 from app.membership.mall import redeem
 from app.membership.models import Member
 from app.orders import aftersales, fulfilment
-from app.orders.models import OrderLine, RefundKind
+from app.orders.models import Order, OrderLine, OrderStatus, RefundKind
 from app.orders.payment_hooks import mark_refund_executed
 from app.orders.queries import lines_of
 from app.platform.models import OutboxEvent
@@ -168,6 +168,17 @@ def test_a_mall_redemption_is_a_retail_order_paid_in_points_but_the_cash_with_it
     give_back_on_cancel(session, _event(session, net, order, "order.cancelled"))
     assert session.get(MallItem, (net.tenant.id, item.id), populate_existing=True).redeemed == 0
     assert _points(session, net, consumer) == 5_000
+
+
+def test_a_mall_order_with_nothing_left_to_pay_is_paid_as_placed(session, shop):
+    net, catalog, consumer = shop
+    item = mall_item(session, net, catalog.skus[1], points_price=1_000, cash_minor=0)
+    order = redeem(session, consumer_scope_of(session, consumer), item_id=item.id, delivery="pickup").order
+    assert order.total_minor == 0
+    settle_nothing_due(session, _event(session, net, order, "order.placed"))
+    settle_nothing_due(session, _event(session, net, order, "order.placed"))
+    _system(session, net)
+    assert session.get(Order, (net.tenant.id, order.id), populate_existing=True).status is OrderStatus.paid
 
 
 def test_supply_orders_pay_the_tier_price_untouched(session, shop):

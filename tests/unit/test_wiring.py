@@ -30,6 +30,7 @@ for _event_type, _handlers in {
 
 # membership: coupons and points of the checkout waterfall come back
 for _event_type, _handlers in {
+    "order.placed": ["app.membership.checkout_handlers.settle_nothing_due"],
     "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
     "order.refunded": ["app.membership.checkout_handlers.give_back_on_refund"],
 }.items():
