@@ -9,7 +9,7 @@ stock and store each step as an `order_adjustments` row.
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow, uuid7
@@ -22,6 +22,7 @@ from app.orders.rules import PricedLine
 from app.tenancy.models import Org, Tenant
 
 _STACKING = TtlCache(seconds=60)
+_LEVELS = TtlCache(seconds=60)
 
 
 @dataclass
@@ -112,7 +113,22 @@ def max_points(session: Session, tenant_id: uuid.UUID, breakdown: waterfall.Brea
 def _benefits(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID | None):
     from app.membership.benefits import NEUTRAL, benefits_for  # noqa: PLC0415  (member-a's core)
 
-    return benefits_for(session, tenant_id, consumer_id) if consumer_id is not None else NEUTRAL
+    if consumer_id is None or not _levels_give_benefits(session, tenant_id):
+        return NEUTRAL
+    return benefits_for(session, tenant_id, consumer_id)
+
+
+def _levels_give_benefits(session: Session, tenant_id: uuid.UUID) -> bool:
+    """Whether any level of the tenant discounts or ships free (cached a minute): a tenant without
+    such levels pays no statement for benefits at checkout."""
+    from app.membership.models import MemberLevel  # noqa: PLC0415
+
+    def load():
+        return bool(session.scalar(select(exists().where(
+            MemberLevel.tenant_id == tenant_id,
+            (MemberLevel.discount_bp > 0) | MemberLevel.free_shipping_min_minor.is_not(None)))))
+
+    return _LEVELS.get(tenant_id, load)
 
 
 def _program(session: Session, tenant_id: uuid.UUID):
