@@ -68,14 +68,17 @@ def neutral(priced: list[PricedLine], shipping_minor: int) -> MemberPricing:
 def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
           sku_qty: list[tuple[uuid.UUID, int]],
           unit_prices: dict[uuid.UUID, int], shipping_fee_minor: int, coupon_id: uuid.UUID | None = None,
-          points: int = 0, mall_item_id: uuid.UUID | None = None) -> MemberPricing:
+          points: int = 0, mall_item_id: uuid.UUID | None = None,
+          check_coupon: bool = False) -> MemberPricing:
     """The retail waterfall for a consumer at `seller` (docs/membership-checkout.md); refuses bad choices."""
     tenant_id = seller.tenant_id
     benefits = _benefits(session, tenant_id, consumer_id)
     coupon_terms, categories = None, {}
     if coupon_id is not None:
-        coupon, template = coupons.usable_coupon(session, tenant_id=tenant_id, coupon_id=coupon_id,
-                                                 consumer_id=consumer_id, store_id=seller.id)
+        coupon, template = coupons.coupon_terms(session, tenant_id=tenant_id, coupon_id=coupon_id,
+                                                consumer_id=consumer_id, store_id=seller.id)
+        if check_coupon:
+            coupons.require_usable(coupon)
         coupon_terms = _terms_of(coupon, template)
         if template.category_id is not None:
             categories = _categories(session, tenant_id, [sku for sku, _ in sku_qty])

@@ -178,21 +178,26 @@ def columns(row) -> dict:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
-def usable_coupon(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, consumer_id: uuid.UUID,
-                  store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
-    """The member's coupon and its terms if it can pay at this store now, else CouponUnavailable."""
+def coupon_terms(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, consumer_id: uuid.UUID,
+                 store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
+    """The member's coupon and its terms at this store, whatever its status (placement prices with it;
+    `use` then claims it, so a replayed checkout still answers the order that used it)."""
     found = session.execute(
         select(Coupon, CouponTemplate).join(CouponTemplate, _TERMS)
         .where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id)).first()
-    now = utcnow()
     if found is None or found[0].consumer_id != consumer_id:
         raise CouponUnavailable("No such coupon of yours.")
     coupon, template = found
-    if coupon.status is not CouponStatus.available or not coupon.valid_from <= now < coupon.valid_to:
-        raise CouponUnavailable(f"This coupon is {coupon.status.value} or outside its dates.")
     if template.store_ids is not None and str(store_id) not in template.store_ids:
         raise CouponUnavailable("This coupon is not valid at this store.")
     return coupon, template
+
+
+def require_usable(coupon: Coupon) -> None:
+    """Available and within its dates now (the quote says so before anything is claimed)."""
+    now = utcnow()
+    if coupon.status is not CouponStatus.available or not coupon.valid_from <= now < coupon.valid_to:
+        raise CouponUnavailable(f"This coupon is {coupon.status.value} or outside its dates.")
 
 
 def use(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, order_id: uuid.UUID) -> None:
@@ -200,11 +205,12 @@ def use(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, order_i
     now = utcnow()
     used = session.execute(
         update(Coupon).where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id,
-                             Coupon.status == CouponStatus.available, Coupon.valid_to > now)
+                             Coupon.status == CouponStatus.available, Coupon.valid_from <= now,
+                             Coupon.valid_to > now)
         .values(status=CouponStatus.used, order_id=order_id, used_at=now)
         .returning(Coupon.id).execution_options(synchronize_session=False)).first()
     if used is None:
-        raise CouponUnavailable("This coupon was just used by another order.")
+        raise CouponUnavailable("This coupon is used (maybe just now by another order) or out of its dates.")
 
 
 def give_back(session: Session, *, tenant_id: uuid.UUID, order_id: uuid.UUID,

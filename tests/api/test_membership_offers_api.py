@@ -68,6 +68,13 @@ def test_the_quote_shows_the_waterfall_and_checkout_charges_exactly_it(client, s
     assert placed.get_json()["total_minor"] == q["total_minor"]
     assert [line["total_minor"] for line in placed.get_json()["lines"]] == [
         line["total_minor"] for line in q["lines"]]
+    replayed = client.post("/storefront/orders", json={**body(catalog, 1, 1), "coupon_id": coupon_id,
+                                                       "points": 1_500},
+                           headers={**alice, "Idempotency-Key": "k-quote"})
+    assert replayed.status_code == 200 and replayed.get_json()["id"] == placed.get_json()["id"]
+    other = client.post("/storefront/orders", json={**body(catalog, 1, 1), "coupon_id": coupon_id},
+                        headers={**alice, "Idempotency-Key": "k-other"})
+    assert other.status_code == 409 and other.get_json()["code"] == "coupon_unavailable"
     reused = client.post("/storefront/checkout/quote", json=wanted, headers=alice)
     assert reused.status_code == 409 and reused.get_json()["code"] == "coupon_unavailable"
 
