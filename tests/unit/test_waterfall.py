@@ -135,3 +135,35 @@ def test_refunds_in_any_split_and_order_give_back_exactly_the_lines_share(share,
     assert sum(returned) == share
     assert all(part >= 0 for part in returned)
     assert give_back(share, qty, 0, qty) == refundable_value(share, qty, 0, qty)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=lines_st, wanted=st.integers(1, 200_000), data=st.data())
+def test_refunding_every_unit_in_any_split_and_order_returns_exactly_the_points_and_money_taken(
+        lines, wanted, data):
+    items = [Item(uuid.uuid4(), max(price, 1), qty) for price, qty in lines]
+    goods = sum(item.goods_minor for item in items)
+    result = run(items, level_discount_bp=500, points=points(min(wanted, goods // 2)))
+    steps = [step for step in result.steps if step.points]
+    # each refund takes some units of one line; refunds execute in a random order
+    refunds = [(index, part) for index, item in enumerate(items)
+               for part in _split(data, item.qty)]
+    refunds = data.draw(st.permutations(refunds))
+    done = [0] * len(items)
+    points_back = money_back = 0
+    for index, qty in refunds:
+        for step in steps:
+            points_back += give_back(step.points_per_line[index], items[index].qty, done[index], qty)
+        line_total = items[index].goods_minor - result.line_discounts[index]
+        money_back += refundable_value(line_total, items[index].qty, done[index], qty)
+        done[index] += qty
+    assert points_back == result.points
+    assert money_back == goods - result.discount_minor
+
+
+def _split(data, qty: int) -> list[int]:
+    parts = []
+    while qty:
+        parts.append(data.draw(st.integers(1, qty)))
+        qty -= parts[-1]
+    return parts
