@@ -4,9 +4,9 @@
 - release: pending lots past the return window → available;
 - re-evaluate: each member's growth over the rolling window, and their level by it (retention, grace).
 
-Each batch claims its lots with one UPDATE whose WHERE is re-checked on the locked row (and, on
-PostgreSQL, picks them with SKIP LOCKED), so two runs in parallel take disjoint lots and a run
-repeated finds nothing left: idempotent. The members' totals then change by one UPDATE ... FROM
+Each batch claims its lots with one UPDATE whose WHERE is re-checked on the locked row, so two
+runs in parallel never take a lot twice (the later one waits and skips it) and a run repeated
+finds nothing left: idempotent. The members' totals then change by one UPDATE ... FROM
 the batch's per-member sums, members locked in id order first (parallel batches cannot deadlock).
 """
 
@@ -37,9 +37,10 @@ def _claim(session: Session, tenant_id: uuid.UUID, due, values: dict, limit: int
     batch_id = uuid7()
     lots = aliased(PointsLot)  # not correlated with the UPDATE's own table
     pick = select(lots.id).where(lots.tenant_id == tenant_id, *due(lots)).limit(limit)
-    if _is_postgres(session):
-        pick = pick.with_for_update(skip_locked=True)
-    picked = pick.cte("picked")  # evaluated once: an IN (... LIMIT) subquery may be run per row
+    # Evaluated once (an IN (... LIMIT) subquery may be re-run per row). No FOR UPDATE: the
+    # UPDATE re-checks `due` on each locked row, so a parallel run waits, then skips what this
+    # one took; locking first would write every row twice.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED")
     session.execute(update(PointsLot).add_cte(picked)
                     .where(PointsLot.tenant_id == tenant_id, PointsLot.id.in_(select(picked.c.id)),
                            *due(PointsLot))

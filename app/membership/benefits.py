@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.membership.models import Member, MemberLevel
+from app.membership.models import Member, MemberLevel, MembershipProgram
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,12 @@ NEUTRAL = Benefits(level_code=None, discount_bp=0, points_multiplier_pct=100,
 
 
 def benefits_for(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID) -> Benefits:
-    """The benefits of the consumer's level; no program, not a member or no level: neutral."""
+    """The benefits of the consumer's level; no active program, not a member or no level: neutral."""
     level = session.scalars(
         select(MemberLevel).join(Member, (Member.tenant_id == MemberLevel.tenant_id)
                                  & (Member.level_id == MemberLevel.id))
-        .where(Member.tenant_id == tenant_id, Member.consumer_id == consumer_id)).one_or_none()
+        .join(MembershipProgram, (MembershipProgram.tenant_id == MemberLevel.tenant_id)
+              & (MembershipProgram.id == MemberLevel.program_id))
+        .where(Member.tenant_id == tenant_id, Member.consumer_id == consumer_id,
+               MembershipProgram.active.is_(True))).one_or_none()
     return Benefits.of(level) if level is not None else NEUTRAL

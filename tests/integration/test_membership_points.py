@@ -6,8 +6,10 @@ from sqlalchemy import func, select
 from app.finance.journal import trial_balance
 from app.finance.models import JournalEntry
 from app.membership import handlers, points
-from app.membership.batches import release_batch
+from app.membership.batches import expire_batch, release_batch
+from app.membership.benefits import NEUTRAL, benefits_for
 from app.membership.errors import InsufficientPoints, InvalidPoints
+from app.membership.growth import add_growth
 from app.membership.models import LotStatus, Member, MoveKind, PointsLot, PointsMove
 from app.orders.models import OrderStatus
 from app.tenancy.scope import system_scope
@@ -201,3 +203,34 @@ def test_an_org_order_earns_nothing(session, world):
         PointsLot.tenant_id == net.tenant.id)) == 0
     assert session.scalar(select(func.count()).select_from(PointsMove).where(
         PointsMove.tenant_id == net.tenant.id, PointsMove.kind == MoveKind.earn)) == 0
+
+
+def test_benefits_follow_the_level_and_are_neutral_without_a_member_or_an_active_program(session, world):
+    net, program, levels, consumer = world
+    assert benefits_for(session, net.tenant.id, consumer.id) == NEUTRAL
+    member = member_with_lots(session, net, consumer)
+    add_growth(session, member, 1_000, reason="action", source_key="b1")
+    gold = benefits_for(session, net.tenant.id, consumer.id)
+    assert (gold.level_code, gold.discount_bp, gold.points_multiplier_pct, gold.free_shipping_min_minor) == (
+        "gold", 500, 150, 9_900)
+    program.active = False
+    session.flush()
+    assert benefits_for(session, net.tenant.id, consumer.id) == NEUTRAL
+
+
+def test_a_refund_after_the_earned_points_expired_writes_them_off_instead_of_charging(session, paid_order):
+    net, program, consumer, order = paid_order
+    pay(session, order)
+    handlers.points_on_paid(session, event_for(order))
+    lot = session.scalars(select(PointsLot).where(PointsLot.order_id == order.id)).one()
+    session.execute(PointsLot.__table__.update().where(PointsLot.id == lot.id)
+                    .values(available_at=soon(-2), expires_at=soon(-1)))
+    release_batch(session, net.tenant.id)
+    assert expire_batch(session, net.tenant.id) == 500
+    refund_lines(session, order, [30_000])  # 60% of the goods
+    handlers.points_on_refund(session, event_for(order, "order.refunded"))
+    member = fresh_member(session, lot_member(session, lot))
+    assert (member.points_available, member.points_debt) == (0, 0)
+    written_off = session.scalar(select(PointsLot.written_off_points).where(PointsLot.id == lot.id))
+    assert written_off == 300
+    assert trial_balance(session, net.tenant.id) == 0

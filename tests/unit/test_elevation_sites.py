@@ -129,6 +129,7 @@ ALLOWED = {
     ("membership/postings.py", "redemption_posted", Why.post_points),
     ("membership/tasks.py", "_run", Why.task),
     ("membership/tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("demo/membership.py", "seed_membership", Why.seed_demo),
     # membership: a member's claim counts on the brand's template; coupon tasks run per tenant
     ("membership/coupons.py", "claim", Why.claim_coupon),
     ("membership/coupon_tasks.py", "run_issue_job", Why.task),
