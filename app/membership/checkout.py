@@ -23,6 +23,7 @@ from app.tenancy.models import Org, Tenant
 
 _STACKING = TtlCache(seconds=60)
 _LEVELS = TtlCache(seconds=60)
+_PROGRAMS = TtlCache(seconds=60)
 
 
 @dataclass
@@ -134,10 +135,27 @@ def _levels_give_benefits(session: Session, tenant_id: uuid.UUID) -> bool:
     return _LEVELS.get(tenant_id, load)
 
 
-def _program(session: Session, tenant_id: uuid.UUID):
+@dataclass(frozen=True)
+class _ProgramTerms:
+    """What checkout reads of the program (cached a minute, like the tenant's order terms)."""
+
+    tenant_id: uuid.UUID
+    currency: str
+    points_per_unit: int
+    max_points_share_bp: int
+
+
+def _program(session: Session, tenant_id: uuid.UUID) -> _ProgramTerms | None:
     from app.membership.programs import program_for  # noqa: PLC0415
 
-    return program_for(session, tenant_id)
+    def load():
+        program = program_for(session, tenant_id)
+        if program is None or not program.active:
+            return None
+        return _ProgramTerms(tenant_id, program.currency, program.points_per_unit,
+                             program.max_points_share_bp)
+
+    return _PROGRAMS.get(tenant_id, load)
 
 
 def _points_terms(program, points: int) -> waterfall.PointsTerms:
