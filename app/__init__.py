@@ -12,6 +12,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     check_config(app.config)
+    from app.auth import passwords
+
+    passwords.configure(app.config["PASSWORD_HASH_COST"], env=app.config["TIERMALL_ENV"])
     # SQL parameters are personal data (phones, names): never in logs or exception texts.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}
@@ -27,6 +30,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"))
     api.init_app(app)
     celery = celery_init_app(app)
+
+    from app.platform import metrics
+    from app.platform.logs import configure_logging, init_request_logging
+
+    configure_logging(level=app.config["LOG_LEVEL"], fmt=app.config["LOG_FORMAT"])
+    init_request_logging(app, on_response=metrics.observe_request)  # first before_request: the id
 
     from app.bootstrap import bootstrap
 

@@ -25,7 +25,12 @@ DOMAINS = (platform, finance, payments, orders,
            membership,  # membership
            membership_offers)  # membership: coupons, the checkout waterfall, the points mall
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
-                "app.membership.tasks",  # membership
+                # finance
+                "app.finance.tasks",
+                # finance (finance-b)
+                "app.finance.reconcile_tasks",
+                # membership
+                "app.membership.tasks",
                 "app.membership.coupon_tasks")  # membership: coupons
 
 

@@ -38,10 +38,16 @@ def load_config() -> dict:
     platform_token = _env("PLATFORM_API_TOKEN")  # unset: the platform API answers 401
     if platform_token is not None and len(platform_token) < 32:
         raise ConfigError("PLATFORM_API_TOKEN must be at least 32 characters")
+    metrics_token = _env("METRICS_TOKEN")  # unset: GET /metrics answers 401 (metrics off)
+    if metrics_token is not None and len(metrics_token) < 32:
+        raise ConfigError("METRICS_TOKEN must be at least 32 characters")
     return {
         "TIERMALL_ENV": env,
         "SECRET_KEY": secret_key,
         "PLATFORM_API_TOKEN": platform_token,
+        "METRICS_TOKEN": metrics_token,
+        "LOG_LEVEL": _env("LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": _env("LOG_FORMAT", "json"),  # json lines; "console" for reading by eye
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATIONS_DATABASE_URL": _env("MIGRATIONS_DATABASE_URL", database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, statement_timeout_ms),
@@ -69,6 +75,14 @@ def load_config() -> dict:
         # After a failed publish, this process skips further publishes for this long (the sweep
         # relays what they would have): one slow request per outage window, not every request.
         "BROKER_PAUSE_SECONDS": float(_env("BROKER_PAUSE_SECONDS", "5")),
+        # finance exports: files under EXPORT_DIR (default instance/exports), kept EXPORT_TTL_HOURS;
+        # a download link is valid EXPORT_LINK_SECONDS
+        "EXPORT_DIR": _env("EXPORT_DIR", str(INSTANCE_DIR / "exports")),
+        "EXPORT_TTL_HOURS": int(_env("EXPORT_TTL_HOURS", "72")),
+        "EXPORT_LINK_SECONDS": int(_env("EXPORT_LINK_SECONDS", "900")),
+        # an export's count and COPY run in a task, not a request: they may take longer than
+        # DB_STATEMENT_TIMEOUT_MS (0 = no limit)
+        "EXPORT_STATEMENT_TIMEOUT_MS": int(_env("EXPORT_STATEMENT_TIMEOUT_MS", "1800000")),
         "OUTBOX_RETENTION_DAYS": int(_env("OUTBOX_RETENTION_DAYS", "14")),
         "OUTBOX_LAG_LIMIT": int(_env("OUTBOX_LAG_LIMIT", "1000")),
         "OUTBOX_AGE_LIMIT_SECONDS": int(_env("OUTBOX_AGE_LIMIT_SECONDS", "300")),
@@ -77,6 +91,8 @@ def load_config() -> dict:
         "REFRESH_TOKEN_DAYS": int(_env("REFRESH_TOKEN_DAYS", "30")),
         "LOGIN_MAX_FAILURES": int(_env("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_SECONDS": int(_env("LOGIN_WINDOW_SECONDS", "900")),
+        # Argon2id cost (app.auth.passwords.COSTS): "owasp"; the test suite runs "minimal".
+        "PASSWORD_HASH_COST": _env("PASSWORD_HASH_COST", "owasp"),
         "WECHAT_API_BASE": _env("WECHAT_API_BASE", "https://api.weixin.qq.com"),
         "CONSUMER_LOGIN_PROVIDER": _env("CONSUMER_LOGIN_PROVIDER", "dev" if env == "demo" else "wechat"),
         "STRIPE_API_KEY": _env("STRIPE_API_KEY"),

@@ -2,6 +2,7 @@
 
 from app.auth.models import ApiKey, LoginAttempt, RefreshToken  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
+from app.finance import control_models  # noqa: F401
 from app.finance import models as finance_models  # noqa: F401
 from app.membership import checkout_models, coupon_models  # noqa: F401  (coupons, adjustments, mall)
 from app.membership import models as membership_models  # noqa: F401

@@ -17,6 +17,13 @@ def register_blueprints(app: Flask, api: Api) -> None:
     api.register_blueprint(__import__("app.finance.api").finance.api.blp)  # journal balances, entries
     api.register_blueprint(__import__("app.platform.api").platform.api.blp)  # dead letters, retry
     __import__("app.tenancy.api_platform").tenancy.api_platform.register(api)  # platform operators
+    # house
+    __import__("app.platform.metrics_api").platform.metrics_api.register(api)  # Prometheus, METRICS_TOKEN
+    # finance
+    api.register_blueprint(__import__("app.finance.api_exports").finance.api_exports.blp)  # exports
+    # finance controls and queues (finance-b)
+    api.register_blueprint(__import__("app.finance.api_controls").finance.api_controls.blp)
+    api.register_blueprint(__import__("app.finance.api_queues").finance.api_queues.blp)
     __import__("app.membership.api_admin").membership.api_admin.register(api)  # membership
     # membership: coupons, the checkout quote, the points mall
     __import__("app.membership.api_offers").membership.api_offers.register(api)

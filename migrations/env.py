@@ -8,7 +8,10 @@ from flask import current_app
 from sqlalchemy import create_engine, pool
 
 config = context.config
-if config.config_file_name:
+# The app has configured logging already (app.platform.logs: JSON lines); alembic.ini's would
+# replace its handler for the rest of the process (the test suite migrates in-process).
+app_logging = any(handler.get_name() == "tiermall" for handler in logging.getLogger().handlers)
+if config.config_file_name and not app_logging:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 log = logging.getLogger("alembic.env")
 

@@ -8,6 +8,7 @@ ensure_venv
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-5000}"
+export LOG_FORMAT="${LOG_FORMAT:-console}"  # readable log lines in a terminal (production: JSON)
 FLASK=(.venv/bin/flask --app wsgi)
 
 echo "==> flask db upgrade"

@@ -2,7 +2,9 @@
 # README command 2: install with dev extras, make sure PostgreSQL and Redis answer, run every test
 # and the linter; the API tests run a second time on SQLite, the demo's database. Exits non-zero when
 # any of them fails (pytest's "no tests collected" counts as failure).
-# TEST_DATABASE_URL points the tests at another PostgreSQL server; TEST_DB_NAME names the database.
+# TEST_DATABASE_URL points the tests at another PostgreSQL server; TEST_DB_NAME names the database
+# (each xdist worker adds its id to it). TEST_WORKERS sets the number of pytest-xdist workers
+# (default: one per CPU; 1 runs in a single process).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -35,15 +37,22 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
 fi
 wait_for Redis redis-cli -h 127.0.0.1 ping
 
+# Tests that open many connections share one xdist group (tests/conftest.py): --dist loadgroup.
+workers="${TEST_WORKERS:-$(nproc)}"
+parallel=()
+if [[ "$workers" -gt 1 ]]; then
+    parallel=(-n "$workers" --dist loadgroup)
+fi
+
 set +e
-echo "==> pytest tests/"
-.venv/bin/python -m pytest tests "$@"
+echo "==> pytest tests/ (${workers} worker(s))"
+.venv/bin/python -m pytest tests "${parallel[@]}" "$@"
 tests_status=$?
 if [[ $tests_status -eq 5 ]]; then
     echo "!! pytest collected no tests" >&2
 fi
 echo "==> pytest tests/api on SQLite (the demo's database)"
-TEST_DATABASE=sqlite .venv/bin/python -m pytest tests/api "$@"
+TEST_DATABASE=sqlite .venv/bin/python -m pytest tests/api "${parallel[@]}" "$@"
 sqlite_status=$?
 echo "==> ruff check ."
 .venv/bin/ruff check .

@@ -79,9 +79,13 @@ def add_user(session, net: Net, org_key: str, role: Role, email: str | None = No
 def scope_of(session, net: Net, org_key: str, role: Role | None = None) -> Scope:
     """The scope of the org's first user (or of `role` there), made current."""
     use_scope(session, system_scope(net.tenant.id))
-    session.refresh(net.orgs[org_key])
+    org = net.orgs[org_key]
+    if org in session:
+        session.refresh(org)
+    else:  # built by a module seed (tests/conftest.py): read it again in this test's session
+        org = session.get(Org, (org.tenant_id, org.id), populate_existing=True)
     user = net.users[org_key]
-    scope = staff_scope(session, tenant=net.tenant, org=net.orgs[org_key], role=role or user.role,
+    scope = staff_scope(session, tenant=net.tenant, org=org, role=role or user.role,
                         actor_kind=ActorKind.staff, actor_id=user.id)
     use_scope(session, scope)
     return scope

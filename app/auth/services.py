@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.errors import InvalidCredentials, InvalidToken, RefreshTokenReused, StoreRequired
 from app.auth.models import RefreshToken
-from app.auth.passwords import verify_password
+from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.auth.providers import LoginProvider
 from app.auth.tokens import digest, issue_access_token, new_secret, split_compound
 from app.db import utcnow, uuid7
@@ -63,6 +63,8 @@ def staff_login(session: Session, settings: AuthSettings, *, tenant_slug: str, e
     valid = verify_password(user.password_hash if user else None, password)
     if not (valid and is_active_staff(session, user)):
         raise InvalidCredentials(_BAD_CREDENTIALS)
+    if needs_rehash(user.password_hash):  # made at an older cost: the password is at hand now
+        user.password_hash = hash_password(password)
     return _open_family(session, settings, tenant_id=tenant.id, user=user)
 
 

@@ -112,6 +112,8 @@ class Sku(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
     image_url: Mapped[str | None] = mapped_column(String(1000))
     status: Mapped[ShelfStatus] = mapped_column(str_enum(ShelfStatus), default=ShelfStatus.on_shelf)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # finance (invoices): VAT in basis points (1300 = 13%); None = the tenant's default rate
+    tax_rate_bp: Mapped[int | None] = mapped_column(Integer)
 
 
 class PriceBand(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):

@@ -2,12 +2,13 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, uuid7
-from app.finance.models import CHART, AccountCode, AccountKind, JournalLine, LedgerAccount
+from app.finance.models import CHART, AccountCode, AccountKind, JournalEntry, JournalLine, LedgerAccount
 from app.tenancy.filters import scoped
 from app.tenancy.models import Org
 from app.tenancy.scope import Scope
@@ -52,11 +53,16 @@ class AccountBalance:
 
 
 def account_balances(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
-                     code: AccountCode | None = None) -> list[AccountBalance]:
-    """Every account in my scope with the sum of its lines (one grouped query)."""
+                     code: AccountCode | None = None, as_of: datetime | None = None) -> list[AccountBalance]:
+    """Every account in my scope with the sum of its lines, of entries before `as_of` if given."""
     totals = (select(JournalLine.account_id, func.sum(JournalLine.amount_minor).label("total"))
               .where(JournalLine.tenant_id == scope.tenant_id)
-              .group_by(JournalLine.account_id).subquery())
+              .group_by(JournalLine.account_id))
+    if as_of is not None:
+        totals = (totals.join(JournalEntry, (JournalEntry.tenant_id == JournalLine.tenant_id)
+                              & (JournalEntry.id == JournalLine.entry_id))
+                  .where(JournalEntry.created_at < as_of))
+    totals = totals.subquery()
     statement = (scoped(LedgerAccount, scope)
                  .add_columns(func.coalesce(totals.c.total, 0))
                  .outerjoin(totals, totals.c.account_id == LedgerAccount.id)

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import uuid7
+from app.db import utcnow, uuid7
 from app.errors import NotFound
+from app.finance.entry_filters import filter_entries
 from app.finance.errors import UnbalancedEntry
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
+from app.finance.periods import ensure_open
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
 from app.tenancy.scope import Scope, system_scope
@@ -60,8 +62,10 @@ def post_entry(session: Session, *, tenant_id: uuid.UUID, owner_path: str, kind:
         check_balanced([amount for _, amount in merged])
         if any(account.currency != currency for account, _ in merged):
             raise UnbalancedEntry("Every line of an entry is in the entry's currency.")
-        entry = JournalEntry(tenant_id=tenant_id, id=uuid7(), owner_path=owner_path, kind=kind,
-                             source_key=source_key, memo=memo, currency=currency,
+        posted_at = utcnow()
+        ensure_open(session, tenant_id, posted_at)  # a closed period refuses (also by trigger, 0015)
+        entry = JournalEntry(tenant_id=tenant_id, id=uuid7(), created_at=posted_at, owner_path=owner_path,
+                             kind=kind, source_key=source_key, memo=memo, currency=currency,
                              reverses_entry_id=reverses_entry_id, details=details or {})
         session.add(entry)
         session.flush()
@@ -104,11 +108,12 @@ def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
 
 
 def list_entries(session: Session, scope: Scope, *, kind: str | None = None, limit: int = 50,
-                 offset: int = 0) -> list[tuple[JournalEntry, list[JournalLine]]]:
-    """Entries in my scope, newest first, each with the lines on accounts I see."""
+                 offset: int = 0, **filters) -> list[tuple[JournalEntry, list[JournalLine]]]:
+    """Entries in my scope, newest first, each with the lines on accounts I see (`filters`: entry_filters)."""
     statement = scoped(JournalEntry, scope).order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
     if kind:
         statement = statement.where(JournalEntry.kind == kind)
+    statement = filter_entries(statement, **filters)
     entries = list(session.scalars(statement.limit(limit).offset(offset)))
     lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in entries}
     if entries:

@@ -1,12 +1,23 @@
 """The double-entry journal: accounts per org, entries, and signed lines that sum to zero."""
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, CreatedAtMixin, JsonType, OwnerPathMixin, TenantKeyMixin, str_enum
+from app.db import (
+    Base,
+    CreatedAtMixin,
+    JsonType,
+    OwnerPathMixin,
+    TenantKeyMixin,
+    UtcDateTime,
+    str_enum,
+    utcnow,
+)
+from app.tenancy.enums import ActorKind, Role
 from app.tenancy.models import tenant_fk
 
 
@@ -33,6 +44,7 @@ class AccountCode(StrEnum):
     payable = "payable"  # what we owe an org (commissions, payouts), per counterparty
     commission_expense = "commission_expense"
     points_liability = "points_liability"
+    inventory = "inventory"  # a buyer org's goods bought from its supplier (the buyer's books)
     # membership
     points_expense = "points_expense"  # points given to members (earned, adjusted, birthday gifts)
     points_breakage = "points_breakage"  # points that expired unused
@@ -51,6 +63,7 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.payable: AccountKind.liability,
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
+    AccountCode.inventory: AccountKind.asset,
     # membership
     AccountCode.points_expense: AccountKind.expense,
     AccountCode.points_breakage: AccountKind.revenue,
@@ -112,3 +125,49 @@ class JournalLine(TenantKeyMixin, OwnerPathMixin, Base):
     entry_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     account_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExportStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+class ExportJob(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
+    """One export of a dataset for a period, run as the scope that asked (owned by its org)."""
+
+    __tablename__ = "export_jobs"
+    __dataset__ = None
+    __table_args__ = (
+        tenant_fk(["org_id"], "orgs"),
+        tenant_fk(["filter_org_id"], "orgs"),
+        Index("ix_export_jobs_scope", "tenant_id", "owner_path", "created_at"),
+        CheckConstraint("rows_done >= 0 AND rows_total >= 0", name="progress_sane"),
+    )
+
+    dataset: Mapped[str] = mapped_column(String(40))
+    format: Mapped[ExportFormat] = mapped_column(str_enum(ExportFormat, 8))
+    period_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    period_to: Mapped[datetime] = mapped_column(UtcDateTime)
+    filter_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # narrows to that org's subtree
+    # who asked: the task rebuilds this scope (with the grants current when it runs)
+    org_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    requested_by_kind: Mapped[ActorKind] = mapped_column(str_enum(ActorKind))
+    requested_by_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    status: Mapped[ExportStatus] = mapped_column(str_enum(ExportStatus, 12), default=ExportStatus.queued)
+    rows_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    file_name: Mapped[str | None] = mapped_column(String(200))  # inside EXPORT_DIR, never a client path
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(String(500))
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -116,19 +116,28 @@ def post_dispute(session: Session, *, order: Order, dispute_ref: str, step: str,
 
 
 def post_gateway_fee(session: Session, *, tenant_id: uuid.UUID, owner_path: str, transaction_id: str,
-                     fee_minor: int, currency: str) -> JournalEntry | None:
-    """Dr gateway fees; Cr gateway clearing: the gateway kept part of the charge."""
+                     fee_minor: int, currency: str, order_id: uuid.UUID | None = None,
+                     org_id: uuid.UUID | None = None) -> JournalEntry | None:
+    """Dr gateway fees; Cr gateway clearing: the gateway kept part of the charge (or of a dispute).
+
+    Owned by the selling store (owner_path) and traced to its order and org in the details.
+    """
+    traced = {"order_id": str(order_id), "org_id": str(org_id)} if order_id else {}
     return post_entry(
         session, tenant_id=tenant_id, owner_path=owner_path, kind="gateway_fee",
         source_key=f"fee:{transaction_id}", currency=currency,
         lines=[(tenant_account(session, tenant_id, A.gateway_fees, currency), fee_minor),
                (tenant_account(session, tenant_id, A.gateway_clearing, currency), -fee_minor)],
-        memo="gateway fee", details={"balance_transaction": transaction_id})
+        memo="gateway fee", details={"balance_transaction": transaction_id, **traced})
 
 
 def post_repayment(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org_id: uuid.UUID,
                    entry_id: uuid.UUID, amount_minor: int, currency: str) -> JournalEntry | None:
-    """Dr the seller's cash; Cr the receivable from the buyer."""
+    """Dr the seller's cash; Cr the receivable from the buyer (and the buyer's side in its books)."""
+    from app.finance.buyer_postings import post_purchase_repayment  # noqa: PLC0415  (imports this module)
+
+    post_purchase_repayment(session, tenant_id=tenant_id, seller_id=seller.id, buyer_org_id=buyer_org_id,
+                            entry_id=entry_id, amount_minor=amount_minor, currency=currency)
     return post_entry(
         session, tenant_id=tenant_id, owner_path=seller.path, kind="credit_repayment",
         source_key=f"credit.repayment:{entry_id}", currency=currency,

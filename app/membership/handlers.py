@@ -38,4 +38,5 @@ BEAT_SCHEDULE = {
     "membership-expire-points": {"task": "app.membership.tasks.expire_points", "schedule": 3600.0},
     "membership-reevaluate-levels": {"task": "app.membership.tasks.reevaluate_levels",
                                      "schedule": 86400.0},
+    "membership-birthday-gifts": {"task": "app.membership.tasks.birthday_gifts", "schedule": 86400.0},
 }

@@ -69,3 +69,11 @@ def reevaluate_levels() -> int:
                 break
             after = batch.last_id
     return evaluated
+
+
+@celery_app.task(name="app.membership.tasks.birthday_gifts")
+def birthday_gifts() -> int:
+    """Today's birthday gift points, tenant by tenant; points given."""
+    from app.membership.gifts import grant_birthday_gifts  # noqa: PLC0415
+
+    return sum(_run(tenant_id, grant_birthday_gifts) for tenant_id in _tenant_ids())

@@ -96,10 +96,11 @@ def checkout(session: Session, scope: Scope, *, request: OrderRequest,
     lines = [{"sku_id": row.sku_id, "qty": row.qty} for row in rows]
     # The key identifies the checkout, not the lines: a replay finds the cart already emptied.
     request = OrderRequest(lines=lines, delivery=request.delivery, ship_to=request.ship_to, note=request.note,
-                      idempotency_key=request.idempotency_key, coupon_id=request.coupon_id,
-                      points=request.points,
+                      idempotency_key=request.idempotency_key, invoice=request.invoice,
+                      coupon_id=request.coupon_id, points=request.points,
                       fingerprint={"checkout": str(store.id), "delivery": request.delivery,
-                                   "ship_to": request.ship_to, "note": request.note})
+                                   "ship_to": request.ship_to, "note": request.note,
+                                   **({"invoice": request.invoice} if request.invoice else {})})
     if not rows and not (request.idempotency_key and has_key(session, scope, request.idempotency_key)):
         raise CartEmpty("The cart is empty.")
     placed = place_retail(session, scope, store_id=store.id, request=request)

@@ -120,6 +120,9 @@ class Order(TenantKeyMixin, OrderScopeMixin, CreatedAtMixin, Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(40))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # finance (invoices, 发票): the buyer's invoice title and tax id, when an invoice is wanted
+    invoice_title: Mapped[str | None] = mapped_column(String(200))
+    invoice_tax_id: Mapped[str | None] = mapped_column(String(20))
 
 
 class OrderLine(TenantKeyMixin, OrderScopeMixin, Base):
@@ -156,6 +159,9 @@ class OrderLine(TenantKeyMixin, OrderScopeMixin, Base):
     # Units and amount held by open refunds: reserved by a conditional UPDATE when requested.
     claimed_qty: Mapped[int] = mapped_column(Integer, default=0)
     claimed_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # finance (invoices): the VAT rate applied and the tax included in total_minor (tax-inclusive)
+    tax_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    tax_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     @property
     def open_qty(self) -> int:

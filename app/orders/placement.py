@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db import insert_or_ignore, utcnow, uuid7
 from app.errors import DomainError, NotFound
+from app.finance import invoices
 from app.orders import events, rules, stock_moves
 from app.orders.cache import TtlCache
 from app.orders.errors import IdempotencyKeyReused, InvalidOrder, InvalidSeller
@@ -50,6 +51,7 @@ class OrderRequest:
     payment_method: str | None = None
     idempotency_key: str | None = None
     fingerprint: dict | None = None  # what identifies the request instead of its lines (cart checkout)
+    invoice: dict | None = None  # {title, tax_id}: the buyer wants an invoice (finance.invoices)
     # membership (retail): a coupon, points to pay with, a points-mall item (app/membership/checkout.py)
     coupon_id: uuid.UUID | None = None
     points: int = 0
@@ -60,6 +62,8 @@ class OrderRequest:
                                                     ("mall_item_id", self.mall_item_id)) if value})
         body = {"lines": self.lines, "delivery": self.delivery, "ship_to": self.ship_to,
                 "note": self.note, "payment_method": self.payment_method, **extra}
+        if self.invoice:
+            body["invoice"] = self.invoice
         if self.fingerprint is not None:
             body = {**self.fingerprint, **extra}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -121,7 +125,8 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
     if not request.lines and request.idempotency_key:  # a replayed cart checkout, the cart now empty
         return _replay(_by_key(session, scope, request.idempotency_key), digest)
     sku_qty = _requested(request.lines)
-    currency, settings = _terms(session, seller.tenant_id)
+    invoice = invoices.invoice_fields(request.invoice, b2b=flow is not OrderFlow.retail)
+    currency, settings, tax_rate = _terms(session, seller.tenant_id)
     try:
         prices = _quote(session, seller=seller, buyer_org=buyer_org, sku_ids=[s for s, _ in sku_qty])
     except DomainError:  # no longer on sale: a replay still answers the order it made
@@ -152,16 +157,17 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
         placed_by_id=scope.actor_id, idempotency_key=request.idempotency_key,
         request_hash=digest if request.idempotency_key else None, paid_at=None, shipped_at=None,
         completed_at=None, cancelled_at=None, cancel_reason=None, created_at=now, updated_at=now,
-        **columns)
+        **invoice, **columns)
     if not _claim(session, order):  # this actor already used the key: answer what it made
         return _replay(_by_key(session, scope, request.idempotency_key), digest)
     names = _sku_names(session, order.tenant_id, [sku_id for sku_id, _ in sku_qty])
     lines = [OrderLine(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, line_no=number,
-                       sku_id=sku_id, sku_code=names.get(sku_id, (None, None))[0],
-                       name=names.get(sku_id, (None, None))[1], unit_price_minor=line.unit_price_minor,
+                       sku_id=sku_id, sku_code=names.get(sku_id, _UNNAMED)[0],
+                       name=names.get(sku_id, _UNNAMED)[1], unit_price_minor=line.unit_price_minor,
                        qty=line.qty, goods_minor=line.goods_minor, discount_minor=line.discount_minor,
                        total_minor=line.total_minor, shipped_qty=0, released_qty=0, refunded_qty=0,
-                       refunded_minor=0, claimed_qty=0, claimed_minor=0, **columns)
+                       refunded_minor=0, claimed_qty=0, claimed_minor=0, **columns,
+                       **_tax(line.total_minor, names.get(sku_id, _UNNAMED)[2], tax_rate))
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
     _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
     member.record(session, order, lines)  # coupon used, points spent, adjustments stored
@@ -211,11 +217,21 @@ def _insert_persistent(session: Session, model, rows: list) -> None:
         session.add(row)
 
 
-def _terms(session: Session, tenant_id: uuid.UUID) -> tuple[str, dict]:
-    """The tenant's currency and order settings (cached for a minute)."""
+_UNNAMED = (None, None, None)
+
+
+def _tax(total_minor: int, sku_rate: int | None, default_rate: int) -> dict:
+    """The line's VAT rate (the SKU's, else the tenant's) and the tax inside its paid total."""
+    rate = default_rate if sku_rate is None else sku_rate
+    return {"tax_rate_bp": rate, "tax_minor": invoices.tax_included(total_minor, rate)}
+
+
+def _terms(session: Session, tenant_id: uuid.UUID) -> tuple[str, dict, int]:
+    """The tenant's currency, order settings and default VAT rate (cached for a minute)."""
     def load():
         tenant = session.get(Tenant, tenant_id)
-        return tenant.currency, (tenant.settings or {}).get("orders", {})
+        settings = tenant.settings or {}
+        return tenant.currency, settings.get("orders", {}), invoices.default_rate(settings)
 
     return _TENANT_TERMS.get(tenant_id, load)
 
@@ -245,14 +261,14 @@ def has_key(session: Session, scope: Scope, key: str) -> bool:
 
 
 def _sku_names(session: Session, tenant_id: uuid.UUID,
-               sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
-    """Code and name of each SKU, snapshotted on the line (cached for a few minutes)."""
+               sku_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str, int | None]]:
+    """Code, name and VAT rate of each SKU, snapshotted on the line (cached for a few minutes)."""
     from app.catalog.models import Sku  # noqa: PLC0415
 
     def load(keys):
-        rows = session.execute(select(Sku.id, Sku.code, Sku.name).where(
+        rows = session.execute(select(Sku.id, Sku.code, Sku.name, Sku.tax_rate_bp).where(
             Sku.tenant_id == tenant_id, Sku.id.in_([sku_id for _, sku_id in keys])))
-        return {(tenant_id, sku_id): (code, name) for sku_id, code, name in rows}
+        return {(tenant_id, sku_id): (code, name, rate) for sku_id, code, name, rate in rows}
 
     found = _SKU_NAMES.get_many([(tenant_id, sku_id) for sku_id in sku_ids], load)
     return {sku_id: value for (_, sku_id), value in found.items()}

@@ -2,6 +2,7 @@
 
 import uuid
 
+from marshmallow.utils import get_value
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
@@ -9,12 +10,7 @@ from app.errors import NotFound
 from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import visible
-from app.tenancy.masking import present, redact_free_text
-from app.tenancy.scope import Scope, current_scope
-
-PERSONAL = ("name", "phone", "address")
-FREE_TEXT = {"orders": ("note", "cancel_reason"), "order_history": ("note",),
-             "refunds": ("reason", "decision_note")}
+from app.tenancy.scope import Scope
 
 
 def order_visible(model, scope: Scope) -> ColumnElement[bool]:
@@ -28,12 +24,15 @@ def seller_side(scope: Scope, order: Order) -> bool:
     return bool(scope.is_staff and scope.org_path and order.seller_path.startswith(scope.org_path))
 
 
-def fidelity_of(scope: Scope, order: Order) -> Fidelity:
-    """The buying consumer sees in full; orgs by the better of the buyer and the seller side."""
-    if scope.consumer_id is not None and order.buyer_consumer_id == scope.consumer_id:
+def fidelity_of(scope: Scope, order) -> Fidelity:
+    """How much of an order (or refund: model or its API dict) the scope sees: the buying
+    consumer in full; orgs by the better of the buyer and the seller side."""
+    buyer, owner_path, seller_path = (get_value(order, key) for key in (
+        "buyer_consumer_id", "owner_path", "seller_path"))
+    if scope.consumer_id is not None and buyer == scope.consumer_id:
         return Fidelity.full
     view = scope.view(Dataset.orders)
-    return max(view.fidelity_at(order.owner_path), view.fidelity_at(order.seller_path),
+    return max(view.fidelity_at(owner_path), view.fidelity_at(seller_path),
                key=lambda fidelity: fidelity.rank)
 
 
@@ -95,43 +94,27 @@ def list_refunds(session: Session, scope: Scope, *, status=None, limit: int = 50
 
 def order_detail(session: Session, scope: Scope, order: Order, *, lines: list[OrderLine] | None = None,
                  with_history: bool = True) -> dict:
-    """An order for the API, its personal data masked at the scope's fidelity."""
-    fidelity = fidelity_of(scope, order)
-    ship_to = present(dict(order.ship_to), fidelity, PERSONAL) if order.ship_to else None
-    if ship_to is not None:
-        ship_to.pop("fidelity", None)
+    """An order for the API with its lines (and history, shipments, refunds): raw data; the
+    response schema (`OrderOut`) masks it at the scope's fidelity."""
     detail = {column.key: getattr(order, column.key) for column in Order.__table__.columns
-              if column.key not in ("request_hash", "ship_to")}
-    detail = redact_free_text(detail, fidelity, FREE_TEXT["orders"])
-    detail.update(ship_to=ship_to, fidelity=fidelity,
-                  lines=lines if lines is not None else lines_of(session, order))
+              if column.key != "request_hash"}
+    detail["lines"] = lines if lines is not None else lines_of(session, order)
     if with_history:
-        detail["history"] = [redact_free_text(_columns(row), fidelity, FREE_TEXT["order_history"])
-                             for row in session.scalars(
+        detail["history"] = list(session.scalars(
             select(OrderHistory).where(OrderHistory.tenant_id == order.tenant_id,
                                        OrderHistory.order_id == order.id)
-            .order_by(OrderHistory.created_at, OrderHistory.id))]
+            .order_by(OrderHistory.created_at, OrderHistory.id)))
         detail["shipments"] = list(session.scalars(
             select(Shipment).where(Shipment.tenant_id == order.tenant_id,
                                    Shipment.order_id == order.id).order_by(Shipment.created_at)))
-        detail["refunds"] = [refund_detail(session, refund, scope, fidelity=fidelity)
-                             for refund in session.scalars(
+        detail["refunds"] = [refund_detail(session, refund) for refund in session.scalars(
             select(Refund).where(Refund.tenant_id == order.tenant_id, Refund.order_id == order.id)
             .order_by(Refund.created_at))]
     return detail
 
 
-def _columns(row) -> dict:
-    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
-
-
-def refund_detail(session: Session, refund: Refund, scope: Scope | None = None, *,
-                  fidelity: Fidelity | None = None) -> dict:
-    """A refund for the API; its reason and notes are redacted below full fidelity (by default
-    the request's scope decides, like its order; no scope at all redacts)."""
-    if fidelity is None:
-        scope = scope or current_scope()
-        fidelity = fidelity_of(scope, refund) if scope is not None else Fidelity.none
-    detail = redact_free_text(_columns(refund), fidelity, FREE_TEXT["refunds"])
+def refund_detail(session: Session, refund: Refund) -> dict:
+    """A refund for the API with its lines: raw data; `RefundOut` redacts its free text."""
+    detail = {column.key: getattr(refund, column.key) for column in Refund.__table__.columns}
     detail["lines"] = refund_lines_of(session, refund)
     return detail

@@ -3,8 +3,10 @@
 import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
+from app.orders.queries import fidelity_of
 from app.schemas import Money, PageQuery, Quantity, Schema, StrictInteger
-from app.tenancy.enums import ActorKind, Fidelity
+from app.tenancy.enums import ActorKind
+from app.tenancy.masking import MaskedName, MaskedPhone, MaskedText, RedactedText, RowFidelity, ScopedSchema
 
 EXAMPLE_SKU = "0196b7c2-5f7e-7c1a-9d3e-3f1b2a4c5d6e"
 
@@ -45,12 +47,26 @@ class MemberChoicesIn(Schema):
                            metadata={"description": "Points paid as money, within the order's max share"})
 
 
+REDACTED = "Redacted below full fidelity"
+
+
+class InvoiceIn(Schema):
+    """The buyer wants an invoice (发票): a title, and for a company (always on B2B) its tax id."""
+
+    title = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
+                             metadata={"example": "上海某某贸易有限公司"})
+    tax_id = ma.fields.String(load_default=None, validate=ma.validate.Length(15, 20),
+                              metadata={"description": "纳税人识别号 / unified social credit code",
+                                        "example": "91350100M000100Y43"})
+
+
 class RetailOrderIn(MemberChoicesIn):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class CheckoutIn(MemberChoicesIn):
@@ -58,6 +74,7 @@ class CheckoutIn(MemberChoicesIn):
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class InStoreOrderIn(MemberChoicesIn):
@@ -66,12 +83,14 @@ class InStoreOrderIn(MemberChoicesIn):
     delivery = ma.fields.String(load_default="pickup", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class SupplyOrderIn(Schema):
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     payment_method = ma.fields.Enum(PaymentMethod, load_default=None, metadata={"example": "credit"})
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 500))
+    invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
 class CartItemIn(Schema):
@@ -157,6 +176,16 @@ class OrderLineOut(Schema):
     released_qty = Quantity()
     refunded_qty = Quantity()
     refunded_minor = Money()
+    tax_rate_bp = ma.fields.Integer(allow_none=True, metadata={"description": "VAT rate, basis points"})
+    tax_minor = Money(metadata={"description": "VAT included in total_minor"})
+
+
+class ShipToOut(Schema):
+    """The delivery address of an order, at the order's fidelity."""
+
+    name = MaskedName(metadata={"example": "王小明"})
+    phone = MaskedPhone(metadata={"example": "13800138000"})
+    address = MaskedText(metadata={"example": "上海市静安区南京西路 1 号"})
 
 
 class HistoryOut(Schema):
@@ -166,7 +195,7 @@ class HistoryOut(Schema):
     refund_id = ma.fields.UUID(allow_none=True)
     actor_kind = ma.fields.Enum(ActorKind)
     actor_id = ma.fields.UUID(allow_none=True)
-    note = ma.fields.String(allow_none=True)
+    note = RedactedText()
     created_at = ma.fields.DateTime()
 
 
@@ -185,15 +214,17 @@ class RefundLineOut(Schema):
     amount_minor = Money()
 
 
-class RefundOut(Schema):
+class RefundOut(ScopedSchema):
+    row_fidelity = staticmethod(fidelity_of)
+
     id = ma.fields.UUID()
     order_id = ma.fields.UUID()
     kind = ma.fields.Enum(RefundKind)
     status = ma.fields.Enum(RefundStatus)
     amount_minor = Money()
     currency = ma.fields.String()
-    reason = ma.fields.String(allow_none=True)
-    decision_note = ma.fields.String(allow_none=True)
+    reason = RedactedText()
+    decision_note = RedactedText()
     gateway_ref = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     decided_at = ma.fields.DateTime(allow_none=True)
@@ -224,12 +255,16 @@ class OrderSummaryOut(Schema):
     cancelled_at = ma.fields.DateTime(allow_none=True)
 
 
-class OrderOut(OrderSummaryOut):
-    ship_to = ma.fields.Nested(ShipTo, allow_none=True,
+class OrderOut(ScopedSchema, OrderSummaryOut):
+    row_fidelity = staticmethod(fidelity_of)
+
+    ship_to = ma.fields.Nested(ShipToOut, allow_none=True,
                                metadata={"description": "Masked below full fidelity"})
-    note = ma.fields.String(allow_none=True)
-    cancel_reason = ma.fields.String(allow_none=True)
-    fidelity = ma.fields.Enum(Fidelity)
+    note = RedactedText()
+    cancel_reason = RedactedText()
+    invoice_title = RedactedText()
+    invoice_tax_id = RedactedText()
+    fidelity = RowFidelity()
     lines = ma.fields.List(ma.fields.Nested(OrderLineOut))
     history = ma.fields.List(ma.fields.Nested(HistoryOut))
     shipments = ma.fields.List(ma.fields.Nested(ShipmentOut))

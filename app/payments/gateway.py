@@ -60,6 +60,21 @@ class BalanceTransaction:
     reporting_category: str
     source: str | None
     created: int
+    # The tenant the source was made for (its metadata, or its PaymentIntent's), when listed per
+    # payout: one gateway account serves every tenant, and reconciliation keeps to its own.
+    tenant_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayPayoutInfo:
+    """A payout from the gateway balance to the bank, as the gateway lists it."""
+
+    id: str
+    amount_minor: int
+    currency: str
+    status: str
+    created: int
+    arrival_date: int | None = None
 
 
 class PaymentGateway(Protocol):
@@ -88,7 +103,13 @@ class PaymentGateway(Protocol):
                          idempotency_key: str) -> GatewayReversal: ...
 
     def list_balance_transactions(self, *, source: str | None = None, limit: int = 100,
-                                  starting_after: str | None = None) -> list[BalanceTransaction]: ...
+                                  starting_after: str | None = None,
+                                  payout: str | None = None) -> list[BalanceTransaction]:
+        """One page, newest first; `payout`: the transactions that payout paid out (and itself)."""
+
+    def list_payouts(self, *, created_gte: int | None = None, limit: int = 100,
+                     starting_after: str | None = None) -> list[GatewayPayoutInfo]:
+        """One page of payouts, newest first, created at or after `created_gte` (unix seconds)."""
 
 
 def payment_idempotency_key(tenant_id, payment_id) -> str:

@@ -156,18 +156,26 @@ def _method(gateway_name: str) -> str:
 
 def _post_fees(session: Session, *, payment: Payment, order: Order, gateway: PaymentGateway) -> None:
     """The gateway's fee on this charge, from its balance transactions; a later sweep may retry."""
-    if not payment.charge_ref:
-        return
+    if payment.charge_ref:
+        post_fees_of(session, source=payment.charge_ref, order=order, gateway=gateway)
+
+
+def post_fees_of(session: Session, *, source: str, order: Order, gateway: PaymentGateway) -> None:
+    """Book the fees of a gateway object (a charge, a dispute), traced to its order and store.
+
+    Reconciliation reports a fee this could not read (the gateway did not answer) as missing.
+    """
     try:
-        transactions = gateway.list_balance_transactions(source=payment.charge_ref)
+        transactions = gateway.list_balance_transactions(source=source)
     except GatewayError:
-        log.warning("could not read the fee of charge %s", payment.charge_ref, exc_info=True)
+        log.warning("could not read the fee of %s", source, exc_info=True)
         return
     for transaction in transactions:
         if transaction.fee_minor:
-            postings.post_gateway_fee(session, tenant_id=payment.tenant_id, owner_path=order.seller_path,
+            postings.post_gateway_fee(session, tenant_id=order.tenant_id, owner_path=order.seller_path,
                                       transaction_id=transaction.id, fee_minor=transaction.fee_minor,
-                                      currency=transaction.currency)
+                                      currency=transaction.currency, order_id=order.id,
+                                      org_id=order.seller_org_id)
 
 
 def payments_for(session: Session, scope: Scope, *, order_id: uuid.UUID) -> list[dict]:

@@ -49,5 +49,8 @@ class OfflineGateway:
         return GatewayReversal(id=_ref("trr", idempotency_key), transfer_id=transfer_id,
                                amount_minor=amount_minor)
 
-    def list_balance_transactions(self, *, source=None, limit=100, starting_after=None):
+    def list_balance_transactions(self, *, source=None, limit=100, starting_after=None, payout=None):
         return []
+
+    def list_payouts(self, *, created_gte=None, limit=100, starting_after=None):
+        return []  # bank transfers are confirmed one by one by finance: no gateway balance to pay out

@@ -8,6 +8,7 @@ from app.payments.gateway import (
     BalanceTransaction,
     GatewayError,
     GatewayPayment,
+    GatewayPayoutInfo,
     GatewayRefund,
     GatewayReversal,
     GatewayTransfer,
@@ -49,6 +50,18 @@ def _id_of(value) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value["id"]
+
+
+def _tenant_of(source) -> str | None:
+    """The tenant_id our metadata put on an expanded source, or on its PaymentIntent."""
+    if not isinstance(source, dict):
+        return None
+    intent = source.get("payment_intent")
+    for holder in (source, intent if isinstance(intent, dict) else {}):
+        tenant = (holder.get("metadata") or {}).get("tenant_id")
+        if tenant:
+            return str(tenant)
+    return None
 
 
 class StripeGateway:
@@ -133,16 +146,32 @@ class StripeGateway:
         return GatewayReversal(id=reversal["id"], transfer_id=_id_of(reversal["transfer"]),
                                amount_minor=int(reversal["amount"]))
 
-    def list_balance_transactions(self, *, source=None, limit=100, starting_after=None):
+    def list_balance_transactions(self, *, source=None, limit=100, starting_after=None, payout=None):
         params = {"limit": limit}
         if source:
             params["source"] = source
         if starting_after:
             params["starting_after"] = starting_after
+        if payout:
+            # Per payout, reconciliation needs each source's tenant: expand it (and its intent).
+            params["payout"] = payout
+            params["expand"] = ["data.source", "data.source.payment_intent"]
         page = self._call(self.client.v1.balance_transactions.list, params=params)
         return [BalanceTransaction(
             id=bt["id"], amount_minor=int(bt["amount"]), fee_minor=int(bt["fee"]),
             net_minor=int(bt["net"]), currency=str(bt["currency"]).upper(),
             reporting_category=bt["reporting_category"], source=_id_of(bt.get("source")),
-            created=int(bt["created"]),
+            created=int(bt["created"]), tenant_hint=_tenant_of(bt.get("source")),
         ) for bt in page["data"]]
+
+    def list_payouts(self, *, created_gte=None, limit=100, starting_after=None):
+        params = {"limit": limit}
+        if created_gte is not None:
+            params["created"] = {"gte": int(created_gte)}
+        if starting_after:
+            params["starting_after"] = starting_after
+        page = self._call(self.client.v1.payouts.list, params=params)
+        return [GatewayPayoutInfo(id=po["id"], amount_minor=int(po["amount"]),
+                                  currency=str(po["currency"]).upper(), status=po["status"],
+                                  created=int(po["created"]), arrival_date=po.get("arrival_date"))
+                for po in page["data"]]

@@ -7,10 +7,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import insert_or_ignore, utcnow
+from app.orders.models import Order
 from app.payments import intents, outside, refunds
 from app.payments.errors import InvalidSignature
 from app.payments.gateway import GatewayPayment, GatewayRefund, PaymentGateway
 from app.payments.models import GatewayPayout, Payment, PaymentStatus, WebhookEvent
+from app.platform import metrics
 from app.platform.outbox import record_event
 from app.tenancy.elevation import Why, elevated, enter_scope
 from app.tenancy.models import Tenant
@@ -27,6 +29,7 @@ def verify(payload: bytes, signature_header: str | None, *, secret: str, toleran
     try:
         return verify_webhook(payload, signature_header, secret, tolerance_seconds)
     except InvalidWebhookSignature as error:
+        metrics.WEBHOOK_DELIVERIES.labels("stripe", "invalid_signature").inc()
         raise InvalidSignature("The webhook signature is missing, wrong or too old.") from error
 
 
@@ -53,7 +56,9 @@ def receive(session: Session, payload: bytes, signature_header: str | None, *, s
     """Verify and store a delivery: (event id, was it a duplicate, is it already processed)."""
     event = verify(payload, signature_header, secret=secret, tolerance_seconds=tolerance_seconds)
     if store(session, event):
+        metrics.WEBHOOK_DELIVERIES.labels("stripe", "accepted").inc()
         return event["id"], False, False
+    metrics.WEBHOOK_DELIVERIES.labels("stripe", "duplicate").inc()
     processed = session.scalar(select(WebhookEvent.processed_at).where(WebhookEvent.id == event["id"]))
     return event["id"], True, processed is not None
 
@@ -73,6 +78,7 @@ def process(session: Session, *, event_id: str, gateway: PaymentGateway) -> str 
     enter_scope(session, Why.webhook, scope=PLATFORM_SCOPE)
     session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(
         outcome=outcome[:100], tenant_id=_tenant_of_outcome(session, event), last_error=None))
+    metrics.count_webhook_outcome(session, provider="stripe", event_type=event_type, outcome=outcome[:100])
     return outcome
 
 
@@ -199,9 +205,14 @@ def on_dispute(session: Session, event: dict, gateway: PaymentGateway) -> str:
     tenant_id, payment = followed
     with elevated(session, Why.webhook, scope=system_scope(tenant_id)):
         if event["type"] == "charge.dispute.closed":
-            return outside.dispute_closed(session, payment=payment, dispute=dispute)
-        outside.dispute_opened(session, payment=payment, dispute=dispute)
-        return "dispute_opened"
+            outcome = outside.dispute_closed(session, payment=payment, dispute=dispute)
+        else:
+            outside.dispute_opened(session, payment=payment, dispute=dispute)
+            outcome = "dispute_opened"
+        # The dispute's fee (taken with the funds) is booked like a charge's, once per transaction.
+        order = session.get(Order, (tenant_id, payment.order_id))
+        intents.post_fees_of(session, source=dispute["id"], order=order, gateway=gateway)
+        return outcome
 
 
 def on_payment_canceled(session: Session, event: dict, gateway: PaymentGateway) -> str:

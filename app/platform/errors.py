@@ -13,3 +13,7 @@ class NotDeadLettered(DomainError):
 
 class OutboxLagging(DomainError):
     status, code = 503, "outbox_lagging"
+
+
+class InvalidMetricsToken(DomainError):
+    status, code = 401, "invalid_metrics_token"

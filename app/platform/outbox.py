@@ -64,6 +64,7 @@ def record_event(session: Session, *, tenant_id: uuid.UUID, owner_path: str, typ
                         subject_id=subject_id, payload=payload or {})
     session.add(event)
     relay_after_commit(session, tenant_id)
+    metrics.count_committed_event(session, type, event.payload)
     return event
 
 

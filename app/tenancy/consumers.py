@@ -8,30 +8,26 @@ from sqlalchemy.orm import Session
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
-from app.tenancy.masking import present
 from app.tenancy.models import Consumer
 from app.tenancy.scope import Scope
 
-PERSONAL_FIELDS = ("name", "phone")
+
+def fidelity_of(scope: Scope, consumer: Consumer) -> Fidelity:
+    """How much of a consumer row the scope sees (the response schema masks by it): the consumer
+    themself in full, an org by its view of the consumer's home store."""
+    if scope.consumer_id is not None and scope.consumer_id == consumer.id:
+        return Fidelity.full
+    return scope.fidelity(Dataset.consumers, consumer.owner_path)
 
 
-def as_seen(consumer: Consumer, scope: Scope) -> dict:
-    row = {column: getattr(consumer, column) for column in (
-        "id", "name", "phone", "home_store_id", "guide_id", "referrer_id", "created_at")}
-    fidelity = (Fidelity.full if scope.consumer_id == consumer.id
-                else scope.fidelity(Dataset.consumers, consumer.owner_path))
-    return present(row, fidelity, PERSONAL_FIELDS)
-
-
-def list_consumers(session: Session, scope: Scope, *, limit: int, offset: int) -> list[dict]:
-    rows = session.scalars(
+def list_consumers(session: Session, scope: Scope, *, limit: int, offset: int) -> list[Consumer]:
+    return list(session.scalars(
         scoped(Consumer, scope).order_by(Consumer.created_at.desc(), Consumer.id.desc())
-        .limit(limit).offset(offset))
-    return [as_seen(row, scope) for row in rows]
+        .limit(limit).offset(offset)))
 
 
-def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> dict:
-    return as_seen(get_visible(session, Consumer, scope, consumer_id), scope)
+def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> Consumer:
+    return get_visible(session, Consumer, scope, consumer_id)
 
 
 def consumer_counts(session: Session, scope: Scope) -> list[dict]:

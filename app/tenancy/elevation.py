@@ -50,6 +50,11 @@ class Why(StrEnum):
     use_credit = "a credit account lies between a seller and its buyer; both sides change it"
     rewrite_paths = "a moved subtree's paths are rewritten, which only the system scope may do"
     count_totals = "an aggregate endpoint counts rows the caller may see as totals, never as rows"
+    # finance
+    export_as_asker = "an export task, started as the system, reads as the scope that asked for it"
+    # finance controls (finance-b)
+    finance_controls = ("the brand's finance closes periods and reconciles the tenant's gateway money"
+                        " against payments, refunds, disputes and the journal of every org")
     # membership
     post_points = "the points liability is booked on the brand's accounts, whoever moved the points"
     membership_batch = "a membership batch (expiry, pending points, levels) runs as the tenant's system"

@@ -52,6 +52,10 @@ class Action(StrEnum):
     grant_data = "grants.edit"
     edit_sharing_policy = "policy.edit"
     view_audit = "audit.view"
+    # finance controls (finance-b)
+    close_periods = "periods.close"
+    correct_entries = "journal.correct"
+    reconcile = "finance.reconcile"
     # membership
     configure_membership = "membership.configure"  # the brand's program and levels
     join_membership = "membership.join"  # a consumer takes the member card
@@ -81,6 +85,8 @@ _MANAGER: dict[Action, Reach] = {
     A.edit_assortment: SUBTREE, A.adjust_stock: OWN,
     A.manage_network: SUBTREE, A.manage_users: SUBTREE, A.manage_api_keys: SUBTREE,
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
+    # finance controls (finance-b): the brand's books, so the brand's own org
+    A.close_periods: OWN, A.correct_entries: OWN, A.reconcile: OWN,
     A.configure_membership: OWN,  # membership
     # membership: coupons and the points mall
     A.manage_coupons: OWN, A.manage_mall: OWN,
@@ -95,6 +101,8 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
         A.confirm_payment: OWN, A.post_repayment: OWN, A.set_credit_limit: OWN,
         A.view_finance: SUBTREE, A.export: SUBTREE, A.approve_statements: SUBTREE,
         A.retry_dead_letters: SUBTREE, A.view_audit: SUBTREE,
+        # finance controls (finance-b)
+        A.close_periods: OWN, A.correct_entries: OWN, A.reconcile: OWN,
     },
     Role.buyer: {
         A.place_supply_order: OWN, A.pay_order: OWN, A.cancel_order: OWN, A.ship_order: OWN,

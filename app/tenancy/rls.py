@@ -250,6 +250,12 @@ TABLE_POLICIES: dict[str, Policy] = {
     "ledger_accounts": subtree_policy(None),
     "journal_entries": subtree_policy(None),
     "journal_lines": subtree_policy(None),
+    # finance
+    "export_jobs": subtree_policy(None),
+    # finance controls (finance-b): tenant-wide rows owned by the brand; a difference by its store
+    "accounting_periods": subtree_policy(None),
+    "reconciliation_runs": subtree_policy(None),
+    "reconciliation_differences": subtree_policy(None),
     # membership: the program and levels are the brand's (everyone reads); members and their
     # ledgers belong to the home store's subtree and to the consumer
     "membership_programs": POLICY_KINDS["brand_catalog"],

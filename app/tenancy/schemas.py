@@ -3,7 +3,9 @@
 import marshmallow as ma
 
 from app.schemas import PageQuery, Schema
+from app.tenancy import consumers
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, OrgKind, Role
+from app.tenancy.masking import MaskedName, MaskedPhone, RowFidelity, ScopedSchema
 
 
 class OrgSchema(Schema):
@@ -61,15 +63,17 @@ class GrantSchema(GrantSetSchema):
     updated_at = ma.fields.DateTime()
 
 
-class ConsumerSchema(Schema):
+class ConsumerSchema(ScopedSchema):
+    row_fidelity = staticmethod(consumers.fidelity_of)
+
     id = ma.fields.UUID()
-    name = ma.fields.String(allow_none=True)
-    phone = ma.fields.String(allow_none=True)
+    name = MaskedName()
+    phone = MaskedPhone()
     home_store_id = ma.fields.UUID()
     guide_id = ma.fields.UUID(allow_none=True)
     referrer_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.DateTime()
-    fidelity = ma.fields.Enum(Fidelity, metadata={"description": "How much of this row you see"})
+    fidelity = RowFidelity()
 
 
 class ConsumerSummarySchema(Schema):

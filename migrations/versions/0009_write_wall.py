@@ -30,8 +30,9 @@ def upgrade():
         return
     op.execute(rls.FUNCTIONS_V2_SQL)
     inspector = sa.inspect(op.get_bind())
+    existing = set(inspector.get_table_names())
     for table, policy in rls.TABLE_POLICIES.items():
-        if not inspector.has_table(table):  # created by a later revision, which applies its policy
+        if table not in existing:  # created by a later revision, which applies its own policy
             continue
         for statement in rls.policy_sql(table, policy):
             op.execute(statement)

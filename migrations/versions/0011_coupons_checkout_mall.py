@@ -4,7 +4,7 @@ Each new table gets its read and write policies from app.tenancy.rls.TABLE_POLIC
 trigger that keeps tenant ids and paths unchangeable outside the system scope (as 0009 does).
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-02 00:45:28.336742
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from app.tenancy import rls
 
 revision = '0011'
-down_revision = '0010'
+down_revision = '0015'  # after the highest revision in this tree; the lead re-chains by number
 branch_labels = None
 depends_on = None
 

@@ -18,13 +18,17 @@ from app.auth.services import AuthSettings
 from app.auth.tokens import issue_access_token
 from app.db import uuid7
 from app.tenancy.enums import Role
-from app.tenancy.models import Consumer, ConsumerIdentity, Org
+from app.tenancy.models import Consumer, ConsumerIdentity, Org, User
 from app.tenancy.scope import set_current_scope, system_scope
 from tests.factories import PASSWORD, add_consumer, add_user, login, make_tenant
 from tests.support.apps import closed_port_url
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.scope import use_scope
 from tests.support.wechat import running_wechat
+
+# Ids that name nothing; fixed, so that every xdist worker collects the same test ids.
+NOBODY = uuid.UUID("0196b7c2-0000-7000-8000-0000000b0d1e")
+NOTHING = uuid.UUID("0196b7c2-0000-7000-8000-00000000dead")
 
 
 def sign_in(client, net, org_key, *, password=PASSWORD, address="10.0.0.1", email=None):
@@ -61,6 +65,38 @@ def test_passwords_are_stored_as_argon2id_hashes(session):
     net = make_tenant(session)
     assert net.users["brand"].password_hash.startswith("$argon2id$")
     assert PASSWORD not in net.users["brand"].password_hash
+
+
+def test_a_login_rehashes_a_password_stored_at_an_older_cost_and_it_keeps_working(
+        client, session, real_password_cost):
+    from argon2 import PasswordHasher  # noqa: PLC0415
+
+    net = make_tenant(session)
+    user = net.users["east"]
+    as_system(session, net)
+    user.password_hash = PasswordHasher().hash(PASSWORD)  # argon2-cffi's default cost (m=64 MiB, p=4)
+    session.flush()
+    assert sign_in(client, net, "east", password="wrong-password").status_code == 401
+    assert ",p=4$" in stored_hash(session, net, user)  # a wrong password changes nothing
+    assert sign_in(client, net, "east").status_code == 200
+    assert stored_hash(session, net, user).startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert sign_in(client, net, "east").status_code == 200
+
+
+def stored_hash(session, net, user) -> str:
+    as_system(session, net)
+    return session.scalar(select(User.password_hash).where(User.tenant_id == user.tenant_id,
+                                                            User.id == user.id))
+
+
+def test_a_throttled_login_is_refused_before_any_password_is_hashed(client, session, monkeypatch):
+    net = make_tenant(session)
+    for _ in range(5):
+        assert sign_in(client, net, "east", password="wrong-password").status_code == 401
+    checked = []
+    monkeypatch.setattr(services, "verify_password", lambda *args: checked.append(args) or True)
+    response = sign_in(client, net, "east")
+    assert response.status_code == 429 and checked == []
 
 
 def test_the_email_is_matched_without_regard_to_case(client, session):
@@ -170,8 +206,8 @@ def test_a_deactivated_user_cannot_refresh(client, session):
 
 
 @pytest.mark.parametrize("token", [
-    "garbage", "no dot at all", f"{uuid.uuid4()}.", f".{'x' * 43}", "a.b.c", "not-a-uuid.secret",
-    f"{uuid.uuid4()}.{'x' * 43}", f"{uuid.uuid4().hex}.{'x' * 43}", "ä.ö", "." * 10,
+    "garbage", "no dot at all", f"{NOBODY}.", f".{'x' * 43}", "a.b.c", "not-a-uuid.secret",
+    f"{NOBODY}.{'x' * 43}", f"{NOBODY.hex}.{'x' * 43}", "ä.ö", "." * 10,
 ])
 def test_malformed_refresh_tokens_answer_401_never_500(client, session, token):
     for path in ("/auth/refresh", "/auth/logout"):
@@ -359,8 +395,8 @@ def test_a_revoked_key_answers_401(client, session):
 
 
 @pytest.mark.parametrize("presented", [
-    "garbage", "tmk.a.b.c", f"xxx.{uuid.uuid4().hex}.{uuid.uuid4().hex}.secret",
-    f"tmk.{uuid.uuid4().hex}.{uuid.uuid4().hex}.secret", "tmk...", "tmk.1.2.3.4",
+    "garbage", "tmk.a.b.c", f"xxx.{NOBODY.hex}.{NOTHING.hex}.secret",
+    f"tmk.{NOBODY.hex}.{NOTHING.hex}.secret", "tmk...", "tmk.1.2.3.4",
 ])
 def test_malformed_or_unknown_api_keys_answer_401(client, session, presented):
     response = client.get("/network/me", headers={"X-Api-Key": presented})

@@ -1,14 +1,26 @@
 """Catalog API over HTTP: brand catalog, prices and bands, assortments, stock, storefront, isolation."""
 
+import pytest
+
 from app.auth.tokens import issue_access_token
 from app.demo.catalog import seed_catalog
 from tests.factories import add_consumer, login, make_tenant
 
 
-def seeded(session):
+def _seed(session):
     net = make_tenant(session)
-    skus = seed_catalog(session, net.tenant, net.orgs)
-    return net, skus
+    return net, seed_catalog(session, net.tenant, net.orgs)
+
+
+@pytest.fixture(scope="module")
+def catalog(module_seed):
+    """A tenant with the demo catalog, seeded once for the module (each test in a savepoint)."""
+    return module_seed(_seed)
+
+
+@pytest.fixture(scope="module")
+def other_tenant(module_seed):
+    return module_seed(make_tenant)
 
 
 def consumer_headers(app, consumer) -> dict:
@@ -54,8 +66,8 @@ def test_products_filter_by_a_parent_category_including_its_children(client, ses
     assert len(page) == 1
 
 
-def test_a_duplicate_barcode_answers_409(client, session):
-    net, skus = seeded(session)
+def test_a_duplicate_barcode_answers_409(client, session, catalog):
+    net, skus = catalog
     brand = login(client, net, "brand")
     response = client.post("/catalog/skus", headers=brand, json={
         "product_id": str(skus["LJ-100"].product_id), "code": "NEW", "name": "x",
@@ -63,25 +75,25 @@ def test_a_duplicate_barcode_answers_409(client, session):
     assert response.status_code == 409 and response.get_json()["code"] == "duplicate_sku"
 
 
-def test_a_distributor_reads_the_catalog_but_cannot_change_it(client, session):
-    net, skus = seeded(session)
+def test_a_distributor_reads_the_catalog_but_cannot_change_it(client, session, catalog):
+    net, skus = catalog
     east = login(client, net, "east")
     assert len(client.get("/catalog/skus?limit=200", headers=east).get_json()) == len(skus)
     response = client.post("/catalog/products", headers=east, json={"name": "Fake tea"})
     assert response.status_code == 403 and response.get_json()["code"] == "brand_managers_only"
 
 
-def test_another_tenants_sku_answers_404(client, session):
-    net, skus = seeded(session)
-    other = make_tenant(session)
+def test_another_tenants_sku_answers_404(client, session, catalog, other_tenant):
+    net, skus = catalog
+    other = other_tenant
     response = client.get(f"/catalog/skus/{skus['LJ-100'].id}", headers=login(client, other, "brand"))
     assert response.status_code == 404
 
 
 # --- prices ---------------------------------------------------------------------------------
 
-def test_a_distributor_price_outside_the_band_is_refused_with_the_band(client, session):
-    net, skus = seeded(session)
+def test_a_distributor_price_outside_the_band_is_refused_with_the_band(client, session, catalog):
+    net, skus = catalog
     east = login(client, net, "east")
     sku = skus["LJ-100"]  # retail 16800: the supply band is [9240, 12600]
     response = client.post("/catalog/prices", headers=east, json={
@@ -96,8 +108,8 @@ def test_a_distributor_price_outside_the_band_is_refused_with_the_band(client, s
     assert response.status_code == 201, response.get_json()
 
 
-def test_a_store_sets_its_retail_price_inside_the_band(client, session):
-    net, skus = seeded(session)
+def test_a_store_sets_its_retail_price_inside_the_band(client, session, catalog):
+    net, skus = catalog
     store = login(client, net, "hangzhou")
     body = {"seller_org_id": str(net.org("hangzhou").id), "sku_id": str(skus["CUP-CEL-1"].id),
             "channel": "retail", "amount_minor": 6000}
@@ -107,8 +119,8 @@ def test_a_store_sets_its_retail_price_inside_the_band(client, session):
     assert response.status_code == 422 and response.get_json()["code"] == "price_out_of_band"
 
 
-def test_a_store_cannot_set_its_distributors_prices(client, session):
-    net, skus = seeded(session)
+def test_a_store_cannot_set_its_distributors_prices(client, session, catalog):
+    net, skus = catalog
     store = login(client, net, "hangzhou")
     response = client.post("/catalog/prices", headers=store, json={
         "seller_org_id": str(net.org("east").id), "sku_id": str(skus["LJ-100"].id),
@@ -116,8 +128,8 @@ def test_a_store_cannot_set_its_distributors_prices(client, session):
     assert response.status_code == 403
 
 
-def test_a_store_sees_its_distributors_prices_but_not_a_sibling_distributors(client, session):
-    net, skus = seeded(session)
+def test_a_store_sees_its_distributors_prices_but_not_a_sibling_distributors(client, session, catalog):
+    net, skus = catalog
     store = login(client, net, "hangzhou")
     sellers = {p["seller_org_id"] for p in client.get("/catalog/prices?limit=200",
                                                       headers=store).get_json()}
@@ -125,8 +137,8 @@ def test_a_store_sees_its_distributors_prices_but_not_a_sibling_distributors(cli
     assert str(net.org("west").id) not in sellers and str(net.org("chengdu").id) not in sellers
 
 
-def test_a_per_distributor_override_is_hidden_from_its_siblings(client, session):
-    net, skus = seeded(session)
+def test_a_per_distributor_override_is_hidden_from_its_siblings(client, session, catalog):
+    net, skus = catalog
     brand = login(client, net, "brand")
     response = client.post("/catalog/prices", headers=brand, json={
         "seller_org_id": str(net.org("brand").id), "sku_id": str(skus["LJ-100"].id),
@@ -139,8 +151,8 @@ def test_a_per_distributor_override_is_hidden_from_its_siblings(client, session)
     assert override in {p["id"] for p in east}
 
 
-def test_the_brand_sets_a_band_and_stores_read_it(client, session):
-    net, skus = seeded(session)
+def test_the_brand_sets_a_band_and_stores_read_it(client, session, catalog):
+    net, skus = catalog
     brand = login(client, net, "brand")
     response = client.post("/catalog/price-bands", headers=brand, json={
         "sku_id": str(skus["GIFT-4S"].id), "channel": "retail", "floor_minor": 50000,
@@ -157,8 +169,8 @@ def test_the_brand_sets_a_band_and_stores_read_it(client, session):
 # --- assortment and storefront ---------------------------------------------------------------
 
 def test_a_store_takes_a_sku_off_its_assortment_and_the_storefront_stops_listing_it(
-        client, session, app):
-    net, skus = seeded(session)
+        client, session, app, catalog):
+    net, skus = catalog
     consumer = add_consumer(session, net, "chengdu")
     shopper = consumer_headers(app, consumer)
     shelf = client.get(f"/storefront/stores/{net.org('chengdu').id}/catalog?limit=200",
@@ -180,8 +192,8 @@ def test_a_store_takes_a_sku_off_its_assortment_and_the_storefront_stops_listing
     assert response.status_code == 201
 
 
-def test_the_storefront_shows_the_stores_own_retail_price(client, session, app):
-    net, skus = seeded(session)
+def test_the_storefront_shows_the_stores_own_retail_price(client, session, app, catalog):
+    net, skus = catalog
     store = net.org("jingan")  # the seed's first store asks 105 % of list
     consumer = add_consumer(session, net, "jingan")
     shelf = client.get(f"/storefront/stores/{store.id}/catalog?limit=200",
@@ -190,9 +202,10 @@ def test_the_storefront_shows_the_stores_own_retail_price(client, session, app):
     assert prices[str(skus["LJ-100"].id)] == 17640
 
 
-def test_the_storefront_is_for_consumers_and_knows_only_this_tenants_stores(client, session, app):
-    net, _ = seeded(session)
-    other = make_tenant(session)
+def test_the_storefront_is_for_consumers_and_knows_only_this_tenants_stores(client, session, app, catalog,
+                                                                          other_tenant):
+    net, _ = catalog
+    other = other_tenant
     consumer = add_consumer(session, net, "jingan")
     response = client.get(f"/storefront/stores/{other.org('jingan').id}/catalog",
                           headers=consumer_headers(app, consumer))
@@ -202,8 +215,8 @@ def test_the_storefront_is_for_consumers_and_knows_only_this_tenants_stores(clie
     assert response.status_code == 403
 
 
-def test_a_sibling_stores_assortment_answers_404(client, session):
-    net, _ = seeded(session)
+def test_a_sibling_stores_assortment_answers_404(client, session, catalog):
+    net, _ = catalog
     response = client.get(f"/catalog/stores/{net.org('chengdu').id}/assortment",
                           headers=login(client, net, "hangzhou"))
     assert response.status_code == 404
@@ -211,8 +224,8 @@ def test_a_sibling_stores_assortment_answers_404(client, session):
 
 # --- stock ----------------------------------------------------------------------------------
 
-def test_a_distributor_sees_its_own_and_its_stores_stock_but_not_a_siblings(client, session):
-    net, skus = seeded(session)
+def test_a_distributor_sees_its_own_and_its_stores_stock_but_not_a_siblings(client, session, catalog):
+    net, skus = catalog
     levels = client.get("/catalog/stock?limit=200", headers=login(client, net, "west")).get_json()
     orgs = {level["org_id"] for level in levels}
     assert orgs == {str(net.org("west").id), str(net.org("chengdu").id)}
@@ -221,8 +234,8 @@ def test_a_distributor_sees_its_own_and_its_stores_stock_but_not_a_siblings(clie
     assert response.get_json() == []
 
 
-def test_a_stocktake_records_an_adjust_movement(client, session):
-    net, skus = seeded(session)
+def test_a_stocktake_records_an_adjust_movement(client, session, catalog):
+    net, skus = catalog
     store = login(client, net, "hangzhou")
     response = client.post("/catalog/stock/stocktake", headers=store, json={
         "org_id": str(net.org("hangzhou").id), "sku_id": str(skus["CUP-CEL-1"].id),
@@ -235,8 +248,8 @@ def test_a_stocktake_records_an_adjust_movement(client, session):
     assert moves[0]["on_hand_after"] == 20
 
 
-def test_only_the_orgs_own_staff_count_its_stock(client, session):
-    net, skus = seeded(session)
+def test_only_the_orgs_own_staff_count_its_stock(client, session, catalog):
+    net, skus = catalog
     response = client.post("/catalog/stock/stocktake", headers=login(client, net, "east"), json={
         "org_id": str(net.org("hangzhou").id), "sku_id": str(skus["CUP-CEL-1"].id), "counted": 1})
     assert response.status_code == 403 and response.get_json()["permission"] == "stock.adjust"
@@ -245,9 +258,9 @@ def test_only_the_orgs_own_staff_count_its_stock(client, session):
     assert response.status_code == 404
 
 
-def test_another_tenants_stock_is_never_listed(client, session):
-    net, _ = seeded(session)
-    other = make_tenant(session)
+def test_another_tenants_stock_is_never_listed(client, session, catalog, other_tenant):
+    net, _ = catalog
+    other = other_tenant
     response = client.get(f"/catalog/stock/movements?org_id={net.org('brand').id}",
                           headers=login(client, other, "brand"))
     assert response.status_code == 200 and response.get_json() == []

@@ -17,6 +17,8 @@ from tests.support.apps import fresh_app
 from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 
 def test_a_deeply_nested_json_body_answers_400_not_500(client, session):
     deep = "[" * 100_000 + "]" * 100_000
@@ -47,7 +49,7 @@ def counting_verify(monkeypatch) -> list:
 
 
 def test_an_unknown_tenant_checks_a_dummy_hash_and_takes_as_long_as_a_wrong_password(
-        client, session, monkeypatch):
+        client, session, monkeypatch, real_password_cost):
     net = make_tenant(session)
     session.commit()
     calls = counting_verify(monkeypatch)

@@ -3,9 +3,11 @@
 import pytest
 
 from app.platform.outbox import relay_pending
+from app.tenancy import grants
+from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.scope import system_scope
 from tests.api.test_orders_api import body, consumer_headers, paid
-from tests.factories import add_consumer, login, make_tenant
+from tests.factories import add_consumer, login, make_tenant, scope_of
 from tests.integration.test_orders_fixtures import RETAIL_PRICE, stocked_catalog
 from tests.support.membership import LEVELS
 from tests.support.scope import use_scope
@@ -116,3 +118,19 @@ def test_staff_adjust_points_by_permission_idempotently_and_never_below_zero(cli
                        json={"points": 5, "reason": "x"}).status_code == 404
     taken = client.post(url, headers=login(client, net, "jingan"), json={"points": -50, "reason": "typo"})
     assert taken.get_json()["member"]["points_available"] == 150
+
+
+def test_the_brand_sees_a_distributors_members_masked_when_the_distributor_grants_masked(
+        app, client, session, shop):
+    net, _, _, brand = shop
+    bob = add_consumer(session, net, "chengdu", name="张伟", phone="13900002222")
+    grants.set_grant(session, scope_of(session, net, "west"), grantor_org_id=net.org("west").id,
+                     grantee_org_id=net.org("brand").id, dataset=Dataset.consumers, fidelity=Fidelity.masked)
+    session.commit()
+    client.post("/storefront/membership/join", headers=consumer_headers(app, bob))
+    listed = client.get("/membership/members", headers=brand).get_json()["items"]
+    rows = {row["consumer_id"]: row for row in listed}
+    seen = rows[str(bob.id)]
+    assert seen["fidelity"] == "masked" and seen["name"] != "张伟" and seen["phone"] != "13900002222"
+    west = client.get("/membership/members", headers=login(client, net, "chengdu")).get_json()["items"]
+    assert [(row["name"], row["fidelity"]) for row in west] == [("张伟", "full")]

@@ -65,11 +65,14 @@ def test_the_docs_ui_answers_and_loads_only_assets_the_app_serves(client):
 
 def test_ship_to_is_the_address_schema_or_null_and_nothing_else(spec):
     schemas = spec["components"]["schemas"]
-    for name in ("RetailOrderIn", "CheckoutIn", "InStoreOrderIn", "OrderOut"):
+    # Requests take the address (all required); responses show it masked by fidelity (ShipToOut).
+    for name, address in (("RetailOrderIn", "ShipTo"), ("CheckoutIn", "ShipTo"),
+                          ("InStoreOrderIn", "ShipTo"), ("OrderOut", "ShipToOut")):
         ship_to = schemas[name]["properties"]["ship_to"]
-        assert ship_to["allOf"] == [{"$ref": "#/components/schemas/ShipTo"}], name
+        assert ship_to["allOf"] == [{"$ref": f"#/components/schemas/{address}"}], name
         assert ship_to["nullable"] is True and "anyOf" not in ship_to, name
     assert set(schemas["ShipTo"]["required"]) == {"name", "phone", "address"}
+    assert set(schemas["ShipToOut"]["properties"]) == {"name", "phone", "address"}
 
 
 def test_no_schema_is_a_bare_nullable_object_beside_a_reference(spec):

@@ -10,8 +10,9 @@ from app.uow import unit_of_work
 
 APP = Path(__file__).resolve().parents[2] / "app"
 VIEW_MODULES = sorted(APP.glob("*/api*.py")) + [APP / "auth" / "request.py"]
-# Probes never write and must answer while the database is down; the spec and docs are static.
-NOT_TRANSACTIONAL = {"health.Health", "health.Ready"}
+# Probes and the metrics scrape never write and must answer while the database is down; the spec
+# and docs are static.
+NOT_TRANSACTIONAL = {"health.Health", "health.Ready", "metrics.Metrics"}
 
 
 def test_every_api_view_runs_in_one_unit_of_work(app):

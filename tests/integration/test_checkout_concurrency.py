@@ -34,6 +34,8 @@ from tests import database
 from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 BUYERS, UNITS = 50, 10
 
 

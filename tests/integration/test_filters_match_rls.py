@@ -60,8 +60,13 @@ def populate(session, net, *, member_store="jingan"):
     return member
 
 
-@pytest.fixture
-def world(session):
+@pytest.fixture(scope="module")
+def world(module_seed):
+    """Two populated tenants, built once for the module (each case runs in a savepoint)."""
+    return module_seed(_build_world)
+
+
+def _build_world(session):
     mine, theirs = make_tenant(session, settings=ALL_FULL), make_tenant(session, settings=ALL_FULL)
     member = populate(session, mine)
     populate(session, theirs, member_store="chengdu")

@@ -1,6 +1,6 @@
 """Scheduled membership batches: expiry, release of pending points, level re-evaluation; run twice."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -9,6 +9,7 @@ from app.db import utcnow
 from app.finance.journal import trial_balance
 from app.finance.models import JournalEntry
 from app.membership.batches import expire_batch, months_before, reevaluate_batch, release_batch
+from app.membership.gifts import grant_birthday_gifts
 from app.membership.growth import add_growth
 from app.membership.members import ensure_member
 from app.membership.models import GrowthEntry, LotStatus, Member, MoveKind, PointsLot
@@ -123,3 +124,20 @@ def test_months_before_clamps_to_the_end_of_a_shorter_month():
     moment = utcnow().replace(year=2026, month=3, day=31)
     assert months_before(moment, 1).date().isoformat() == "2026-02-28"
     assert months_before(moment, 15).date().isoformat() == "2024-12-31"
+
+
+def test_birthday_gifts_follow_the_level_once_a_year_and_leap_day_birthdays_get_theirs_on_28_february(
+        session, world):
+    net, _, levels, (alice, bob, carol) = world
+    gold, leap, silver = (ensure_member(session, net.tenant.id, c.id) for c in (alice, bob, carol))
+    grow(session, gold, 1_000)
+    grow(session, leap, 6_000)
+    for member, born in ((gold, date(1990, 2, 28)), (leap, date(1992, 2, 29)), (silver, date(1991, 2, 28))):
+        session.execute(update(Member).where(Member.id == member.id).values(birthday=born))
+    assert grant_birthday_gifts(session, net.tenant.id, today=date(2027, 2, 28)) == 200 + 500
+    assert grant_birthday_gifts(session, net.tenant.id, today=date(2027, 2, 28)) == 0
+    assert fresh_member(session, gold).points_available == 200
+    assert fresh_member(session, silver).points_available == 0  # silver has no gift
+    assert grant_birthday_gifts(session, net.tenant.id, today=date(2028, 2, 28)) == 200  # leap year
+    assert grant_birthday_gifts(session, net.tenant.id, today=date(2028, 2, 29)) == 500
+    assert trial_balance(session, net.tenant.id) == 0

@@ -42,6 +42,8 @@ from tests.support.committed import app_role_engine, delete_tenant
 from tests.support.payments import approve_refund, make_order, stripe_event
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 A = AccountCode
 RETAIL_ORDERS, WORKERS, CREDIT_ORDERS = 16, 4, 6
 

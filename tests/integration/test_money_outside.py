@@ -149,13 +149,14 @@ def test_a_dispute_holds_the_funds_and_a_won_dispute_gives_them_back(session, sh
     dispute = standin.state.dispute(pi["id"])
     assert deliver(session, gateway, "charge.dispute.created", dispute) == "dispute_opened"
     books = _books(session, net)
-    assert (books[A.disputed_funds], books[A.gateway_clearing]) == (pi["amount_received"],
-                                                                    clearing_before - pi["amount_received"])
+    fee = standin.state.dispute_fee  # taken with the funds, booked as a gateway fee, not given back
+    assert (books[A.disputed_funds], books[A.gateway_clearing]) == (
+        pi["amount_received"], clearing_before - pi["amount_received"] - fee)
     won = standin.state.close_dispute(dispute["id"], "won")
     assert deliver(session, gateway, "charge.dispute.closed", won) == "dispute_won"
     assert deliver(session, gateway, "charge.dispute.closed", won) == "unchanged"
     books = _books(session, net)
-    assert (books[A.disputed_funds], books[A.gateway_clearing]) == (0, clearing_before)
+    assert (books[A.disputed_funds], books[A.gateway_clearing]) == (0, clearing_before - fee)
     order, _ = _state(session, net, order, payment)
     assert order.status is OrderStatus.paid and order.refunded_minor == 0
 
@@ -172,7 +173,7 @@ def test_a_lost_dispute_is_money_out_and_the_order_counts_it_refunded(session, s
     assert order.status is OrderStatus.closed and payment.refunded_minor == pi["amount_received"]
     books = _books(session, net)
     assert books[A.disputed_funds] == 0
-    assert books[A.gateway_clearing] == clearing_before - pi["amount_received"]
+    assert books[A.gateway_clearing] == clearing_before - pi["amount_received"] - standin.state.dispute_fee
     assert books[A.sales_returns] == -pi["amount_received"]
 
 

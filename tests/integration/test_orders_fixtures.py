@@ -102,8 +102,8 @@ def retail_order(session, scope, catalog: Catalog, *qtys: int, store_id=None, ke
                                         **request))
 
 
-def supply_order(session, scope, catalog: Catalog, *qtys: int, key=None):
-    wanted = OrderRequest(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key)
+def supply_order(session, scope, catalog: Catalog, *qtys: int, key=None, **request):
+    wanted = OrderRequest(lines=lines(catalog, *(qtys or (1,))), idempotency_key=key, **request)
     return place_supply_order(session, scope, request=wanted)
 
 

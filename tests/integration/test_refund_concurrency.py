@@ -15,6 +15,8 @@ from app.payments.models import Payment, PaymentRefund, RefundExecutionStatus
 from tests.support.money import money_world, paid_order, parallel
 from tests.support.payments import approve_refund
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 N = 10
 
 

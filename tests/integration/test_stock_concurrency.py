@@ -23,6 +23,8 @@ from tests.factories import make_tenant, scope_of
 from tests.support.committed import delete_tenant
 from tests.support.scope import use_scope
 
+pytestmark = pytest.mark.many_connections  # threads on their own connections: one at a time under xdist
+
 BUYERS = 50
 ON_HAND = 10
 

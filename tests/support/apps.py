@@ -5,6 +5,7 @@ import socket
 from contextlib import contextmanager
 
 from app import create_app
+from app.auth import passwords
 from app.extensions import api, db
 from app.extensions import celery as celery_app
 from app.platform import outbox
@@ -22,14 +23,17 @@ def fresh_app(**config):
     so that the session-wide test app keeps serving its own spec and running its own tasks.
     """
     saved = (api._app, api.spec, api.config, celery_app.Task)
+    cost = passwords.current_cost()  # a global of the process, like the ones above
     schedule = dict(celery_app.conf.beat_schedule)  # app.bootstrap sets it, and the outbox wiring
     wired = dict(outbox._handlers)  # (whose injected gateway reads the config of its own app)
+    env = config.get("TIERMALL_ENV", "test")
     app = create_app({"TESTING": False, "TIERMALL_ENV": "test", "SECRET_KEY": TEST_SECRET_KEY,
-                      **config})
+                      "PASSWORD_HASH_COST": "minimal" if env == "test" else "owasp", **config})
     try:
         yield app
     finally:
         api._app, api.spec, api.config, celery_app.Task = saved
+        passwords.configure(cost, env="test")
         celery_app.conf.beat_schedule = schedule
         outbox.wire(wired)
         with app.app_context():

@@ -57,12 +57,14 @@ class StripeStandIn:
     refund_status: str = "succeeded"
     fee_percent: float = 0.029
     fee_fixed: int = 30
+    dispute_fee: int = 1500  # Stripe's fee for a dispute, taken with the disputed amount
     requests: list[Recorded] = field(default_factory=list)
     payment_intents: dict = field(default_factory=dict)
     refunds: dict = field(default_factory=dict)
     transfers: dict = field(default_factory=dict)
     disputes: dict = field(default_factory=dict)
     balance_transactions: list = field(default_factory=list)
+    payouts: dict = field(default_factory=dict)
     _replays: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -115,11 +117,48 @@ class StripeStandIn:
                    "currency": pi["currency"], "charge": pi["latest_charge"], "payment_intent": pi_id,
                    "status": status, "reason": "fraudulent", "created": int(time.time())}
         self.disputes[dispute["id"]] = dispute
+        self.balance_transactions.append(self._bt(-dispute["amount"], self.dispute_fee, "dispute",
+                                                  dispute["id"], pi["currency"]))
         return dispute
 
     def close_dispute(self, dispute_id: str, status: str) -> dict:
-        self.disputes[dispute_id]["status"] = status  # won | lost
-        return self.disputes[dispute_id]
+        dispute = self.disputes[dispute_id]
+        if status == "won" and dispute["status"] != "won":  # the funds come back; the fee does not
+            self.balance_transactions.append(self._bt(dispute["amount"], 0, "dispute_reversal", dispute_id,
+                                                      dispute["currency"]))
+        dispute["status"] = status  # won | lost
+        return dispute
+
+    def payout(self) -> dict:
+        """Pay out everything not yet paid out: a payout, its own balance transaction, and each
+        included transaction marked with it (what `balance_transactions?payout=` lists)."""
+        included = [bt for bt in self.balance_transactions if not bt.get("payout")]
+        amount = sum(bt["net"] for bt in included)
+        currency = included[0]["currency"] if included else "cny"
+        payout = {"object": "payout", "id": _new_id("po"), "amount": amount, "currency": currency,
+                  "status": "paid", "created": int(time.time()), "arrival_date": int(time.time()),
+                  "automatic": True}
+        self.payouts[payout["id"]] = payout
+        own = self._bt(-amount, 0, "payout", payout["id"], currency)
+        for bt in [*included, own]:
+            bt["payout"] = payout["id"]
+        self.balance_transactions.append(own)
+        return payout
+
+    def source_object(self, source: str) -> dict | None:
+        """A balance transaction's source as `expand[]=data.source` returns it (PaymentIntent expanded)."""
+        if source.startswith("ch_"):
+            pi = next((p for p in self.payment_intents.values() if p.get("latest_charge") == source), None)
+            if pi is None:
+                return {"object": "charge", "id": source, "metadata": {}}
+            return {**self.charge(pi["id"]), "payment_intent": pi}
+        for objects in (self.refunds, self.disputes, self.transfers, self.payouts):
+            if source in objects:
+                found = dict(objects[source])
+                if found.get("payment_intent") in self.payment_intents:
+                    found["payment_intent"] = self.payment_intents[found["payment_intent"]]
+                return found
+        return None
 
     def cancel(self, pi_id: str) -> dict:
         pi = self.payment_intents[pi_id]
@@ -166,6 +205,8 @@ class StripeStandIn:
                 return self._create_reversal(transfer_id, form)
             case "GET", ["balance_transactions"]:
                 return self._list_balance_transactions(form)
+            case "GET", ["payouts"]:
+                return self._list_payouts(form)
         raise StripeError(404, f"Unrecognized request URL ({method}: {path}).")
 
     def _get(self, objects: dict, object_id: str, name: str) -> dict:
@@ -225,6 +266,8 @@ class StripeStandIn:
                     "reversed": False, "amount_reversed": 0, "metadata": _metadata(form),
                     "created": int(time.time())}
         self.transfers[transfer["id"]] = transfer
+        self.balance_transactions.append(self._bt(-transfer["amount"], 0, "transfer", transfer["id"],
+                                                  transfer["currency"]))
         return transfer
 
     def _create_reversal(self, transfer_id: str, form: dict) -> dict:
@@ -234,15 +277,35 @@ class StripeStandIn:
             raise StripeError(400, "Reversal amount exceeds the transfer's unreversed amount.")
         transfer["amount_reversed"] += amount
         transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
-        return {"object": "transfer_reversal", "id": _new_id("trr"), "amount": amount,
-                "currency": transfer["currency"], "transfer": transfer_id, "created": int(time.time())}
+        reversal = {"object": "transfer_reversal", "id": _new_id("trr"), "amount": amount,
+                    "currency": transfer["currency"], "transfer": transfer_id, "created": int(time.time())}
+        self.balance_transactions.append(self._bt(amount, 0, "transfer_reversal", reversal["id"],
+                                                  transfer["currency"]))
+        return reversal
 
     def _list_balance_transactions(self, query: dict) -> dict:
-        rows = [bt for bt in self.balance_transactions
-                if not query.get("source") or bt["source"] == query["source"]]
+        """Newest first, like Stripe; by source or by payout; `expand[]=data.source` expands sources."""
+        rows = [bt for bt in reversed(self.balance_transactions)
+                if (not query.get("source") or bt["source"] == query["source"])
+                and (not query.get("payout") or bt.get("payout") == query["payout"])]
+        page, has_more = self._page(rows, query)
+        if "data.source" in {value for key, value in query.items() if key.startswith("expand")}:
+            page = [{**bt, "source": self.source_object(bt["source"]) or bt["source"]} for bt in page]
+        return {"object": "list", "url": "/v1/balance_transactions", "has_more": has_more, "data": page}
+
+    def _list_payouts(self, query: dict) -> dict:
+        since = int(query.get("created[gte]", 0))
+        rows = [po for po in reversed(list(self.payouts.values())) if po["created"] >= since]
+        page, has_more = self._page(rows, query)
+        return {"object": "list", "url": "/v1/payouts", "has_more": has_more, "data": page}
+
+    @staticmethod
+    def _page(rows: list, query: dict) -> tuple[list, bool]:
         limit = int(query.get("limit", 10))
-        return {"object": "list", "url": "/v1/balance_transactions", "has_more": len(rows) > limit,
-                "data": rows[:limit]}
+        start = 0
+        if query.get("starting_after"):
+            start = next(i for i, row in enumerate(rows) if row["id"] == query["starting_after"]) + 1
+        return rows[start:start + limit], start + limit < len(rows)
 
     def _bt(self, amount: int, fee: int, category: str, source: str, currency: str) -> dict:
         return {"object": "balance_transaction", "id": _new_id("txn"), "amount": amount, "fee": fee,

@@ -124,6 +124,23 @@ ALLOWED = {
     ("payments/webhooks.py", "_followed_payment", Why.webhook),
     ("payments/webhooks.py", "on_dispute", Why.webhook),
     ("payments/webhooks.py", "on_payment_canceled", Why.webhook),
+    # finance: an export task starts as the system and reads as the scope that asked
+    ("finance/tasks.py", "run_export", Why.task),
+    ("finance/tasks.py", "run_export", Why.export_as_asker),
+    ("finance/tasks.py", "_report_progress", Why.task),
+    ("finance/tasks.py", "sweep_exports", Why.sweep_tenants),
+    ("finance/tasks.py", "sweep_exports", Why.task),
+    ("finance/buyer_postings.py", "post_purchase_paid", Why.post_journal),
+    ("finance/buyer_postings.py", "post_purchase_refunded", Why.post_journal),
+    ("finance/buyer_postings.py", "post_purchase_repayment", Why.post_journal),
+    # Finance controls (finance-b): the brand's books (periods, corrections), reconciliation
+    # (payouts are platform rows), its task and its sweep.
+    ("finance/periods.py", "require_brand_finance", Why.finance_controls),
+    ("finance/periods.py", "close_period", Why.finance_controls),
+    ("finance/reconcile.py", "Matcher._ours", Why.finance_controls),
+    ("finance/reconcile.py", "stale_runs", Why.sweep_tenants),
+    ("finance/reconcile.py", "stale_runs", Why.task),
+    ("finance/reconcile_tasks.py", "reconcile_tenant", Why.task),
     # membership
     ("membership/postings.py", "post_points", Why.post_points),
     ("membership/postings.py", "redemption_posted", Why.post_points),

@@ -1,21 +1,31 @@
 """Free text and short numbers below full fidelity: nothing a consumer typed comes back raw."""
 
+import marshmallow as ma
 from hypothesis import given
 from hypothesis import strategies as st
 
 from app.tenancy.enums import Fidelity
-from app.tenancy.masking import mask_phone, redact_free_text
+from app.tenancy.masking import RedactedText, at_fidelity, mask_phone
 
 NOTE = "call me on 13900139003, 衡山路 10 号"
+
+
+class NotesOut(ma.Schema):
+    id = ma.fields.Integer()
+    note = RedactedText()
+    reason = RedactedText()
+    status = ma.fields.String()
 
 
 def test_free_text_is_redacted_whole_below_full_and_kept_at_full():
     row = {"id": 1, "note": NOTE, "reason": "broken", "status": "paid"}
     for fidelity in (Fidelity.masked, Fidelity.aggregate, Fidelity.none):
-        shown = redact_free_text(row, fidelity, ("note", "reason"))
-        assert shown == {"id": 1, "note": "***", "reason": "***", "status": "paid"}
-    assert redact_free_text(row, Fidelity.full, ("note", "reason")) == row
-    assert redact_free_text({"note": None}, Fidelity.masked, ("note",)) == {"note": None}
+        with at_fidelity(fidelity):
+            assert NotesOut().dump(row) == {"id": 1, "note": "***", "reason": "***", "status": "paid"}
+    with at_fidelity(Fidelity.full):
+        assert NotesOut().dump(row) == row
+    with at_fidelity(Fidelity.masked):
+        assert NotesOut(only=("note",)).dump({"note": None}) == {"note": None}
 
 
 @given(st.from_regex(r"\A[0-9]{1,10}\Z"))

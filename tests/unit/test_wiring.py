@@ -12,8 +12,9 @@ EXPECTED_SUBSCRIPTIONS = {
         "refund.approve", "refund.reject", "payment.confirm", "credit.set_limit",
         "credit.post_repayment", "price_lists.edit", "price_bands.edit", "stock.adjust",
         "dead_letter.retried")},
-    "order.paid": ["app.finance.postings.journal_order_paid"],
-    "order.refunded": ["app.finance.postings.journal_order_refunded"],
+    "order.paid": ["app.finance.postings.journal_order_paid", "app.finance.handlers.journal_purchase_paid"],
+    "order.refunded": ["app.finance.postings.journal_order_refunded",
+                       "app.finance.handlers.journal_purchase_refunded"],
     "order.refund_bounced": ["app.finance.handlers.journal_order_refund_bounced"],
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
@@ -43,10 +44,15 @@ EXPECTED_BEAT = {
     "recover-refunds": ("app.payments.tasks.recover_refunds", 300.0),
     "orders-cancel-unpaid": ("app.orders.tasks.cancel_unpaid_orders", 60.0),
     "orders-complete-shipped": ("app.orders.tasks.complete_shipped_orders", 3600.0),
+    # finance
+    "finance-sweep-exports": ("app.finance.tasks.sweep_exports", 60.0),
+    # finance (finance-b)
+    "finance-run-queued-reconciliations": ("app.finance.reconcile_tasks.run_queued_reconciliations", 300.0),
     # membership
     "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
     "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
     "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
+    "membership-birthday-gifts": ("app.membership.tasks.birthday_gifts", 86400.0),
     # membership: coupons
     "membership-expire-coupons": ("app.membership.coupon_tasks.expire_coupons", 3600.0),
     "membership-resume-coupon-jobs": ("app.membership.coupon_tasks.resume_issue_jobs", 300.0),

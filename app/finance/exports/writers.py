@@ -1,0 +1,257 @@
+"""Writing a dataset to a file in bounded memory: CSV through PostgreSQL COPY or row by row, XLSX streamed.
+
+Every writer gets the same SELECT (the registry's, filtered to the scope) and writes the header of
+`datasets.header`: each money column followed by its decimal amount. The COPY path computes the
+decimal in SQL and is used only when no column needs masking (PostgreSQL cannot call the masking
+functions); everything else goes row by row through `app.tenancy.masking` at each row's fidelity.
+"""
+
+import csv
+import hashlib
+import io
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from functools import lru_cache
+from typing import BinaryIO
+
+from iso4217 import Currency
+from sqlalchemy import Numeric, Select, String, cast, column, func, literal, values
+from sqlalchemy.orm import Session
+
+from app.finance.exports.datasets import ExportDataset, header, human_name
+from app.money import minor_digits
+from app.tenancy.enums import Fidelity
+from app.tenancy.masking import mask_name, mask_phone, mask_text
+from app.tenancy.scope import Scope
+
+Progress = Callable[[int], None]
+MASKS = {"name": mask_name, "phone": mask_phone, "text": mask_text}
+FLUSH_BYTES = 1 << 20
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit minus the header: more rows continue on a new sheet
+
+
+class Sink:
+    """The output file, hashed (sha256) and measured as it is written."""
+
+    def __init__(self, file: BinaryIO):
+        self.file, self.hash, self.size = file, hashlib.sha256(), 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.hash.update(data)
+        self.file.write(data)
+        self.size += len(data)
+
+
+# --- amounts -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=256)
+def _digits(currency: str) -> int:
+    return minor_digits(currency)
+
+
+def decimal_amount(amount_minor: int | None, currency: str) -> Decimal | None:
+    """1234 CNY → Decimal('12.34'); JPY 1234 → Decimal('1234')."""
+    if amount_minor is None:
+        return None
+    digits = _digits(currency)
+    return Decimal(int(amount_minor)).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+
+
+def minor_unit_factors():
+    """(code, factor) for every ISO 4217 currency whose minor unit is not 1/100: JPY 1, KWD 0.001.
+
+    A VALUES list the database joins by hash: one look-up per row (a CASE over the codes costs a
+    collation-aware comparison per code and row, 4x the whole query). The factor's own scale makes
+    the product exact: 12345 * 0.01 = 123.45, 500 * 0.01 = 5.00.
+    """
+    rows = [(c.code, Decimal(1).scaleb(-c.exponent)) for c in Currency if c.exponent not in (None, 2)]
+    return values(column("code", String(3)), column("factor", Numeric()), name="minor_units").data(rows)
+
+
+def with_decimal_columns(dataset: ExportDataset, statement: Select) -> Select:
+    """The same SELECT with each money column followed by minor units x the currency's factor."""
+    selected = statement.selected_columns
+    units = minor_unit_factors()
+    factor = func.coalesce(units.c.factor, literal(Decimal("0.01"), Numeric()))
+    columns = []
+    for field in dataset.columns:
+        columns.append(selected[field.name])
+        if field.money:
+            columns.append((cast(selected[field.name], Numeric()) * factor).label(human_name(field)))
+    statement = statement.outerjoin(units, units.c.code == selected["currency"])
+    if statement._group_by_clauses:  # the factor follows the currency, which is grouped already
+        statement = statement.group_by(units.c.factor)
+    return statement.with_only_columns(*columns, maintain_column_froms=True)
+
+
+# --- rows at the asker's fidelity ----------------------------------------------------------------
+
+def float_amount(amount_minor: int | None, currency: str) -> float | None:
+    """For a spreadsheet cell: a float that Excel shows as the decimal (12345 CNY → 123.45)."""
+    return None if amount_minor is None else amount_minor / 10 ** _digits(currency)
+
+
+def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
+                   *, batch: int = 5000, amount=decimal_amount) -> Iterator[list]:
+    """Rows in header order: personal columns masked at each row's fidelity, amounts added."""
+    view = scope.view(dataset.fidelity_dataset) if dataset.personal else None
+    seen: dict[tuple, Fidelity] = {}
+    currency_at = [c.name for c in dataset.columns].index("currency")
+    plan = [(i, column.money, MASKS[column.personal] if column.personal else None)
+            for i, column in enumerate(dataset.columns)]
+    width = len(dataset.columns)
+    result = session.execute(statement, execution_options={"yield_per": batch})
+    for part in result.partitions():
+        for row in part:
+            full = True
+            if view is not None:
+                paths = tuple(row[width:width + dataset.paths])
+                fidelity = seen.get(paths)
+                if fidelity is None:
+                    fidelity = seen[paths] = max((view.fidelity_at(p) for p in paths if p),
+                                                 key=lambda f: f.rank, default=Fidelity.none)
+                full = fidelity is Fidelity.full
+            currency = row[currency_at]
+            out = []
+            for i, money, mask in plan:
+                value = row[i]
+                if mask is not None and not full:
+                    value = mask(value)
+                out.append(value)
+                if money:
+                    out.append(amount(value, currency))
+            yield out
+
+
+def _text(value) -> object:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+def write_csv_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
+                   sink: Sink, progress: Progress) -> int:
+    """CSV row by row (SQLite, and datasets with personal columns); UTF-8 with a BOM for Excel."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    sink.write("\ufeff".encode())
+    writer.writerow(header(dataset))
+    rows = 0
+    for row in presented_rows(session, dataset, scope, statement):
+        writer.writerow([_text(value) for value in row])
+        rows += 1
+        if text.tell() >= FLUSH_BYTES:
+            sink.write(text.getvalue().encode())
+            text.seek(0)
+            text.truncate()
+            progress(rows)
+    sink.write(text.getvalue().encode())
+    return rows
+
+
+def compiled_sql(session: Session, statement: Select) -> tuple[str, dict]:
+    """SQL text and driver-ready parameters (bind processors applied) for psycopg."""
+    compiled = statement.compile(dialect=session.get_bind().dialect,
+                                 compile_kwargs={"render_postcompile": True})
+    processors = compiled._bind_processors
+    params = {key: processors[key](value) if key in processors else value
+              for key, value in compiled.params.items()}
+    return str(compiled), params
+
+
+def write_csv_copy(session: Session, dataset: ExportDataset, statement: Select, sink: Sink,
+                   progress: Progress) -> int:
+    """CSV by `COPY (query) TO STDOUT` on this session's connection: its scope settings (RLS) apply."""
+    sql, params = compiled_sql(session, with_decimal_columns(dataset, statement))
+    raw = session.connection().connection.dbapi_connection
+    sink.write("\ufeff".encode())
+    newlines, pending, last = 0, bytearray(), time.monotonic()
+    with raw.cursor() as cursor:
+        cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)", params) as copy:
+            for chunk in copy:
+                pending += chunk
+                if len(pending) >= FLUSH_BYTES:
+                    newlines += pending.count(b"\n")
+                    sink.write(pending)
+                    pending = bytearray()
+                    if time.monotonic() - last >= 1:
+                        progress(max(newlines - 1, 0))
+                        last = time.monotonic()
+    newlines += pending.count(b"\n")
+    sink.write(pending)
+    # Rows, not lines: a field with a line break (a bank reference) would count twice.
+    return max(newlines - 1, 0)
+
+
+# --- XLSX ----------------------------------------------------------------------------------------
+
+def _cell(value):
+    """A value XlsxWriter writes without a lookup of its own: text, int, float or None."""
+    kind = value.__class__
+    if kind is str or kind is int or kind is float or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)  # uuid, enum
+
+
+def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement: Select, path: str,
+               progress: Progress, *, scratch_dir: str) -> int:
+    """XLSX in constant memory: XlsxWriter streams each row to a temporary file in `scratch_dir`.
+
+    The decimal amount columns take the number format of the first row's currency (set on the
+    column, so rows need no format of their own); a row in a currency with another exponent
+    formats its amount cells itself.
+    """
+    import xlsxwriter  # noqa: PLC0415  (only the export worker needs it)
+
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": scratch_dir,
+                                      "strings_to_numbers": False, "strings_to_formulas": False,
+                                      "strings_to_urls": False})
+    formats = {digits: book.add_format({"num_format": "0." + "0" * digits if digits else "0"})
+               for digits in (0, 2, 3, 4)}
+    names = header(dataset)
+    amount_columns = [i for i, name in enumerate(names)
+                      if any(c.money and human_name(c) == name for c in dataset.columns)]
+    currency_at = names.index("currency")
+    sheet, column_digits, row_no, rows, last = None, None, 0, 0, time.monotonic()
+    for row in presented_rows(session, dataset, scope, statement, amount=float_amount):
+        digits = _digits(row[currency_at])
+        if sheet is None or row_no > XLSX_MAX_ROWS:
+            sheet = book.add_worksheet(f"{dataset.name[:25]}_{rows // XLSX_MAX_ROWS + 1}")
+            column_digits = digits
+            for col in amount_columns:
+                sheet.set_column(col, col, None, formats[digits])
+            sheet.write_row(0, 0, names)
+            row_no = 1
+        cells = [_cell(value) for value in row]
+        sheet.write_row(row_no, 0, cells)
+        if digits != column_digits:
+            for col in amount_columns:
+                if cells[col] is not None:
+                    sheet.write_number(row_no, col, cells[col], formats[digits])
+        row_no += 1
+        rows += 1
+        if rows % 10_000 == 0 and time.monotonic() - last >= 1:
+            progress(rows)
+            last = time.monotonic()
+    if sheet is None:
+        book.add_worksheet(f"{dataset.name[:25]}_1").write_row(0, 0, names)
+    book.close()
+    return rows
+
+
+def hash_file(path: str) -> tuple[int, str]:
+    """(size, sha256) of a written file, read in bounded chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as file:
+        while chunk := file.read(FLUSH_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
