@@ -28,7 +28,7 @@ def quote(session: Session, scope: Scope, *, lines: list[dict] | None = None,
         lines = [{"sku_id": line["sku_id"], "qty": line["qty"]} for line in
                  cart_items(session, scope, store_id=store.id)["lines"]]
     sku_qty = _requested(lines)
-    _, settings = _terms(session, store.tenant_id)
+    settings = _terms(session, store.tenant_id)[1]
     prices = tier_prices(session, tenant_id=store.tenant_id, seller=store, buyer_org=None,
                          sku_ids=[sku for sku, _ in sku_qty])
     goods = sum(prices[sku] * qty for sku, qty in sku_qty)
