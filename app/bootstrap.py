@@ -16,6 +16,7 @@ from app.distribution import handlers as distribution
 from app.distribution import settlement_handlers as settlement  # distribution settlement
 from app.finance import handlers as finance
 from app.membership import handlers as membership
+from app.membership import offer_handlers as membership_offers
 from app.orders import handlers as orders
 from app.payments import handlers as payments
 from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
@@ -24,6 +25,7 @@ from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders,
            membership,  # membership
+           membership_offers,  # membership: coupons, the checkout waterfall, the points mall
            distribution,  # distribution
            settlement)  # distribution settlement (after the commissions it reads)
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
@@ -33,6 +35,7 @@ TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
                 "app.finance.reconcile_tasks",
                 # membership
                 "app.membership.tasks",
+                "app.membership.coupon_tasks",  # membership: coupons
                 "app.distribution.tasks",  # distribution
                 "app.distribution.settlement_tasks")  # distribution settlement
 

@@ -28,3 +28,5 @@ def register_blueprints(app: Flask, api: Api) -> None:
     __import__("app.distribution.api_staff").distribution.api_staff.register(api)  # distribution
     # distribution settlement
     api.register_blueprint(__import__("app.distribution.settlement_api").distribution.settlement_api.blp)
+    # membership: coupons, the checkout quote, the points mall
+    __import__("app.membership.api_offers").membership.api_offers.register(api)

@@ -25,7 +25,9 @@ EXPIRING_SOON_DAYS = 30
 
 def coupons_on_card(session: Session, scope: Scope, member: Member) -> list[dict]:
     """The member's coupons (usable now, by expiry): member-b's coupons module fills this slot."""
-    return []
+    from app.membership.coupons import card_entries  # noqa: PLC0415  (member-b's coupons)
+
+    return card_entries(session, scope.tenant_id, member.consumer_id)
 
 
 def join(session: Session, scope: Scope) -> dict:

@@ -64,6 +64,8 @@ class Why(StrEnum):
     snapshot_commissions = "an order's commission chain reads bindings, promoters and the brand's plan"
     # distribution settlement
     settle_distribution = "settlement, withdrawals, payouts write every beneficiary's entries and statements"
+    # membership: coupons and the points mall
+    claim_coupon = "a member's claim counts against the brand's coupon template quantity"
 
 
 def _real(session: Session) -> Session:

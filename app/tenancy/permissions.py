@@ -67,6 +67,10 @@ class Action(StrEnum):
     bind_referral = "bindings.bind"  # a consumer opens a promoter's share link or QR code
     # distribution settlement
     request_withdrawal = "withdrawals.request"  # a promoter takes their available money now (a fee applies)
+    # membership: coupons and the points mall
+    manage_coupons = "coupons.manage"  # templates and targeted issuance (the brand)
+    manage_mall = "mall.manage"  # points-mall items (the brand)
+    claim_coupon = "coupon.claim"  # a member takes a claimable coupon
 
 
 class Reach(StrEnum):
@@ -92,6 +96,8 @@ _MANAGER: dict[Action, Reach] = {
     # finance controls (finance-b): the brand's books, so the brand's own org
     A.close_periods: OWN, A.correct_entries: OWN, A.reconcile: OWN,
     A.configure_membership: OWN,  # membership
+    # membership: coupons and the points mall
+    A.manage_coupons: OWN, A.manage_mall: OWN,
 }
 _MANAGER.update({  # distribution
     A.manage_commissions: OWN, A.approve_promoters: SUBTREE, A.rebind_customers: SUBTREE,
@@ -126,7 +132,8 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
                               A.confirm_receipt, A.request_refund,
-                              A.join_membership})  # membership
+                              A.join_membership,  # membership
+                              A.claim_coupon})  # membership: coupons
 
 CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
 

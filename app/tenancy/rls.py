@@ -332,6 +332,12 @@ TABLE_POLICIES: dict[str, Policy] = {
     "distribution_payouts": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
     "distribution_payout_accounts": subtree_policy(Dataset.commissions),
     "withholding_brackets": POLICY_KINDS["brand_catalog"],
+    # membership: coupons, order adjustments, points mall
+    "coupon_templates": POLICY_KINDS["brand_catalog"],
+    "coupons": subtree_policy(Dataset.consumers, "consumer_id"),
+    "coupon_issue_jobs": subtree_policy(None),
+    "order_adjustments": POLICY_KINDS["orders"],
+    "mall_items": POLICY_KINDS["brand_catalog"],
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.

@@ -1,7 +1,7 @@
 """distribution settlement: statements, payout attempts, payout accounts, withholding table
 
 Revision ID: 0013
-Revises: 0012, 0016
+Revises: 0012
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.tenancy import rls
 
 revision = '0013'
-down_revision = ('0012', '0016')  # joins distribution (0012) and perf (0016, also after 0015): one head
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -135,6 +135,17 @@ OPERATIONS: dict[tuple[str, str], Op] = {
     ("POST", "/membership/members/{member_id}/points/adjustments"): Op(Action.adjust_points, body={
         "points": 10, "reason": "goodwill"}),
     ("POST", "/storefront/membership/join"): Op(Action.join_membership, CONSUMER),
+    # membership: coupons, the checkout quote, the points mall
+    ("POST", "/membership/coupon-templates"): Op(Action.manage_coupons, body={
+        "name": "c", "kind": "amount_off", "amount_off_minor": 100, "valid_days": 1}),
+    ("POST", "/membership/coupon-templates/{template_id}/issue"): Op(Action.manage_coupons, body={}),
+    ("POST", "/membership/mall-items"): Op(Action.manage_mall, body={
+        "sku_id": Z, "name": "n", "points_price": 1, "stock": 1}),
+    ("POST", "/storefront/membership/coupon-templates/{template_id}/claim"): Op(
+        Action.claim_coupon, CONSUMER),
+    ("POST", "/storefront/checkout/quote"): Op(SELF_SERVICE, CONSUMER, {"lines": LINES}),  # changes nothing
+    ("POST", "/storefront/membership/mall-items/{item_id}/redeem"): Op(
+        Action.place_retail_order, CONSUMER, {}),
 }
 OPERATIONS.update({  # distribution
     ("POST", "/distribution/plans"): Op(Action.manage_commissions, body={"name": "p", "rules": []}),

@@ -167,6 +167,14 @@ ALLOWED = {
     ("distribution/settlement_tasks.py", "settle_tenant", Why.task),
     ("distribution/withdrawals.py", "request_withdrawal", Why.settle_distribution),
     ("demo/distribution.py", "_as", Why.seed_demo),
+    # membership: a member's claim counts on the brand's template; coupon tasks run per tenant
+    ("membership/coupons.py", "claim", Why.claim_coupon),
+    ("membership/coupon_tasks.py", "run_issue_job", Why.task),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.task),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.task),
+    ("demo/offers.py", "seed_offers", Why.seed_demo),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.

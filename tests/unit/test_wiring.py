@@ -29,6 +29,14 @@ for _event_type, _handlers in {
 }.items():
     EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
 
+# membership: coupons and points of the checkout waterfall come back
+for _event_type, _handlers in {
+    "order.placed": ["app.membership.checkout_handlers.settle_nothing_due"],
+    "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
+    "order.refunded": ["app.membership.checkout_handlers.give_back_on_refund"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
 EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
     "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
@@ -45,6 +53,9 @@ EXPECTED_BEAT = {
     "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
     "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
     "membership-birthday-gifts": ("app.membership.tasks.birthday_gifts", 86400.0),
+    # membership: coupons
+    "membership-expire-coupons": ("app.membership.coupon_tasks.expire_coupons", 3600.0),
+    "membership-resume-coupon-jobs": ("app.membership.coupon_tasks.resume_issue_jobs", 300.0),
 }
 
 # distribution: commissions follow the order (after the journal's own handlers).
