@@ -1,5 +1,5 @@
 # The two README commands; the scripts do the work so that they also run without make.
-.PHONY: demo test lint
+.PHONY: demo test lint bench
 
 demo:
 	./scripts/demo.sh
@@ -9,3 +9,6 @@ test:
 
 lint:
 	.venv/bin/ruff check .
+
+bench:
+	.venv/bin/python bench/run.py

@@ -13,7 +13,10 @@ from celery import Celery
 from flask import Flask
 
 from app.distribution import handlers as distribution
+from app.distribution import settlement_handlers as settlement  # distribution settlement
 from app.finance import handlers as finance
+from app.membership import handlers as membership
+from app.membership import offer_handlers as membership_offers
 from app.orders import handlers as orders
 from app.payments import handlers as payments
 from app.payments.gateway import PaymentGateway, gateway_from_config, stand_in
@@ -21,14 +24,20 @@ from app.platform import handlers as platform
 from app.platform import outbox
 
 DOMAINS = (platform, finance, payments, orders,
-           distribution)  # distribution
+           membership,  # membership
+           membership_offers,  # membership: coupons, the checkout waterfall, the points mall
+           distribution,  # distribution
+           settlement)  # distribution settlement (after the commissions it reads)
 TASK_MODULES = ("app.platform.tasks", "app.orders.tasks", "app.payments.tasks",
                 # finance
                 "app.finance.tasks",
                 # finance (finance-b)
                 "app.finance.reconcile_tasks",
-                # distribution
-                "app.distribution.tasks")
+                # membership
+                "app.membership.tasks",
+                "app.membership.coupon_tasks",  # membership: coupons
+                "app.distribution.tasks",  # distribution
+                "app.distribution.settlement_tasks")  # distribution settlement
 
 
 class AppGateway:

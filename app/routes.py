@@ -24,4 +24,9 @@ def register_blueprints(app: Flask, api: Api) -> None:
     # finance controls and queues (finance-b)
     api.register_blueprint(__import__("app.finance.api_controls").finance.api_controls.blp)
     api.register_blueprint(__import__("app.finance.api_queues").finance.api_queues.blp)
+    __import__("app.membership.api_admin").membership.api_admin.register(api)  # membership
     __import__("app.distribution.api_staff").distribution.api_staff.register(api)  # distribution
+    # distribution settlement
+    api.register_blueprint(__import__("app.distribution.settlement_api").distribution.settlement_api.blp)
+    # membership: coupons, the checkout quote, the points mall
+    __import__("app.membership.api_offers").membership.api_offers.register(api)

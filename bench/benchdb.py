@@ -46,3 +46,11 @@ def recreate_database(db: str, secret: str) -> None:
 
 def drop_database(db: str, *, roles: bool = False) -> None:
     _drop(db, roles=roles)
+
+
+def exists(db: str) -> bool:
+    engine = create_engine(f"{SERVER}/postgres")
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :db"), {"db": db}).first()
+    engine.dispose()
+    return found is not None

@@ -1,8 +1,9 @@
 """Checkout throughput through HTTP: gunicorn workers, PostgreSQL as the app role (RLS on).
 
 Creates its own database and roles, migrates and seeds it, starts gunicorn on 127.0.0.1, then
-16 client threads place 3-line retail orders for ~20 s; then the same against the ceiling
-endpoint (the same writes, no business logic). Prints orders/s, p50/p99 and the ratio.
+16 client threads place 3-line retail orders for ~20 s against the checkout and the ceiling
+endpoint (the same writes, no business logic), in 4 alternating slices each so that both see the
+same load. Prints the statements of each, orders/s, p50/p99 and the ratio.
 
 Usage: .venv/bin/python bench/checkout.py [--seconds 20] [--clients 16] [--workers 4] [--keep]
 Needs the postgres superuser on 127.0.0.1:5432; uses Redis db 15 as the Celery broker when it
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import benchdb  # noqa: E402
+from statements import statements_sent, summary  # noqa: E402
 
 from app.auth.tokens import issue_access_token  # noqa: E402
 
@@ -36,6 +38,7 @@ ADMIN_URL, OWNER_URL, APP_URL = benchdb.urls(DB)
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
 PORT = 8765
 SKUS, CONSUMERS, STOCK = 30, 200, 10_000_000
+BUDGET = 12  # statements of a plain checkout (tests/api/test_checkout_budget.py holds it)
 
 
 
@@ -81,6 +84,39 @@ def seed() -> dict:
                 "sku_ids": [str(sku.id) for sku in skus], "consumer_ids": [c.id for c in consumers]}
     engine.dispose()
     return shop
+
+
+def count_statements(shop: dict, tokens: list[str]) -> dict[str, int]:
+    """Statements of one plain 3-line checkout and of one ceiling call, in-process (same app,
+    same database), counted by the listener tests/api/test_checkout_budget.py uses; printed."""
+    os.environ.update({"DATABASE_URL": APP_URL, "SECRET_KEY": SECRET, "TIERMALL_ENV": "bench",
+                       "TIERMALL_BENCH": "1"})
+    import checkout_app  # noqa: PLC0415  (builds the app from the environment set above)
+
+    from app.extensions import db  # noqa: PLC0415
+    from app.platform import outbox  # noqa: PLC0415
+
+    relay, outbox._enqueue_relay = outbox._enqueue_relay, lambda session, tenant_id: None  # a worker's job
+    counts = {}
+    try:
+        with checkout_app.app.app_context():
+            client = checkout_app.app.test_client()
+            for path in ("/storefront/orders", "/bench/ceiling"):
+                for _ in ("warm-up", "counted"):
+                    body = {"lines": [{"sku_id": sku, "qty": 1} for sku in shop["sku_ids"][:3]],
+                            "delivery": "pickup"}
+                    if path.endswith("ceiling"):
+                        body |= {"store_id": str(shop["store_id"]), "store_path": shop["store_path"]}
+                    headers = {"Authorization": f"Bearer {tokens[0]}", "Idempotency-Key": uuid.uuid4().hex}
+                    with statements_sent(db.engine) as sent:
+                        response = client.post(path, json=body, headers=headers)
+                    assert response.status_code == 201, response.get_json()
+                counts[path] = len(sent)
+                print(f"statements of one {path} (after a warm-up): {len(sent)}\n{summary(sent)}", flush=True)
+            db.engine.dispose()
+    finally:
+        outbox._enqueue_relay = relay
+    return counts
 
 
 def start_gunicorn(workers: int, broker: str | None) -> subprocess.Popen:
@@ -139,11 +175,32 @@ def run(path: str, shop: dict, tokens: list[str], seconds: float, clients: int) 
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - started
-    latencies.sort()
-    return {"rps": len(latencies) / wall, "count": len(latencies), "errors": errors,
+    return summarise(latencies, time.perf_counter() - started, errors)
+
+
+def summarise(latencies: list[float], wall: float, errors: dict) -> dict:
+    latencies = sorted(latencies)
+    return {"rps": len(latencies) / wall, "count": len(latencies), "errors": errors, "wall": wall,
+            "latencies": latencies,
             "p50": 1000 * statistics.median(latencies) if latencies else float("nan"),
             "p99": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan")}
+
+
+def alternate(shop: dict, tokens: list[str], seconds: float, clients: int, rounds: int) -> tuple[dict, dict]:
+    """Checkout and ceiling in alternating slices, so that both sides see the same load drift."""
+    parts: dict[str, list[dict]] = {"/storefront/orders": [], "/bench/ceiling": []}
+    for _ in range(rounds):
+        for path, results in parts.items():
+            results.append(run(path, shop, tokens, seconds / rounds, clients))
+    combined = []
+    for results in parts.values():
+        errors: dict[int, int] = {}
+        for result in results:
+            for status, count in result["errors"].items():
+                errors[status] = errors.get(status, 0) + count
+        combined.append(summarise([x for r in results for x in r["latencies"]],
+                                  sum(r["wall"] for r in results), errors))
+    return combined[0], combined[1]
 
 
 def broker_url() -> str | None:
@@ -156,36 +213,48 @@ def broker_url() -> str | None:
         return None
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices per side")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"building {DB} (migrations, seed) ...", flush=True)
     benchdb.recreate_database(DB, SECRET)
     shop = seed()
     tokens = [issue_access_token(SECRET, ttl_seconds=3600, tenant_id=shop["tenant_id"], subject=consumer,
                                  kind="consumer") for consumer in shop["consumer_ids"]]
+    counts = count_statements(shop, tokens)
     broker = broker_url()
     print(f"gunicorn: {args.workers} sync workers; broker: {broker or 'none (eager relay)'}", flush=True)
     server = start_gunicorn(args.workers, broker)
     try:
         run("/storefront/orders", shop, tokens, 3, args.clients)  # warm-up: imports, pools, plans
-        checkout = run("/storefront/orders", shop, tokens, args.seconds, args.clients)
         run("/bench/ceiling", shop, tokens, 3, args.clients)
-        ceiling = run("/bench/ceiling", shop, tokens, args.seconds, args.clients)
+        checkout, ceiling = alternate(shop, tokens, args.seconds, args.clients, args.rounds)
     finally:
         server.terminate()
         server.wait(timeout=30)
     for name, result in (("checkout (3 lines)", checkout), ("ceiling (same writes)", ceiling)):
         print(f"{name:24s} {result['rps']:7.1f} orders/s  p50 {result['p50']:6.1f} ms  "
               f"p99 {result['p99']:6.1f} ms  n={result['count']}  errors={result['errors']}")
-    print(f"ratio checkout / ceiling: {checkout['rps'] / ceiling['rps']:.2f}  "
-          f"(target >= 0.5, p99 < 150 ms)")
+    ratio = checkout["rps"] / ceiling["rps"]
+    print(f"ratio checkout / ceiling: {ratio:.2f}  (target >= 0.8); statements per checkout"
+          f" {counts['/storefront/orders']} (budget {BUDGET}), ceiling {counts['/bench/ceiling']}")
     if not args.keep:
         benchdb.drop_database(DB)
+    return {"ratio": ratio, "statements": counts["/storefront/orders"], "checkout": checkout,
+            "ceiling": ceiling}
+
+
+def quick() -> list[tuple]:
+    """For bench/run.py: 16 s per side in 4 alternating slices, 16 clients, 4 workers."""
+    result = main(["--seconds", "16", "--rounds", "4"])
+    return [("plain checkout: statements per order", result["statements"], f"<= {BUDGET}",
+             result["statements"] <= BUDGET),
+            ("checkout / ceiling orders/s", round(result["ratio"], 2), ">= 0.8", result["ratio"] >= 0.8)]
 
 
 if __name__ == "__main__":

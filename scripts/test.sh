@@ -4,7 +4,8 @@
 # any of them fails (pytest's "no tests collected" counts as failure).
 # TEST_DATABASE_URL points the tests at another PostgreSQL server; TEST_DB_NAME names the database
 # (each xdist worker adds its id to it). TEST_WORKERS sets the number of pytest-xdist workers
-# (default: one per CPU; 1 runs in a single process).
+# (default 1: one process; TEST_WORKERS=2 runs two, see docs/testing.md — the finance export API
+# tests still fail in some xdist orders, so parallel runs are opt-in until that is fixed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -38,7 +39,7 @@ fi
 wait_for Redis redis-cli -h 127.0.0.1 ping
 
 # Tests that open many connections share one xdist group (tests/conftest.py): --dist loadgroup.
-workers="${TEST_WORKERS:-$(nproc)}"
+workers="${TEST_WORKERS:-1}"
 parallel=()
 if [[ "$workers" -gt 1 ]]; then
     parallel=(-n "$workers" --dist loadgroup)

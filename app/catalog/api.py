@@ -31,7 +31,7 @@ from app.catalog.schemas import (
     StocktakeSchema,
 )
 from app.extensions import db
-from app.schemas import PageQuery
+from app.paging import PageQuery, page_of
 
 blp = Blueprint("catalog", __name__, url_prefix="/catalog",
                 description="Brand catalog, tier price lists (控价), assortments and stock")
@@ -58,7 +58,7 @@ class Categories(TransactionalView):
 @blp.route("/products")
 class Products(TransactionalView):
     @blp.arguments(ProductListQuery, location="query")
-    @blp.response(200, ProductSchema(many=True))
+    @blp.response(200, page_of(ProductSchema))
     @blp.errors(401, 422)
     def get(self, query):
         """Products, filtered by category (with sub-categories), shelf status or name."""
@@ -91,7 +91,7 @@ class ProductItem(TransactionalView):
 @blp.route("/skus")
 class Skus(TransactionalView):
     @blp.arguments(SkuListQuery, location="query")
-    @blp.response(200, SkuSchema(many=True))
+    @blp.response(200, page_of(SkuSchema))
     @blp.errors(401, 422)
     def get(self, query):
         """SKUs, filtered by product, shelf status or barcode."""
@@ -124,7 +124,7 @@ class SkuItem(TransactionalView):
 @blp.route("/price-bands")
 class PriceBands(TransactionalView):
     @blp.arguments(BandListQuery, location="query")
-    @blp.response(200, BandSchema(many=True))
+    @blp.response(200, page_of(BandSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """The brand's floors and ceilings (控价), newest first."""
@@ -141,7 +141,7 @@ class PriceBands(TransactionalView):
 @blp.route("/prices")
 class Prices(TransactionalView):
     @blp.arguments(PriceListQuery, location="query")
-    @blp.response(200, PriceSchema(many=True))
+    @blp.response(200, page_of(PriceSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Price rows I see: my subtree's and my ancestors' lists, newest first."""
@@ -161,7 +161,7 @@ class Prices(TransactionalView):
 @blp.route("/stores/<uuid:store_id>/assortment")
 class Assortment(TransactionalView):
     @blp.arguments(PageQuery, location="query")
-    @blp.response(200, AssortmentSchema(many=True))
+    @blp.response(200, page_of(AssortmentSchema))
     @blp.errors(401, 403, 404, 422)
     def get(self, query, store_id):
         """The SKUs a store sells."""
@@ -187,7 +187,7 @@ class AssortmentItem(TransactionalView):
 @blp.route("/stock")
 class StockLevels(TransactionalView):
     @blp.arguments(StockQuery, location="query")
-    @blp.response(200, StockLevelSchema(many=True))
+    @blp.response(200, page_of(StockLevelSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Stock levels of the orgs I see (inventory dataset)."""
@@ -207,7 +207,7 @@ class Stocktake(TransactionalView):
 @blp.route("/stock/movements")
 class StockMovements(TransactionalView):
     @blp.arguments(MovementQuery, location="query")
-    @blp.response(200, MovementSchema(many=True))
+    @blp.response(200, page_of(MovementSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Stock movements of the orgs I see, newest first."""
@@ -217,7 +217,7 @@ class StockMovements(TransactionalView):
 @storefront.route("/stores/<uuid:store_id>/catalog")
 class StoreCatalog(TransactionalView):
     @storefront.arguments(PageQuery, location="query")
-    @storefront.response(200, ShelfItemSchema(many=True))
+    @storefront.response(200, page_of(ShelfItemSchema))
     @storefront.errors(401, 403, 404, 422)
     def get(self, query, store_id):
         """A store's shelf: its on-shelf assortment with the retail price I pay there."""

@@ -19,6 +19,7 @@ from app.catalog.errors import NotAStore
 from app.catalog.models import Product, ShelfStatus, Sku, StoreAssortment
 from app.db import utcnow
 from app.errors import NotFound
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
@@ -55,12 +56,11 @@ def remove_sku(session: Session, scope: Scope, *, store_id: uuid.UUID, sku_id: u
 
 
 def list_assortment(session: Session, scope: Scope, *, store_id: uuid.UUID,
-                    limit: int = 50, offset: int = 0) -> list[StoreAssortment]:
-    """A store's assortment as its staff (or the orgs above it) see it."""
+                    limit: int = 50, cursor: CursorKey | None = None) -> Page[StoreAssortment]:
+    """A store's assortment as its staff (or the orgs above it) see it, in the order it was added."""
     store = get_visible(session, Org, scope, store_id)
-    statement = (scoped(StoreAssortment, scope).where(StoreAssortment.store_id == store.id)
-                 .order_by(StoreAssortment.created_at, StoreAssortment.id))
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    statement = scoped(StoreAssortment, scope).where(StoreAssortment.store_id == store.id)
+    return paginate(session, statement, StoreAssortment, limit=limit, cursor=cursor, newest_first=False)
 
 
 def _managed_store(session: Session, scope: Scope, store_id: uuid.UUID) -> Org:
@@ -87,25 +87,25 @@ class ShelfItem:
 
 
 def storefront_catalog(session: Session, scope: Scope, *, store_id: uuid.UUID,
-                       limit: int = 50, offset: int = 0) -> list[ShelfItem]:
-    """The store's on-shelf assortment with the retail price a consumer pays there now."""
+                       limit: int = 50, cursor: CursorKey | None = None) -> Page[ShelfItem]:
+    """The store's on-shelf assortment with the retail price a consumer pays there now, in the
+    order the store added it (paged by the assortment row)."""
     tenant_id = scope.tenant_id
     with elevated(session, Why.read_store_shelf, scope=system_scope(tenant_id)):
         store = session.get(Org, (tenant_id, store_id))
         if store is None or store.kind is not OrgKind.store or not store.active:
             raise NotFound("No store with that id.")
-        rows = session.execute(
-            select(Sku, Product)
+        statement = (
+            select(Sku, Product, StoreAssortment)
             .join(StoreAssortment, (StoreAssortment.tenant_id == Sku.tenant_id)
                   & (StoreAssortment.sku_id == Sku.id))
             .join(Product, (Product.tenant_id == Sku.tenant_id) & (Product.id == Sku.product_id))
             .where(StoreAssortment.tenant_id == tenant_id, StoreAssortment.store_id == store.id,
-                   Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf)
-            .order_by(Product.name, Sku.code).limit(limit).offset(offset)
-        ).all()
+                   Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf))
+        page = paginate(session, statement, StoreAssortment, limit=limit, cursor=cursor,
+                        newest_first=False, key=lambda row: row[2])
         prices = pricing.price_map(session, tenant_id=tenant_id, seller=store, buyer_org=None,
-                                   sku_ids=[sku.id for sku, _ in rows], at=utcnow())
-    # A SKU nobody priced yet is not sellable: it stays off the storefront.
-    items = [ShelfItem(sku=sku, product=product, price_minor=prices[sku.id])
-             for sku, product in rows if prices.get(sku.id) is not None]
-    return items
+                                   sku_ids=[sku.id for sku, _, _ in page.items], at=utcnow())
+    # A SKU nobody priced yet is not sellable: it stays off the storefront (the page comes out short).
+    return (page.where(lambda row: prices.get(row[0].id) is not None)
+            .map(lambda row: ShelfItem(sku=row[0], product=row[1], price_minor=prices[row[0].id])))

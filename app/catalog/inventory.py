@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from app.catalog import stock
 from app.catalog.access import get_catalog_row
 from app.catalog.models import Sku, StockLevel, StockMovement
+from app.paging import CursorKey, Page, paginate
 from app.platform.audit import audit
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
@@ -16,28 +17,27 @@ from app.tenancy.scope import Scope
 
 def list_levels(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
                 sku_id: uuid.UUID | None = None, limit: int = 50,
-                offset: int = 0) -> list[StockLevel]:
-    """Stock levels of the orgs the scope sees in the inventory dataset."""
+                cursor: CursorKey | None = None) -> Page[StockLevel]:
+    """Stock levels of the orgs the scope sees in the inventory dataset, newest first
+    (keyed by id alone: a level has no created_at, and its UUIDv7 id is time-ordered)."""
     statement = scoped(StockLevel, scope)
     if org_id is not None:
         statement = statement.where(StockLevel.org_id == org_id)
     if sku_id is not None:
         statement = statement.where(StockLevel.sku_id == sku_id)
-    statement = statement.order_by(StockLevel.owner_path, StockLevel.sku_id)
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, StockLevel, limit=limit, cursor=cursor, by_id=True)
 
 
 def list_movements(session: Session, scope: Scope, *, org_id: uuid.UUID | None = None,
                    sku_id: uuid.UUID | None = None, order_id: uuid.UUID | None = None,
-                   limit: int = 50, offset: int = 0) -> list[StockMovement]:
+                   limit: int = 50, cursor: CursorKey | None = None) -> Page[StockMovement]:
     """Stock movements in scope, newest first."""
     statement = scoped(StockMovement, scope)
     for column, value in ((StockMovement.org_id, org_id), (StockMovement.sku_id, sku_id),
                           (StockMovement.order_id, order_id)):
         if value is not None:
             statement = statement.where(column == value)
-    statement = statement.order_by(StockMovement.created_at.desc(), StockMovement.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, StockMovement, limit=limit, cursor=cursor)
 
 
 def stocktake(session: Session, scope: Scope, *, org_id: uuid.UUID, sku_id: uuid.UUID,

@@ -13,7 +13,7 @@ Who reads what:
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import BigInteger, Integer, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.catalog import rules
@@ -36,12 +36,12 @@ from app.catalog.models import (
     StoreAssortment,
 )
 from app.db import utcnow
+from app.paging import CursorKey, Page, paginate
 from app.platform.audit import audit
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import OrgKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org
-from app.tenancy.orgs import brand_root
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope, system_scope
 
@@ -77,12 +77,11 @@ def price_map(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org:
     channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
     sellers = [seller.id]
     if channel is PriceChannel.retail and seller.kind is OrgKind.store:
-        sellers.append(brand_root(session, tenant_id).id)  # the brand's list price
-    candidates = _candidates(session, tenant_id, sellers, seller.id, channel, buyer_org,
-                             sku_ids, at)
+        sellers.append(_brand_id(seller))  # the brand's list price
     # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
     banded = channel is PriceChannel.retail or seller.kind is not OrgKind.brand
-    bands = _bands(session, tenant_id, channel, sku_ids, at) if banded else {}
+    candidates, bands = _price_rows(session, tenant_id, sellers, seller.id, channel, buyer_org,
+                                    sku_ids, at, banded=banded)
     buyer = (rules.Buyer(buyer_org.id, buyer_org.depth, buyer_org.kind)
              if buyer_org is not None else None)
     prices: dict[uuid.UUID, int | None] = {}
@@ -93,44 +92,65 @@ def price_map(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org:
     return prices
 
 
+def _brand_id(org: Org) -> uuid.UUID:
+    """The brand root's id: the first segment of every path of its tree (no look-up needed)."""
+    return uuid.UUID(org.path.split("/")[1])
+
+
 def _require_sellable(session: Session, tenant_id, seller: Org, buyer_org: Org | None,
                       sku_ids: list[uuid.UUID]) -> None:
-    on_shelf = set(session.scalars(
-        select(Sku.id).join(Product, (Product.tenant_id == Sku.tenant_id)
-                            & (Product.id == Sku.product_id))
-        .where(Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids),
-               Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf)))
+    """On shelf (SKU and product) and, for a store's retail, in its assortment: one statement."""
+    statement = (select(Sku.id).join(Product, (Product.tenant_id == Sku.tenant_id)
+                                     & (Product.id == Sku.product_id))
+                 .where(Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids),
+                        Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf))
     if buyer_org is None and seller.kind is OrgKind.store:
-        on_shelf &= set(session.scalars(
-            select(StoreAssortment.sku_id).where(
-                StoreAssortment.tenant_id == tenant_id, StoreAssortment.store_id == seller.id,
-                StoreAssortment.sku_id.in_(sku_ids))))
+        statement = statement.join(StoreAssortment, (StoreAssortment.tenant_id == Sku.tenant_id)
+                                   & (StoreAssortment.sku_id == Sku.id)
+                                   & (StoreAssortment.store_id == seller.id))
+    on_shelf = set(session.scalars(statement))
     missing = [sku_id for sku_id in sku_ids if sku_id not in on_shelf]
     if missing:
         raise SkuUnavailable(f"SKU {missing[0]} is not on sale here.")
 
 
-def _candidates(session, tenant_id, seller_ids, own_seller_id, channel, buyer_org, sku_ids, at):
-    statement = select(PriceEntry).where(
-        PriceEntry.tenant_id == tenant_id, PriceEntry.seller_org_id.in_(seller_ids),
-        PriceEntry.channel == channel, PriceEntry.sku_id.in_(sku_ids),
-        PriceEntry.effective_from <= at)
+def _price_rows(session, tenant_id, seller_ids, own_seller_id, channel, buyer_org, sku_ids, at, *,
+                banded: bool) -> tuple[dict[uuid.UUID, list[rules.PriceCandidate]],
+                                       dict[uuid.UUID, list[rules.Band]]]:
+    """The candidate prices and the bands of the SKUs, in one statement (UNION ALL of both)."""
+    entries = select(
+        literal("price").label("row_kind"), PriceEntry.sku_id, PriceEntry.amount_minor,
+        null().cast(BigInteger).label("floor_minor"), null().cast(BigInteger).label("ceiling_minor"),
+        PriceEntry.effective_from, PriceEntry.effective_to, PriceEntry.buyer_org_id,
+        PriceEntry.buyer_depth, PriceEntry.buyer_kind, PriceEntry.seller_org_id, PriceEntry.created_at,
+    ).where(PriceEntry.tenant_id == tenant_id, PriceEntry.seller_org_id.in_(seller_ids),
+            PriceEntry.channel == channel, PriceEntry.sku_id.in_(sku_ids), PriceEntry.effective_from <= at)
     if buyer_org is not None:
-        statement = statement.where(or_(PriceEntry.buyer_org_id.is_(None),
-                                        PriceEntry.buyer_org_id == buyer_org.id))
-    result: dict[uuid.UUID, list[rules.PriceCandidate]] = {}
-    for row in session.scalars(statement):
-        result.setdefault(row.sku_id, []).append(_candidate(row, own_seller_id))
-    return result
-
-
-def _candidate(row: PriceEntry, own_seller_id) -> rules.PriceCandidate:
-    return rules.PriceCandidate(
-        amount_minor=row.amount_minor, effective_from=row.effective_from,
-        effective_to=row.effective_to, buyer_org_id=row.buyer_org_id,
-        buyer_depth=row.buyer_depth, buyer_kind=row.buyer_kind,
-        tier=1 if row.seller_org_id == own_seller_id else 0,
-        created_at=row.created_at)
+        entries = entries.where(or_(PriceEntry.buyer_org_id.is_(None),
+                                    PriceEntry.buyer_org_id == buyer_org.id))
+    statement = entries
+    if banded:
+        statement = union_all(entries, select(
+            literal("band"), PriceBand.sku_id, null().cast(BigInteger), PriceBand.floor_minor,
+            PriceBand.ceiling_minor, PriceBand.effective_from, PriceBand.effective_to,
+            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
+            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type),
+            null().cast(PriceEntry.created_at.type),
+        ).where(PriceBand.tenant_id == tenant_id, PriceBand.channel == channel,
+                PriceBand.sku_id.in_(sku_ids), PriceBand.effective_from <= at))
+    candidates: dict[uuid.UUID, list[rules.PriceCandidate]] = {}
+    bands: dict[uuid.UUID, list[rules.Band]] = {}
+    for row in session.execute(statement):
+        if row.row_kind == "band":
+            bands.setdefault(row.sku_id, []).append(
+                rules.Band(row.floor_minor, row.ceiling_minor, row.effective_from, row.effective_to))
+        else:
+            candidates.setdefault(row.sku_id, []).append(rules.PriceCandidate(
+                amount_minor=row.amount_minor, effective_from=row.effective_from,
+                effective_to=row.effective_to, buyer_org_id=row.buyer_org_id,
+                buyer_depth=row.buyer_depth, buyer_kind=_kind(row.buyer_kind),
+                tier=1 if row.seller_org_id == own_seller_id else 0, created_at=row.created_at))
+    return candidates, bands
 
 
 def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rules.Band]]:
@@ -138,13 +158,13 @@ def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rul
     for row in session.scalars(select(PriceBand).where(
             PriceBand.tenant_id == tenant_id, PriceBand.channel == channel,
             PriceBand.sku_id.in_(sku_ids), PriceBand.effective_from <= at)):
-        result.setdefault(row.sku_id, []).append(_band(row))
+        result.setdefault(row.sku_id, []).append(
+            rules.Band(row.floor_minor, row.ceiling_minor, row.effective_from, row.effective_to))
     return result
 
 
-def _band(row: PriceBand) -> rules.Band:
-    return rules.Band(row.floor_minor, row.ceiling_minor, row.effective_from,
-                      row.effective_to)
+def _kind(value) -> OrgKind | None:
+    return OrgKind(value) if value is not None and not isinstance(value, OrgKind) else value
 
 
 # --- writing price lists --------------------------------------------------------------------
@@ -238,7 +258,7 @@ def _check_band(session, tenant_id, sku_id, channel, amount_minor, at) -> None:
 
 def list_prices(session: Session, scope: Scope, *, seller_org_id: uuid.UUID | None = None,
                 sku_id: uuid.UUID | None = None, channel: PriceChannel | None = None,
-                limit: int = 50, offset: int = 0) -> list[PriceEntry]:
+                limit: int = 50, cursor: CursorKey | None = None) -> Page[PriceEntry]:
     """Price rows the scope sees: its subtree's and its ancestors' (newest first)."""
     statement = scoped(PriceEntry, scope)
     if seller_org_id is not None:
@@ -247,15 +267,13 @@ def list_prices(session: Session, scope: Scope, *, seller_org_id: uuid.UUID | No
         statement = statement.where(PriceEntry.sku_id == sku_id)
     if channel is not None:
         statement = statement.where(PriceEntry.channel == channel)
-    statement = statement.order_by(PriceEntry.effective_from.desc(), PriceEntry.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, PriceEntry, limit=limit, cursor=cursor)
 
 
 def list_bands(session: Session, scope: Scope, *, sku_id: uuid.UUID | None = None,
-               limit: int = 50, offset: int = 0) -> list[PriceBand]:
-    """The brand's bands (every org sees its ancestors' rows)."""
+               limit: int = 50, cursor: CursorKey | None = None) -> Page[PriceBand]:
+    """The brand's bands, newest first (every org sees its ancestors' rows)."""
     statement = scoped(PriceBand, scope)
     if sku_id is not None:
         statement = statement.where(PriceBand.sku_id == sku_id)
-    statement = statement.order_by(PriceBand.effective_from.desc(), PriceBand.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, PriceBand, limit=limit, cursor=cursor)

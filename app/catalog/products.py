@@ -13,6 +13,7 @@ from app.catalog.access import get_catalog_row, require_brand_staff
 from app.catalog.errors import DuplicateSku, InvalidCategory
 from app.catalog.models import Category, Product, ShelfStatus, Sku
 from app.db import uuid7
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.permissions import Action
 from app.tenancy.scope import Scope
 
@@ -87,7 +88,7 @@ def update_product(session: Session, scope: Scope, *, product_id: uuid.UUID, **c
 
 def list_products(session: Session, scope: Scope, *, category_id: uuid.UUID | None = None,
                   status: ShelfStatus | None = None, q: str | None = None,
-                  limit: int = 50, offset: int = 0) -> list[Product]:
+                  limit: int = 50, cursor: CursorKey | None = None) -> Page[Product]:
     """Products of the tenant, filtered; a category includes its sub-categories."""
     statement = select(Product).where(Product.tenant_id == scope.tenant_id)
     if category_id is not None:
@@ -100,8 +101,7 @@ def list_products(session: Session, scope: Scope, *, category_id: uuid.UUID | No
         statement = statement.where(Product.status == status)
     if q:
         statement = statement.where(func.lower(Product.name).contains(q.lower(), autoescape=True))
-    statement = statement.order_by(Product.created_at.desc(), Product.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, Product, limit=limit, cursor=cursor)
 
 
 def get_product(session: Session, scope: Scope, product_id: uuid.UUID) -> Product:
@@ -142,8 +142,8 @@ def update_sku(session: Session, scope: Scope, *, sku_id: uuid.UUID, **changes) 
 
 def list_skus(session: Session, scope: Scope, *, product_id: uuid.UUID | None = None,
               status: ShelfStatus | None = None, barcode: str | None = None,
-              limit: int = 50, offset: int = 0) -> list[Sku]:
-    """SKUs of the tenant, filtered by product, status or barcode."""
+              limit: int = 50, cursor: CursorKey | None = None) -> Page[Sku]:
+    """SKUs of the tenant, newest first, filtered by product, status or barcode."""
     statement = select(Sku).where(Sku.tenant_id == scope.tenant_id)
     if product_id is not None:
         statement = statement.where(Sku.product_id == product_id)
@@ -151,8 +151,7 @@ def list_skus(session: Session, scope: Scope, *, product_id: uuid.UUID | None = 
         statement = statement.where(Sku.status == status)
     if barcode is not None:
         statement = statement.where(Sku.barcode == barcode)
-    statement = statement.order_by(Sku.code, Sku.id)
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, Sku, limit=limit, cursor=cursor)
 
 
 def get_sku(session: Session, scope: Scope, sku_id: uuid.UUID) -> Sku:

@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from app.catalog.models import PriceChannel, ShelfStatus, StockReason
-from app.schemas import MAX_QTY, Money, PageQuery, Quantity, Schema, StrictInteger
+from app.paging import PageQuery
+from app.schemas import MAX_QTY, Money, Quantity, Schema, StrictInteger
 from app.tenancy.enums import OrgKind
 
 

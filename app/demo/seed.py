@@ -9,6 +9,9 @@ from sqlalchemy import select
 from app.auth.passwords import hash_password
 from app.db import uuid7
 from app.demo.catalog import seed_catalog
+from app.demo.distribution import seed_distribution  # distribution settlement
+from app.demo.membership import seed_membership
+from app.demo.offers import seed_offers
 from app.demo.orders import seed_orders
 from app.extensions import db
 from app.tenancy import grants, network
@@ -95,7 +98,10 @@ def seed_demo() -> DemoGuide:
     session.flush()
     _seed_grants(session, tenant, orgs)
     seed_catalog(session, tenant, orgs)
+    seed_membership(session, tenant, brand_scope)  # membership: before the orders, which earn points
     seed_orders(session, tenant, orgs)
+    seed_distribution(session, tenant, orgs)  # distribution settlement
+    seed_offers(session, tenant, orgs)  # membership: coupons, points mall
     return guide
 
 

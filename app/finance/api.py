@@ -17,6 +17,7 @@ from app.finance.schemas import (
     TrialBalanceQuery,
     TrialBalanceSchema,
 )
+from app.paging import page_of
 from app.tenancy.permissions import Action, require
 
 blp = Blueprint("finance", __name__, url_prefix="/finance", description="The journal: balances and entries")
@@ -41,12 +42,11 @@ class Accounts(TransactionalView):
 @blp.route("/entries")
 class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query", unknown=ma.RAISE)  # a mistyped filter is a 422
-    @blp.response(200, EntrySchema(many=True))
+    @blp.response(200, page_of(EntrySchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Journal entries in my scope, newest first, with the lines on accounts I see."""
-        return [{"entry": entry, "lines": lines}
-                for entry, lines in journal.list_entries(db.session, finance_scope(), **query)]
+        return journal.list_entries(db.session, finance_scope(), **query)
 
 
 @blp.route("/trial-balance")

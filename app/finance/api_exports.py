@@ -15,10 +15,10 @@ from app.finance.exports.schemas import (
     DatasetSchema,
     DownloadQuery,
     ExportJobSchema,
-    ExportListQuery,
     ExportRequestSchema,
 )
 from app.finance.models import ExportFormat, ExportJob, ExportStatus
+from app.paging import PageQuery, page_of
 
 blp = Blueprint("finance_exports", __name__, url_prefix="/finance/exports",
                 description="Finance exports: CSV or XLSX files of a period, for the scope that asked")
@@ -69,12 +69,12 @@ class Exports(TransactionalView):
         """Ask for an export of a dataset over a period; a task writes the file (eager in the demo)."""
         return _presented(jobs.request_export(db.session, staff_only(), **body))
 
-    @blp.arguments(ExportListQuery, location="query", unknown=ma.RAISE)
-    @blp.response(200, ExportJobSchema(many=True))
+    @blp.arguments(PageQuery, location="query", unknown=ma.RAISE)
+    @blp.response(200, page_of(ExportJobSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
-        """My export jobs, newest first."""
-        return [_presented(job) for job in jobs.my_jobs(db.session, staff_only(), **query)]
+        """My export jobs, newest first, a page at a time."""
+        return jobs.my_jobs(db.session, staff_only(), **query).map(_presented)
 
 
 @blp.route("/<uuid:job_id>")

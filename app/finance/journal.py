@@ -12,6 +12,7 @@ from app.finance.entry_filters import filter_entries
 from app.finance.errors import UnbalancedEntry
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
 from app.finance.periods import ensure_open
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
 from app.tenancy.scope import Scope, system_scope
@@ -108,16 +109,17 @@ def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
 
 
 def list_entries(session: Session, scope: Scope, *, kind: str | None = None, limit: int = 50,
-                 offset: int = 0, **filters) -> list[tuple[JournalEntry, list[JournalLine]]]:
-    """Entries in my scope, newest first, each with the lines on accounts I see (`filters`: entry_filters)."""
-    statement = scoped(JournalEntry, scope).order_by(JournalEntry.created_at.desc(), JournalEntry.id.desc())
+                 cursor: CursorKey | None = None, **filters) -> Page[dict]:
+    """Entries in my scope, newest first, each with the lines on accounts I see (one more query;
+    `filters`: entry_filters)."""
+    statement = scoped(JournalEntry, scope)
     if kind:
         statement = statement.where(JournalEntry.kind == kind)
     statement = filter_entries(statement, **filters)
-    entries = list(session.scalars(statement.limit(limit).offset(offset)))
-    lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in entries}
-    if entries:
+    page = paginate(session, statement, JournalEntry, limit=limit, cursor=cursor)
+    lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in page.items}
+    if page.items:
         for line in session.scalars(scoped(JournalLine, scope).where(
                 JournalLine.entry_id.in_(list(lines))).order_by(JournalLine.amount_minor.desc())):
             lines[line.entry_id].append(line)
-    return [(entry, lines[entry.id]) for entry in entries]
+    return page.map(lambda entry: {"entry": entry, "lines": lines[entry.id]})

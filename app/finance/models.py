@@ -45,7 +45,18 @@ class AccountCode(StrEnum):
     commission_expense = "commission_expense"
     points_liability = "points_liability"
     inventory = "inventory"  # a buyer org's goods bought from its supplier (the buyer's books)
+    # membership
+    points_expense = "points_expense"  # points given to members (earned, adjusted, birthday gifts)
+    points_breakage = "points_breakage"  # points that expired unused
     commission_payable = "commission_payable"  # commissions owed to promoters, guides, stores (distribution)
+    # distribution settlement
+    withholding_payable = "withholding_payable"  # tax withheld from individuals' payouts (劳务报酬)
+    distribution_fee_income = "distribution_fee_income"  # withdrawal fees kept
+    takings_payable = "takings_payable"  # the brand owes a store its retail takings (分账), per store
+    takings_receivable = "takings_receivable"  # the store's side: owed by the brand
+    cost_recoveries = "cost_recoveries"  # fees and commissions the brand charges back to stores
+    borne_gateway_fees = "borne_gateway_fees"  # a store's share of the gateway fee on its takings
+    borne_commissions = "borne_commissions"  # commissions a store bears on its own sales
 
 
 CHART: dict[AccountCode, AccountKind] = {
@@ -62,7 +73,18 @@ CHART: dict[AccountCode, AccountKind] = {
     AccountCode.commission_expense: AccountKind.expense,
     AccountCode.points_liability: AccountKind.liability,
     AccountCode.inventory: AccountKind.asset,
+    # membership
+    AccountCode.points_expense: AccountKind.expense,
+    AccountCode.points_breakage: AccountKind.revenue,
     AccountCode.commission_payable: AccountKind.liability,  # distribution
+    # distribution settlement
+    AccountCode.withholding_payable: AccountKind.liability,
+    AccountCode.distribution_fee_income: AccountKind.revenue,
+    AccountCode.takings_payable: AccountKind.liability,
+    AccountCode.takings_receivable: AccountKind.asset,
+    AccountCode.cost_recoveries: AccountKind.revenue,
+    AccountCode.borne_gateway_fees: AccountKind.expense,
+    AccountCode.borne_commissions: AccountKind.expense,
 }
 
 
@@ -95,6 +117,7 @@ class JournalEntry(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["reverses_entry_id"], "journal_entries"),
         UniqueConstraint("tenant_id", "source_key"),
         Index("ix_journal_entries_scope", "tenant_id", "owner_path", "created_at"),
+        Index("ix_journal_entries_latest", "tenant_id", "created_at"),  # perf: scoped lists newest first
     )
 
     kind: Mapped[str] = mapped_column(String(40))  # payment, refund, fee, credit_sale, repayment, reversal

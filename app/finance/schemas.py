@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from app.finance.models import AccountCode, AccountKind
-from app.schemas import Money, PageQuery, Schema
+from app.paging import PageQuery
+from app.schemas import Money, Schema
 
 
 class AccountQuery(Schema):

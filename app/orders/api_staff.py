@@ -21,6 +21,7 @@ from app.orders.schemas import (
     ShipIn,
     ShipmentOut,
 )
+from app.paging import page_of
 
 # Never registered itself: its decorators document the views; the blueprints below route them.
 docs = Blueprint("staff_order_actions", __name__)
@@ -47,7 +48,7 @@ def supply_order(headers: dict, body: dict) -> tuple[dict, int]:
 
 class Orders(TransactionalView):
     @docs.arguments(OrderListQuery, location="query")
-    @docs.response(200, OrderSummaryOut(many=True))
+    @docs.response(200, page_of(OrderSummaryOut))
     @docs.errors(401, 403)
     def get(self, query):
         """Orders in my scope: sold by my org or subtree (side=to_me), bought by it (side=from_me)."""
@@ -93,12 +94,12 @@ class ConfirmReceipt(TransactionalView):
 
 class Refunds(TransactionalView):
     @docs.arguments(RefundListQuery, location="query")
-    @docs.response(200, RefundOut(many=True))
+    @docs.response(200, page_of(RefundOut))
     @docs.errors(401, 403)
     def get(self, query):
         """Refunds on orders in my scope, newest first."""
-        return [queries.refund_detail(db.session, refund)
-                for refund in queries.list_refunds(db.session, staff_only(), **query)]
+        page = queries.list_refunds(db.session, staff_only(), **query)
+        return queries.refund_page_details(db.session, page)  # the lines of the page in one statement
 
 
 class ApproveRefund(TransactionalView):

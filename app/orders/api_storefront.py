@@ -21,6 +21,7 @@ from app.orders.schemas import (
     RefundOut,
     RetailOrderIn,
 )
+from app.paging import page_of
 
 blp = Blueprint("storefront_orders", __name__, url_prefix="/storefront",
                 description="Consumers: cart, checkout and my orders")
@@ -68,7 +69,7 @@ class Checkout(TransactionalView):
 @blp.route("/orders")
 class MyOrders(TransactionalView):
     @blp.arguments(MyOrdersQuery, location="query")
-    @blp.response(200, OrderSummaryOut(many=True))
+    @blp.response(200, page_of(OrderSummaryOut))
     @blp.errors(401, 403)
     def get(self, query):
         """My orders, newest first."""

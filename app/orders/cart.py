@@ -97,6 +97,7 @@ def checkout(session: Session, scope: Scope, *, request: OrderRequest,
     # The key identifies the checkout, not the lines: a replay finds the cart already emptied.
     request = OrderRequest(lines=lines, delivery=request.delivery, ship_to=request.ship_to, note=request.note,
                       idempotency_key=request.idempotency_key, invoice=request.invoice,
+                      coupon_id=request.coupon_id, points=request.points,
                       fingerprint={"checkout": str(store.id), "delivery": request.delivery,
                                    "ship_to": request.ship_to, "note": request.note,
                                    **({"invoice": request.invoice} if request.invoice else {})})

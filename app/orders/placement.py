@@ -53,8 +53,14 @@ class OrderRequest:
     idempotency_key: str | None = None
     fingerprint: dict | None = None  # what identifies the request instead of its lines (cart checkout)
     invoice: dict | None = None  # {title, tax_id}: the buyer wants an invoice (finance.invoices)
+    # membership (retail): a coupon, points to pay with, a points-mall item (app/membership/checkout.py)
+    coupon_id: uuid.UUID | None = None
+    points: int = 0
+    mall_item_id: uuid.UUID | None = None
 
     def digest(self, **extra) -> str:
+        extra.update({key: value for key, value in (("coupon_id", self.coupon_id), ("points", self.points),
+                                                    ("mall_item_id", self.mall_item_id)) if value})
         body = {"lines": self.lines, "delivery": self.delivery, "ship_to": self.ship_to,
                 "note": self.note, "payment_method": self.payment_method, **extra}
         if self.invoice:
@@ -134,6 +140,8 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
         raise InvalidOrder("A retail order to ship needs an address (ship_to).")
     shipping = rules.shipping_fee(sum(line.goods_minor for line in priced), delivery=request.delivery,
                                   settings=settings) if flow is OrderFlow.retail else 0
+    member = _member_pricing(session, flow, seller, consumer_id, request, sku_qty, prices, priced, shipping)
+    priced, shipping = member.lines, member.shipping_minor
     totals = rules.totals(priced, shipping)
     owner = buyer_org or seller
     columns = {"owner_path": owner.path, "seller_path": seller.path,
@@ -149,7 +157,8 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
         ship_to=request.ship_to, note=request.note, placed_by_kind=scope.actor_kind,
         placed_by_id=scope.actor_id, idempotency_key=request.idempotency_key,
         request_hash=digest if request.idempotency_key else None, paid_at=None, shipped_at=None,
-        completed_at=None, cancelled_at=None, cancel_reason=None, created_at=now, updated_at=now,
+        completed_at=None, cancelled_at=None, closed_at=None, cancel_reason=None, created_at=now,
+        updated_at=now,  # every column set: none left expired to reload after the INSERT
         **invoice, **columns)
     if not _claim(session, order):  # this actor already used the key: answer what it made
         return _replay(_by_key(session, scope, request.idempotency_key), digest)
@@ -163,6 +172,7 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
                        **_tax(line.total_minor, names.get(sku_id, _UNNAMED)[2], tax_rate))
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
     _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
+    member.record(session, order, lines)  # coupon used, points spent, adjustments stored
     snapshot_commissions(session, order, lines)  # distribution: chain, rates and base, fixed now
     stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,
                       moves=sku_qty, order_id=order.id)
@@ -170,6 +180,18 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
     events.emit(session, order, "order.placed", events.order_payload(order, lines))
     session.flush()
     return Placed(order, True, lines)
+
+
+def _member_pricing(session, flow, seller, consumer_id, request, sku_qty, prices, priced, shipping):
+    """Retail: the membership waterfall (level, coupon, points, free shipping); others pay the tier price."""
+    from app.membership import checkout  # noqa: PLC0415
+
+    if flow is not OrderFlow.retail:
+        return checkout.neutral(priced, shipping)
+    return checkout.price(session, seller=seller, consumer_id=consumer_id, sku_qty=sku_qty,
+                          unit_prices=prices,
+                          shipping_fee_minor=shipping, coupon_id=request.coupon_id, points=request.points,
+                          mall_item_id=request.mall_item_id)
 
 
 def _claim(session: Session, order: Order) -> bool:

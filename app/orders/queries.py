@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFound
 from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import visible
 from app.tenancy.scope import Scope
@@ -68,7 +69,7 @@ def refund_lines_of(session: Session, refund: Refund) -> list[RefundLine]:
 
 
 def list_orders(session: Session, scope: Scope, *, side: str = "all", status: OrderStatus | None = None,
-                flow=None, limit: int = 50, offset: int = 0) -> list[Order]:
+                flow=None, limit: int = 50, cursor: CursorKey | None = None) -> Page[Order]:
     """Orders in scope, newest first; side 'to_me' (I sell) or 'from_me' (my org buys)."""
     statement = select(Order).where(order_visible(Order, scope))
     if side == "to_me":
@@ -79,17 +80,15 @@ def list_orders(session: Session, scope: Scope, *, side: str = "all", status: Or
         statement = statement.where(Order.status == status)
     if flow is not None:
         statement = statement.where(Order.flow == flow)
-    statement = statement.order_by(Order.created_at.desc(), Order.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, Order, limit=limit, cursor=cursor)
 
 
 def list_refunds(session: Session, scope: Scope, *, status=None, limit: int = 50,
-                 offset: int = 0) -> list[Refund]:
+                 cursor: CursorKey | None = None) -> Page[Refund]:
     statement = select(Refund).where(order_visible(Refund, scope))
     if status is not None:
         statement = statement.where(Refund.status == status)
-    statement = statement.order_by(Refund.created_at.desc(), Refund.id.desc())
-    return list(session.scalars(statement.limit(limit).offset(offset)))
+    return paginate(session, statement, Refund, limit=limit, cursor=cursor)
 
 
 def order_detail(session: Session, scope: Scope, order: Order, *, lines: list[OrderLine] | None = None,
@@ -113,8 +112,18 @@ def order_detail(session: Session, scope: Scope, order: Order, *, lines: list[Or
     return detail
 
 
-def refund_detail(session: Session, refund: Refund) -> dict:
+def refund_detail(session: Session, refund: Refund, *, lines: list[RefundLine] | None = None) -> dict:
     """A refund for the API with its lines: raw data; `RefundOut` redacts its free text."""
     detail = {column.key: getattr(refund, column.key) for column in Refund.__table__.columns}
-    detail["lines"] = refund_lines_of(session, refund)
+    detail["lines"] = refund_lines_of(session, refund) if lines is None else lines
     return detail
+
+
+def refund_page_details(session: Session, page: Page[Refund]) -> Page[dict]:
+    """A page of refunds for the API, the lines of all of them read in one statement."""
+    lines: dict[uuid.UUID, list[RefundLine]] = {refund.id: [] for refund in page.items}
+    if lines:
+        for line in session.scalars(select(RefundLine).where(
+                RefundLine.tenant_id == page.items[0].tenant_id, RefundLine.refund_id.in_(list(lines)))):
+            lines[line.refund_id].append(line)
+    return page.map(lambda refund: refund_detail(session, refund, lines=lines[refund.id]))

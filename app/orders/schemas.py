@@ -4,7 +4,8 @@ import marshmallow as ma
 
 from app.orders.models import OrderFlow, OrderStatus, PaymentMethod, RefundKind, RefundStatus
 from app.orders.queries import fidelity_of
-from app.schemas import Money, PageQuery, Quantity, Schema
+from app.paging import PageQuery
+from app.schemas import Money, Quantity, Schema, StrictInteger
 from app.tenancy.enums import ActorKind
 from app.tenancy.masking import MaskedName, MaskedPhone, MaskedText, RedactedText, RowFidelity, ScopedSchema
 
@@ -39,6 +40,14 @@ class ShipTo(Schema):
 DELIVERY = ma.validate.OneOf(["ship", "pickup"])
 
 
+class MemberChoicesIn(Schema):
+    """Membership at checkout (retail): my coupon and points to pay with (docs/membership-checkout.md)."""
+
+    coupon_id = ma.fields.UUID(load_default=None, metadata={"description": "One of my usable coupons"})
+    points = StrictInteger(bound=10**12, load_default=0, validate=ma.validate.Range(0, None),
+                           metadata={"description": "Points paid as money, within the order's max share"})
+
+
 REDACTED = "Redacted below full fidelity"
 
 
@@ -52,7 +61,7 @@ class InvoiceIn(Schema):
                                         "example": "91350100M000100Y43"})
 
 
-class RetailOrderIn(Schema):
+class RetailOrderIn(MemberChoicesIn):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
@@ -61,7 +70,7 @@ class RetailOrderIn(Schema):
     invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(MemberChoicesIn):
     store_id = ma.fields.UUID(load_default=None, metadata={"description": "Default: my home store"})
     delivery = ma.fields.String(load_default="ship", validate=DELIVERY)
     ship_to = ma.fields.Nested(ShipTo, load_default=None)
@@ -69,7 +78,7 @@ class CheckoutIn(Schema):
     invoice = ma.fields.Nested(InvoiceIn, load_default=None)
 
 
-class InStoreOrderIn(Schema):
+class InStoreOrderIn(MemberChoicesIn):
     member_id = ma.fields.UUID(required=True, metadata={"description": "The consumer buying in the store"})
     lines = ma.fields.List(ma.fields.Nested(LineIn), required=True, validate=ma.validate.Length(1, 100))
     delivery = ma.fields.String(load_default="pickup", validate=DELIVERY)

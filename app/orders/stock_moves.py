@@ -28,7 +28,10 @@ def apply(session: Session, *, verb: str, tenant_id: uuid.UUID, org_id: uuid.UUI
     function = getattr(stock, verb)
     with elevated(session, Why.reserve_seller_stock, scope=system_scope(tenant_id)):
         org = org_by_id(session, tenant_id, org_id)
-        for sku_id, qty in moves:
-            function(session, tenant_id=tenant_id, org=org, sku_id=sku_id, qty=qty, order_id=order_id)
+        if verb == "reserve":  # checkout: every line in one UPDATE and one INSERT
+            stock.reserve_many(session, tenant_id=tenant_id, org=org, moves=moves, order_id=order_id)
+        else:
+            for sku_id, qty in moves:
+                function(session, tenant_id=tenant_id, org=org, sku_id=sku_id, qty=qty, order_id=order_id)
         session.flush()
 

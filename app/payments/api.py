@@ -6,6 +6,7 @@ from app.auth.request import consumer_only, request_scope, staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.orders.schemas import IdempotencyHeader
+from app.paging import page_of
 from app.payments import credit, deposits, intents, tasks, unapplied, webhooks
 from app.payments.errors import WebhooksNotConfigured
 from app.payments.gateway import current_gateway
@@ -114,7 +115,7 @@ class DepositRefunds(TransactionalView):
 @blp.route("/unapplied-receipts")
 class Receipts(TransactionalView):
     @blp.arguments(ReceiptQuery, location="query")
-    @blp.response(200, ReceiptSchema(many=True))
+    @blp.response(200, page_of(ReceiptSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Money without a home in my scope (wrong amount, paid twice, after cancellation), oldest first."""

@@ -3,6 +3,7 @@
 from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
+from app.paging import page_of
 from app.payments import refund_desk
 from app.payments.schemas import (
     PaymentRefundSchema,
@@ -18,7 +19,7 @@ blp = Blueprint("refund_desk", __name__, url_prefix="/payments/refunds",
 @blp.route("")
 class RefundAttempts(TransactionalView):
     @blp.arguments(RefundAttemptQuery, location="query")
-    @blp.response(200, PaymentRefundSchema(many=True))
+    @blp.response(200, page_of(PaymentRefundSchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Refund attempts on orders I sell; by default those a person must act on."""

@@ -10,6 +10,7 @@ from app.errors import NotFound
 from app.orders.models import Order
 from app.orders.payment_hooks import mark_refund_retried
 from app.orders.queries import order_visible
+from app.paging import CursorKey, Page, paginate
 from app.payments import refunds
 from app.payments.credit import _require_seller_org
 from app.payments.errors import RefundNotActionable
@@ -23,7 +24,7 @@ NEEDS_A_PERSON = "needs_action"
 
 def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_A_PERSON,
                   channel: RefundChannel | None = None, limit: int = 50,
-                  offset: int = 0) -> list[PaymentRefund]:
+                  cursor: CursorKey | None = None) -> Page[PaymentRefund]:
     """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
     require(scope, Action.view_finance)
     query = select(PaymentRefund).where(order_visible(PaymentRefund, scope))
@@ -36,10 +37,10 @@ def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_
         query = query.where(PaymentRefund.status == RefundExecutionStatus(status))
     if channel is not None:
         query = query.where(PaymentRefund.channel == channel)
-    rows = list(session.scalars(query.order_by(PaymentRefund.created_at.desc()).limit(limit).offset(offset)))
+    page = paginate(session, query, PaymentRefund, limit=limit, cursor=cursor)
     if status == NEEDS_A_PERSON:  # a failed attempt that was made again is history, not work
-        rows = [row for row in rows if not _superseded(session, row)]
-    return rows
+        page = page.where(lambda row: not _superseded(session, row))
+    return page
 
 
 def _superseded(session: Session, row: PaymentRefund) -> bool:

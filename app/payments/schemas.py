@@ -2,6 +2,7 @@
 
 import marshmallow as ma
 
+from app.paging import PageQuery
 from app.payments.credit import BUCKETS
 from app.payments.models import (
     CreditEntryKind,
@@ -11,7 +12,7 @@ from app.payments.models import (
     RefundExecutionStatus,
     RefundReason,
 )
-from app.schemas import Money, PageQuery, Schema
+from app.schemas import Money, Schema
 
 
 class PaymentSchema(Schema):
@@ -97,7 +98,7 @@ class ReceiptSchema(Schema):
     created_at = ma.fields.DateTime()
 
 
-class ReceiptQuery(Schema):
+class ReceiptQuery(PageQuery):
     open_only = ma.fields.Boolean(load_default=True)
 
 

@@ -19,6 +19,7 @@ from app.finance import postings
 from app.orders.models import Order, OrderStatus
 from app.orders.payment_hooks import mark_paid
 from app.orders.queries import get_order
+from app.paging import CursorKey, Page, paginate
 from app.payments.errors import NotSellerFinance, ReceiptDoesNotFit, ReceiptNotOpen
 from app.payments.gateway import PaymentGateway
 from app.payments.models import Payment, PaymentStatus, ReceiptReason, RefundReason, UnappliedReceipt
@@ -85,13 +86,14 @@ def _require_finance(scope: Scope, receipt: UnappliedReceipt) -> None:
         raise NotSellerFinance("Only the seller org's own staff handle its unapplied money.")
 
 
-def list_receipts(session: Session, scope: Scope, *, open_only: bool = True) -> list[UnappliedReceipt]:
+def list_receipts(session: Session, scope: Scope, *, open_only: bool = True, limit: int = 50,
+                  cursor: CursorKey | None = None) -> Page[UnappliedReceipt]:
     """Receipts in my scope, oldest first (what waits longest on top)."""
-    statement = scoped(UnappliedReceipt, scope).order_by(UnappliedReceipt.created_at, UnappliedReceipt.id)
+    statement = scoped(UnappliedReceipt, scope)
     if open_only:
         statement = statement.where(UnappliedReceipt.applied_minor + UnappliedReceipt.returned_minor
                                     < UnappliedReceipt.amount_minor)
-    return list(session.scalars(statement))
+    return paginate(session, statement, UnappliedReceipt, limit=limit, cursor=cursor, newest_first=False)
 
 
 def apply_receipt(session: Session, scope: Scope, *, receipt_id: uuid.UUID,

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from app.paging import CursorKey, Page, paginate
 from app.platform.models import AuditEntry, OutboxEvent
 from app.platform.outbox import record_event
 from app.tenancy.enums import ActorKind
@@ -30,6 +31,8 @@ AUDITED = (
     "price_lists.edit", "price_bands.edit", "stock.adjust",
     # operations
     "dead_letter.retried",
+    # membership
+    "membership.configure", "points.adjust",
     # distribution
     "bindings.rebind", "promoters.approve",
 )
@@ -62,11 +65,11 @@ def write_audit(session: Session, event: OutboxEvent) -> None:
     ))
 
 
-def list_audit(session: Session, scope: Scope, *, limit: int, offset: int,
+def list_audit(session: Session, scope: Scope, *, limit: int, cursor: CursorKey | None = None,
                actor_id: uuid.UUID | None = None, actor_kind: ActorKind | None = None,
                actor_org_id: uuid.UUID | None = None, action: str | None = None,
                subject_id: uuid.UUID | None = None, subject_type: str | None = None,
-               since: datetime | None = None, until: datetime | None = None) -> list[AuditEntry]:
+               since: datetime | None = None, until: datetime | None = None) -> Page[AuditEntry]:
     """Audit entries of my subtree, newest first, filtered by actor, action, subject and time."""
     require(scope, Action.view_audit)
     statement = scoped(AuditEntry, scope)
@@ -80,6 +83,4 @@ def list_audit(session: Session, scope: Scope, *, limit: int, offset: int,
         statement = statement.where(AuditEntry.created_at >= since)
     if until is not None:
         statement = statement.where(AuditEntry.created_at < until)
-    return list(session.scalars(
-        statement.order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .limit(limit).offset(offset)))
+    return paginate(session, statement, AuditEntry, limit=limit, cursor=cursor)

@@ -5,10 +5,10 @@ import marshmallow as ma
 from app.auth.request import request_scope, staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
+from app.paging import PageQuery, page_of
 from app.platform.audit import list_audit
-from app.schemas import PageQuery
-from app.tenancy import consumers, grants, network, policy
-from app.tenancy.filters import get_visible, scoped
+from app.tenancy import consumers, grants, network, orgs, policy
+from app.tenancy.filters import get_visible
 from app.tenancy.models import Org
 from app.tenancy.permissions import permissions_of
 from app.tenancy.schemas import (
@@ -49,14 +49,11 @@ class Me(TransactionalView):
 @blp.route("/orgs")
 class Orgs(TransactionalView):
     @blp.arguments(OrgListQuery, location="query")
-    @blp.response(200, OrgSchema(many=True))
+    @blp.response(200, page_of(OrgSchema))
     @blp.errors(401, 403)
     def get(self, query):
-        """Orgs I see: my subtree and the orgs above me."""
-        statement = scoped(Org, staff_only()).order_by(Org.path)
-        if query["kind"]:
-            statement = statement.where(Org.kind == query["kind"])
-        return db.session.scalars(statement.limit(query["limit"]).offset(query["offset"])).all()
+        """Orgs I see: my subtree and the orgs above me, newest first."""
+        return orgs.list_orgs(db.session, staff_only(), **query)
 
     @blp.arguments(OrgCreateSchema)
     @blp.response(201, OrgSchema)
@@ -132,7 +129,7 @@ class GrantItem(TransactionalView):
 @blp.route("/consumers")
 class Consumers(TransactionalView):
     @blp.arguments(PageQuery, location="query")
-    @blp.response(200, ConsumerSchema(many=True))
+    @blp.response(200, page_of(ConsumerSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Consumers I see row by row, personal data masked by fidelity."""
@@ -177,7 +174,7 @@ class Policy(TransactionalView):
 @blp.route("/audit")
 class Audit(TransactionalView):
     @blp.arguments(AuditQuery, location="query", unknown=ma.RAISE)  # a mistyped filter is a 422
-    @blp.response(200, AuditEntrySchema(many=True))
+    @blp.response(200, page_of(AuditEntrySchema))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Who moved money, stock or permissions in my subtree; filter by actor, action, subject, time."""

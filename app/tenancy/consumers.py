@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
@@ -20,10 +21,10 @@ def fidelity_of(scope: Scope, consumer: Consumer) -> Fidelity:
     return scope.fidelity(Dataset.consumers, consumer.owner_path)
 
 
-def list_consumers(session: Session, scope: Scope, *, limit: int, offset: int) -> list[Consumer]:
-    return list(session.scalars(
-        scoped(Consumer, scope).order_by(Consumer.created_at.desc(), Consumer.id.desc())
-        .limit(limit).offset(offset)))
+def list_consumers(session: Session, scope: Scope, *, limit: int,
+                   cursor: CursorKey | None = None) -> Page[Consumer]:
+    """Consumers I see row by row, newest first (ConsumerSchema masks by fidelity)."""
+    return paginate(session, scoped(Consumer, scope), Consumer, limit=limit, cursor=cursor)
 
 
 def get_consumer(session: Session, scope: Scope, consumer_id: uuid.UUID) -> Consumer:

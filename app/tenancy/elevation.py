@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
-from app.tenancy.rls import apply_settings
+from app.tenancy.rls import defer_settings
 from app.tenancy.scope import Scope, current_scope, set_current_scope, system_scope
 
 _LOADED = "tiermall_elevations"  # session.info key: a stack, one list of loaded objects per block
@@ -55,11 +55,17 @@ class Why(StrEnum):
     # finance controls (finance-b)
     finance_controls = ("the brand's finance closes periods and reconciles the tenant's gateway money"
                         " against payments, refunds, disputes and the journal of every org")
+    # membership
+    post_points = "the points liability is booked on the brand's accounts, whoever moved the points"
     # distribution
     write_distribution_ledger = "commission entries are written for beneficiaries anywhere in the tenant"
     join_distribution = ("a consumer applies, binds or lists their team: promoters, levels, uplines and"
                          " bound customers (names masked) are read in the tenant")
     snapshot_commissions = "an order's commission chain reads bindings, promoters and the brand's plan"
+    # distribution settlement
+    settle_distribution = "settlement, withdrawals, payouts write every beneficiary's entries and statements"
+    # membership: coupons and the points mall
+    claim_coupon = "a member's claim counts against the brand's coupon template quantity"
 
 
 def _real(session: Session) -> Session:
@@ -87,11 +93,13 @@ def _aborted(connection) -> bool:
 
 
 def _switch(session: Session, scope: Scope | None) -> None:
-    """Make `scope` current and apply it to the open transaction, unless that one has failed."""
+    """Make `scope` current and have it applied to the open transaction before its next
+    statement (rls.defer_settings: consecutive switches cost one round trip, or none), unless
+    that transaction has failed."""
     set_current_scope(scope)
     connection = _open_connection(session)
     if connection is not None and not _aborted(connection):
-        apply_settings(connection, scope)
+        defer_settings(connection, scope)
 
 
 def _same(one: Scope | None, other: Scope | None) -> bool:

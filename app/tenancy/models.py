@@ -104,6 +104,7 @@ class Consumer(TenantKeyMixin, OwnerPathMixin, CreatedAtMixin, Base):
         tenant_fk(["guide_id"], "users"),
         tenant_fk(["referrer_id"], "consumers"),
         Index("ix_consumers_scope", "tenant_id", "owner_path"),
+        Index("ix_consumers_latest", "tenant_id", "created_at"),  # perf: scoped lists newest first
     )
 
     name: Mapped[str | None] = mapped_column(String(200))

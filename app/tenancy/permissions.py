@@ -56,12 +56,21 @@ class Action(StrEnum):
     close_periods = "periods.close"
     correct_entries = "journal.correct"
     reconcile = "finance.reconcile"
+    # membership
+    configure_membership = "membership.configure"  # the brand's program and levels
+    join_membership = "membership.join"  # a consumer takes the member card
     # distribution
     manage_commissions = "commissions.manage"  # plans, rules and promoter levels (the brand's terms)
     approve_promoters = "promoters.approve"
     rebind_customers = "bindings.rebind"  # move a customer to another promoter (audited)
     become_promoter = "promoters.apply"  # a consumer applies to share
     bind_referral = "bindings.bind"  # a consumer opens a promoter's share link or QR code
+    # distribution settlement
+    request_withdrawal = "withdrawals.request"  # a promoter takes their available money now (a fee applies)
+    # membership: coupons and the points mall
+    manage_coupons = "coupons.manage"  # templates and targeted issuance (the brand)
+    manage_mall = "mall.manage"  # points-mall items (the brand)
+    claim_coupon = "coupon.claim"  # a member takes a claimable coupon
 
 
 class Reach(StrEnum):
@@ -86,6 +95,9 @@ _MANAGER: dict[Action, Reach] = {
     A.grant_data: OWN, A.edit_sharing_policy: OWN, A.view_audit: SUBTREE,
     # finance controls (finance-b): the brand's books, so the brand's own org
     A.close_periods: OWN, A.correct_entries: OWN, A.reconcile: OWN,
+    A.configure_membership: OWN,  # membership
+    # membership: coupons and the points mall
+    A.manage_coupons: OWN, A.manage_mall: OWN,
 }
 _MANAGER.update({  # distribution
     A.manage_commissions: OWN, A.approve_promoters: SUBTREE, A.rebind_customers: SUBTREE,
@@ -119,9 +131,16 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
-                              A.confirm_receipt, A.request_refund})
+                              A.confirm_receipt, A.request_refund,
+                              A.join_membership,  # membership
+                              A.claim_coupon})  # membership: coupons
 
 CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
+
+# distribution settlement: promoters withdraw their own money (consumers, guides; managers grant guides)
+CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.request_withdrawal}
+_MANAGER[A.request_withdrawal] = OWN
+ROLE_ACTIONS[Role.guide][A.request_withdrawal] = OWN
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,

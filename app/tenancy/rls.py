@@ -8,8 +8,9 @@ functions here; their SQL must stay backward compatible (add new functions, do n
 from dataclasses import dataclass
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.elements import ReleaseSavepointClause, RollbackToSavepointClause, SavepointClause
 
 from app.tenancy.enums import Dataset
 from app.tenancy.scope import Scope, current_scope
@@ -23,17 +24,73 @@ SETTING_NAMES = [
 
 _EMPTY_SETTINGS = dict.fromkeys(SETTING_NAMES, "")
 
+# Scoped lists need a plan for *this* org's path range: a generic plan of a prepared statement
+# (psycopg prepares after 5 runs; PostgreSQL goes generic after 5 more) guesses the range and
+# sorted a distributor's whole subtree, 22x slower (bench/scope_overhead.py). Custom plans cost
+# ~0.1-1 ms of planning; set in the same statement as the scope, so no extra round trip.
+# bench/scoped_lists.py measures the choice (`auto` there is the PostgreSQL default).
+PLAN_CACHE_MODE = "force_custom_plan"
+# A request reads 50 rows: no parallel workers. Under RLS the policy's per-row filter made the
+# planner start two workers for a store's "latest 50 consumers" (300 ms on a busy 2-core host,
+# 5 ms without); bench/scoped_lists.py. "" leaves the server's setting.
+PARALLEL_WORKERS = "0"
+
 _SET_SQL = text(
     "SELECT " + ", ".join(f"set_config('{name}', :p{i}, true)" for i, name in enumerate(SETTING_NAMES))
+    + ", set_config('plan_cache_mode', :plan_cache_mode, true)"
+    + ", set_config('max_parallel_workers_per_gather',"
+      " coalesce(nullif(:parallel, ''), current_setting('max_parallel_workers_per_gather')), true)"
 )
+
+
+# Savepoint control carries no reads or writes: the pending scope waits for the next real statement.
+_SAVEPOINT_CONTROL = (SavepointClause, ReleaseSavepointClause, RollbackToSavepointClause)
+_PENDING = "tm_scope_pending"  # connection.info: a scope switched to, not yet sent
+_APPLIED = "tm_scope_applied"  # connection.info: the scope the open transaction carries
 
 
 def apply_settings(connection: Connection, scope: Scope | None) -> None:
     """SET LOCAL the scope (or an empty one: fail closed) on this transaction, driver-quoted."""
     if connection.dialect.name != "postgresql":
         return
+    connection.info.pop(_PENDING, None)
+    connection.info[_APPLIED] = scope
     values = scope.rls_settings() if scope else _EMPTY_SETTINGS
-    connection.execute(_SET_SQL, {f"p{i}": values[name] for i, name in enumerate(SETTING_NAMES)})
+    connection.execute(_SET_SQL, {**{f"p{i}": values[name] for i, name in enumerate(SETTING_NAMES)},
+                                  "plan_cache_mode": PLAN_CACHE_MODE, "parallel": PARALLEL_WORKERS})
+
+
+def defer_settings(connection: Connection, scope: Scope | None) -> None:
+    """Apply `scope` right before the next statement on this transaction, not now.
+
+    A request switches scope several times in a row without a statement between (request scope,
+    then the system scope of placement): each switch would be a round trip, only the last one
+    matters. `_apply_pending` sends it before whatever statement comes next (ORM, Core, flush or
+    driver SQL all pass `before_execute`); switching back to the scope already applied sends nothing.
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    if _APPLIED in connection.info and connection.info[_APPLIED] == scope:
+        connection.info.pop(_PENDING, None)
+    else:
+        connection.info[_PENDING] = (scope,)
+
+
+@event.listens_for(Engine, "before_execute")
+def _apply_pending(connection: Connection, clauseelement, multiparams, params, execution_options):
+    pending = connection.info.get(_PENDING)
+    if pending is not None and not isinstance(clauseelement, _SAVEPOINT_CONTROL):
+        apply_settings(connection, pending[0])  # pops the mark first: no recursion
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_applied(connection: Connection, *args) -> None:
+    """SET LOCAL ends with the transaction, and a savepoint's rollback undoes what it set: what
+    is applied is unknown again (the next BEGIN, or the next switch, sends the scope)."""
+    connection.info.pop(_APPLIED, None)
+    connection.info.pop(_PENDING, None)
 
 
 @event.listens_for(Session, "after_begin")
@@ -217,6 +274,8 @@ def _platform_reads_and_deletes(policy: Policy) -> Policy:
 ORDER_TABLES = ["orders", "order_lines", "order_history", "shipments", "refunds", "refund_lines",
                 "payments", "payment_refunds", "unapplied_receipts", "payment_disputes"]
 
+MEMBER_TABLES = ["members", "growth_entries", "points_lots", "points_moves"]  # membership
+
 TABLE_POLICIES: dict[str, Policy] = {
     "tenants": POLICY_KINDS["tenant_self"],
     "orgs": POLICY_KINDS["org_tree"],
@@ -254,6 +313,11 @@ TABLE_POLICIES: dict[str, Policy] = {
     "accounting_periods": subtree_policy(None),
     "reconciliation_runs": subtree_policy(None),
     "reconciliation_differences": subtree_policy(None),
+    # membership: the program and levels are the brand's (everyone reads); members and their
+    # ledgers belong to the home store's subtree and to the consumer
+    "membership_programs": POLICY_KINDS["brand_catalog"],
+    "member_levels": POLICY_KINDS["brand_catalog"],
+    **dict.fromkeys(MEMBER_TABLES, subtree_policy(Dataset.consumers, "consumer_id")),
     # distribution: brand-owned plans and levels flow down; promoters and bindings are customer
     # data (consumers fidelity), snapshots and entries commissions data; the consumer sees their own.
     "promoter_levels": POLICY_KINDS["downward"],
@@ -263,6 +327,17 @@ TABLE_POLICIES: dict[str, Policy] = {
     "bindings": subtree_policy(Dataset.consumers, "consumer_id"),
     "commission_snapshots": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
     "distribution_entries": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
+    # distribution settlement
+    "distribution_statements": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
+    "distribution_payouts": subtree_policy(Dataset.commissions, "beneficiary_consumer_id"),
+    "distribution_payout_accounts": subtree_policy(Dataset.commissions),
+    "withholding_brackets": POLICY_KINDS["brand_catalog"],
+    # membership: coupons, order adjustments, points mall
+    "coupon_templates": POLICY_KINDS["brand_catalog"],
+    "coupons": subtree_policy(Dataset.consumers, "consumer_id"),
+    "coupon_issue_jobs": subtree_policy(None),
+    "order_adjustments": POLICY_KINDS["orders"],
+    "mall_items": POLICY_KINDS["brand_catalog"],
 }
 
 # Columns that place a row (tenant, paths): they change only in the system scope.

@@ -2,7 +2,8 @@
 
 import marshmallow as ma
 
-from app.schemas import PageQuery, Schema
+from app.paging import PageQuery
+from app.schemas import Schema
 from app.tenancy import consumers
 from app.tenancy.enums import ActorKind, Dataset, Fidelity, OrgKind, Role
 from app.tenancy.masking import MaskedName, MaskedPhone, RowFidelity, ScopedSchema

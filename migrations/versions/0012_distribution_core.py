@@ -1,7 +1,7 @@
 """distribution core: promoters, levels, bindings, commission plans and rules, snapshots, the entries ledger
 
 Revision ID: 0012
-Revises: 0015
+Revises: 0011
 Create Date: 2026-12-02 00:42:44.744507
 """
 
@@ -13,7 +13,7 @@ from app.tenancy import rls
 
 
 revision = '0012'
-down_revision = '0015'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -362,7 +362,7 @@ def test_an_api_key_authenticates_with_its_orgs_scope_and_role(client, session):
     headers = {"X-Api-Key": plain}
     orgs = client.get("/network/orgs", headers=headers)
     assert orgs.status_code == 200
-    names = {org["name"] for org in orgs.get_json()}
+    names = {org["name"] for org in orgs.get_json()["items"]}
     assert names == {net.slug.upper(), "East", "Shanghai", "Jingan", "Hangzhou"}
     assert client.get(f"/network/orgs/{net.org('chengdu').id}", headers=headers).status_code == 404
     me = client.get("/network/me", headers=headers).get_json()
@@ -379,7 +379,7 @@ def test_a_key_does_not_see_a_sibling_orgs_consumers(client, session):
     headers = {"X-Api-Key": plain}
     assert client.get(f"/network/consumers/{mine.id}", headers=headers).status_code == 200
     assert client.get(f"/network/consumers/{theirs.id}", headers=headers).status_code == 404
-    listed = {row["id"] for row in client.get("/network/consumers", headers=headers).get_json()}
+    listed = {row["id"] for row in client.get("/network/consumers", headers=headers).get_json()["items"]}
     assert listed == {str(mine.id)}
 
 

@@ -46,7 +46,7 @@ def test_the_brand_creates_a_product_and_a_sku_and_takes_it_off_the_shelf(client
     response = client.patch(f"/catalog/products/{product['id']}", headers=brand,
                             json={"status": "off_shelf"})
     assert response.status_code == 200 and response.get_json()["status"] == "off_shelf"
-    listed = client.get("/catalog/products?status=off_shelf", headers=brand).get_json()
+    listed = client.get("/catalog/products?status=off_shelf", headers=brand).get_json()["items"]
     assert [p["id"] for p in listed] == [product["id"]]
 
 
@@ -60,10 +60,13 @@ def test_products_filter_by_a_parent_category_including_its_children(client, ses
     client.post("/catalog/products", headers=brand, json={"name": "Longjing", "category_id": green["id"]})
     client.post("/catalog/products", headers=brand, json={"name": "Cup"})
     names = [p["name"] for p in client.get(f"/catalog/products?category_id={tea['id']}",
-                                           headers=brand).get_json()]
+                                           headers=brand).get_json()["items"]]
     assert names == ["Longjing"]
-    page = client.get("/catalog/products?limit=1&offset=1", headers=brand).get_json()
-    assert len(page) == 1
+    first = client.get("/catalog/products?limit=1", headers=brand).get_json()
+    assert len(first["items"]) == 1 and first["has_more"]
+    second = client.get("/catalog/products", headers=brand,
+                        query_string={"limit": 1, "cursor": first["next_cursor"]}).get_json()
+    assert len(second["items"]) == 1 and second["items"][0]["id"] != first["items"][0]["id"]
 
 
 def test_a_duplicate_barcode_answers_409(client, session, catalog):
@@ -78,7 +81,7 @@ def test_a_duplicate_barcode_answers_409(client, session, catalog):
 def test_a_distributor_reads_the_catalog_but_cannot_change_it(client, session, catalog):
     net, skus = catalog
     east = login(client, net, "east")
-    assert len(client.get("/catalog/skus?limit=200", headers=east).get_json()) == len(skus)
+    assert len(client.get("/catalog/skus?limit=200", headers=east).get_json()["items"]) == len(skus)
     response = client.post("/catalog/products", headers=east, json={"name": "Fake tea"})
     assert response.status_code == 403 and response.get_json()["code"] == "brand_managers_only"
 
@@ -132,7 +135,7 @@ def test_a_store_sees_its_distributors_prices_but_not_a_sibling_distributors(cli
     net, skus = catalog
     store = login(client, net, "hangzhou")
     sellers = {p["seller_org_id"] for p in client.get("/catalog/prices?limit=200",
-                                                      headers=store).get_json()}
+                                                      headers=store).get_json()["items"]}
     assert str(net.org("east").id) in sellers and str(net.org("brand").id) in sellers
     assert str(net.org("west").id) not in sellers and str(net.org("chengdu").id) not in sellers
 
@@ -145,8 +148,8 @@ def test_a_per_distributor_override_is_hidden_from_its_siblings(client, session,
         "channel": "supply", "amount_minor": 7000, "buyer_org_id": str(net.org("east").id)})
     assert response.status_code == 201
     override = response.get_json()["id"]
-    west = client.get("/catalog/prices?limit=200", headers=login(client, net, "west")).get_json()
-    east = client.get("/catalog/prices?limit=200", headers=login(client, net, "east")).get_json()
+    west = client.get("/catalog/prices?limit=200", headers=login(client, net, "west")).get_json()["items"]
+    east = client.get("/catalog/prices?limit=200", headers=login(client, net, "east")).get_json()["items"]
     assert override not in {p["id"] for p in west}
     assert override in {p["id"] for p in east}
 
@@ -162,7 +165,7 @@ def test_the_brand_sets_a_band_and_stores_read_it(client, session, catalog):
         "sku_id": str(skus["GIFT-4S"].id), "channel": "retail", "floor_minor": 1})
     assert response.status_code == 403
     bands = client.get(f"/catalog/price-bands?sku_id={skus['GIFT-4S'].id}",
-                       headers=login(client, net, "chengdu")).get_json()
+                       headers=login(client, net, "chengdu")).get_json()["items"]
     assert {b["channel"] for b in bands} == {"supply", "retail"}
 
 
@@ -176,8 +179,8 @@ def test_a_store_takes_a_sku_off_its_assortment_and_the_storefront_stops_listing
     shelf = client.get(f"/storefront/stores/{net.org('chengdu').id}/catalog?limit=200",
                        headers=shopper)
     assert shelf.status_code == 200, shelf.get_json()
-    assert len(shelf.get_json()) == len(skus)
-    prices = {item["sku_id"]: item["price_minor"] for item in shelf.get_json()}
+    assert len(shelf.get_json()["items"]) == len(skus)
+    prices = {item["sku_id"]: item["price_minor"] for item in shelf.get_json()["items"]}
     assert prices[str(skus["LJ-100"].id)] == 16800  # the brand's list price
 
     store = login(client, net, "chengdu")
@@ -185,7 +188,7 @@ def test_a_store_takes_a_sku_off_its_assortment_and_the_storefront_stops_listing
     assert client.delete(url, headers=store).status_code == 204
     assert client.delete(url, headers=store).status_code == 404
     shelf = client.get(f"/storefront/stores/{net.org('chengdu').id}/catalog?limit=200",
-                       headers=shopper).get_json()
+                       headers=shopper).get_json()["items"]
     assert str(skus["LJ-100"].id) not in {item["sku_id"] for item in shelf}
     response = client.post(f"/catalog/stores/{net.org('chengdu').id}/assortment", headers=store,
                            json={"sku_id": str(skus["LJ-100"].id)})
@@ -197,7 +200,7 @@ def test_the_storefront_shows_the_stores_own_retail_price(client, session, app, 
     store = net.org("jingan")  # the seed's first store asks 105 % of list
     consumer = add_consumer(session, net, "jingan")
     shelf = client.get(f"/storefront/stores/{store.id}/catalog?limit=200",
-                       headers=consumer_headers(app, consumer)).get_json()
+                       headers=consumer_headers(app, consumer)).get_json()["items"]
     prices = {item["sku_id"]: item["price_minor"] for item in shelf}
     assert prices[str(skus["LJ-100"].id)] == 17640
 
@@ -226,12 +229,12 @@ def test_a_sibling_stores_assortment_answers_404(client, session, catalog):
 
 def test_a_distributor_sees_its_own_and_its_stores_stock_but_not_a_siblings(client, session, catalog):
     net, skus = catalog
-    levels = client.get("/catalog/stock?limit=200", headers=login(client, net, "west")).get_json()
+    levels = client.get("/catalog/stock?limit=200", headers=login(client, net, "west")).get_json()["items"]
     orgs = {level["org_id"] for level in levels}
     assert orgs == {str(net.org("west").id), str(net.org("chengdu").id)}
     response = client.get(f"/catalog/stock?org_id={net.org('east').id}",
                           headers=login(client, net, "west"))
-    assert response.get_json() == []
+    assert response.get_json()["items"] == []
 
 
 def test_a_stocktake_records_an_adjust_movement(client, session, catalog):
@@ -243,7 +246,7 @@ def test_a_stocktake_records_an_adjust_movement(client, session, catalog):
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["on_hand"] == 20
     moves = client.get(f"/catalog/stock/movements?sku_id={skus['CUP-CEL-1'].id}"
-                       f"&org_id={net.org('hangzhou').id}", headers=store).get_json()
+                       f"&org_id={net.org('hangzhou').id}", headers=store).get_json()["items"]
     assert moves[0]["reason"] == "adjust" and moves[0]["qty"] == -4
     assert moves[0]["on_hand_after"] == 20
 
@@ -263,4 +266,4 @@ def test_another_tenants_stock_is_never_listed(client, session, catalog, other_t
     other = other_tenant
     response = client.get(f"/catalog/stock/movements?org_id={net.org('brand').id}",
                           headers=login(client, other, "brand"))
-    assert response.status_code == 200 and response.get_json() == []
+    assert response.status_code == 200 and response.get_json()["items"] == []

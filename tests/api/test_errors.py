@@ -69,10 +69,12 @@ def test_unknown_fields_answer_422_naming_them(client, session):
 
 def test_a_bad_query_parameter_answers_422_naming_it(client, session):
     net = make_tenant(session)
-    response = client.get("/network/consumers?limit=lots&offset=-1",
-                          headers=login(client, net, "brand"))
+    brand = login(client, net, "brand")
+    response = client.get("/network/consumers?limit=lots&cursor=-1", headers=brand)
     body = assert_error(response, 422, "validation_error")
-    assert set(body["errors"]) == {"limit", "offset"}
+    assert set(body["errors"]) == {"limit", "cursor"}
+    refused = assert_error(client.get("/network/consumers?offset=50", headers=brand), 422, "validation_error")
+    assert set(refused["errors"]) == {"offset"}
 
 
 def test_a_body_larger_than_max_content_length_answers_413(client, session, app):

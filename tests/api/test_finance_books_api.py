@@ -29,7 +29,7 @@ def test_unknown_or_malformed_filters_are_refused_with_422(client, session):
 def test_entries_filter_by_order_org_and_period(client, session):
     net, seller, order = _credit_purchase(client, session)
     kinds = lambda query: sorted(e["kind"] for e in client.get(  # noqa: E731
-        "/finance/entries" + query, headers=seller).get_json())
+        "/finance/entries" + query, headers=seller).get_json()["items"])
     assert kinds(f"?order_id={order.id}") == ["order_payment", "purchase"]
     assert kinds(f"?org_id={net.org('jingan').id}") == ["purchase"]
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")

@@ -138,8 +138,12 @@ def test_my_jobs_list_shows_only_mine(client, session, net, export_dir):
     brand, west = login(client, net, "brand"), login(client, net, "west")
     mine = ask(client, brand)
     ask(client, west, dataset="orders")
-    listed = client.get("/finance/exports?limit=10", headers=brand).get_json()
-    assert [job["id"] for job in listed] == [mine["id"]]
+    second = ask(client, brand, dataset="payments")
+    first_page = client.get("/finance/exports?limit=1", headers=brand).get_json()
+    assert [job["id"] for job in first_page["items"]] == [second["id"]] and first_page["has_more"]
+    after = first_page["next_cursor"]
+    rest = client.get(f"/finance/exports?limit=1&cursor={after}", headers=brand).get_json()
+    assert [job["id"] for job in rest["items"]] == [mine["id"]] and not rest["has_more"]
     datasets = client.get("/finance/exports/datasets", headers=brand).get_json()
     journal = next(d for d in datasets if d["name"] == "journal_lines")
     assert [c["name"] for c in journal["columns"]][-6:] == ["amount_minor", "amount", "debit_minor", "debit",

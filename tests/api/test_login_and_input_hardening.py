@@ -108,6 +108,6 @@ def test_a_price_for_one_distributor_is_not_listed_to_its_stores(session):
     pricing.set_price(session, brand, seller_org_id=net.org("brand").id, sku_id=sku.id,
                       channel=PriceChannel.supply, amount_minor=9000, buyer_org_id=net.org("shanghai").id)
     for org, listed in (("shanghai", 1), ("east", 1), ("jingan", 0), ("hangzhou", 0)):
-        assert len(pricing.list_prices(session, scope_of(session, net, org))) == listed, org
+        assert len(pricing.list_prices(session, scope_of(session, net, org)).items) == listed, org
     use_scope(session, scope_of(session, net, "jingan"))
     assert session.scalars(select(pricing.PriceEntry)).all() == []

@@ -87,12 +87,14 @@ def test_finance_lists_a_late_transfer_and_returns_it_over_http(client, session)
     late = client.post(f"/payments/orders/{order.id}/offline-confirmation", headers=seller,
                        json={"reference": "ICBC late"})
     assert late.status_code == 200, late.get_json()
-    (receipt,) = client.get("/payments/unapplied-receipts", headers=seller).get_json()
+    (receipt,) = client.get("/payments/unapplied-receipts", headers=seller).get_json()["items"]
     assert (receipt["reason"], receipt["open_minor"]) == ("order_cancelled", 4_200)
-    assert client.get("/payments/unapplied-receipts", headers=login(client, net, "chengdu")).get_json() == []
+    elsewhere = login(client, net, "chengdu")
+    assert client.get("/payments/unapplied-receipts", headers=elsewhere).get_json()["items"] == []
     returned = client.post(f"/payments/unapplied-receipts/{receipt['id']}/return", headers=seller,
                            json={"reference": "ICBC back"})
     assert returned.status_code == 200 and returned.get_json()["open_minor"] == 0
-    assert client.get("/payments/unapplied-receipts", headers=seller).get_json() == []
-    everything = client.get("/payments/unapplied-receipts?open_only=false", headers=seller).get_json()
+    assert client.get("/payments/unapplied-receipts", headers=seller).get_json()["items"] == []
+    everything = client.get("/payments/unapplied-receipts?open_only=false",
+                            headers=seller).get_json()["items"]
     assert [r["returned_minor"] for r in everything] == [4_200]

@@ -9,7 +9,7 @@ from tests.support.scope import use_scope
 def test_a_store_owner_sees_their_store_and_the_orgs_above_it_but_no_siblings(client, session):
     net = make_tenant(session)
     headers = login(client, net, "jingan")
-    names = {org["name"] for org in client.get("/network/orgs", headers=headers).get_json()}
+    names = {org["name"] for org in client.get("/network/orgs", headers=headers).get_json()["items"]}
     assert names == {net.slug.upper(), "East", "Shanghai", "Jingan"}
 
 
@@ -102,7 +102,7 @@ def test_the_audit_trail_shows_my_subtree_only(client, session):
         "parent_id": str(net.org("east").id), "kind": "store", "name": "Suzhou"})
     use_scope(session, system_scope(net.tenant.id))
     relay_pending(session, tenant_id=net.tenant.id)  # explicit: eager relays are best effort in tests
-    west_actions = client.get("/network/audit", headers=login(client, net, "west")).get_json()
+    west_actions = client.get("/network/audit", headers=login(client, net, "west")).get_json()["items"]
     names = {entry["details"].get("name") for entry in west_actions}
     assert "Chongqing" in names and "Suzhou" not in names
 

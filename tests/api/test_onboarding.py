@@ -86,7 +86,7 @@ def test_the_platform_api_creates_a_tenant_for_the_operator_token_only(client, s
     relay_pending(session, tenant_id=uuid.UUID(answer["tenant_id"]))
     session.commit()
     (entry,) = client.get("/network/audit", query_string={"action": "tenant.created"}, headers={
-        "Authorization": f"Bearer {owner.get_json()['access_token']}"}).get_json()
+        "Authorization": f"Bearer {owner.get_json()['access_token']}"}).get_json()["items"]
     assert entry["actor_kind"] == "system" and entry["details"]["via"] == "platform_api"
     assert entry["details"]["owner_user_id"] == answer["owner_user_id"]
 

@@ -50,7 +50,7 @@ def test_finance_sees_an_offline_refund_on_the_desk_and_confirms_it_once(client,
 
     desk = client.get("/payments/refunds", headers=seller)
     assert desk.status_code == 200, desk.get_json()
-    assert [(a["id"], a["channel"], a["status"]) for a in desk.get_json()] == [
+    assert [(a["id"], a["channel"], a["status"]) for a in desk.get_json()["items"]] == [
         (str(attempt.id), "offline", "pending")]
     buyer = client.post(f"/payments/refunds/{attempt.id}/confirm", headers=login(client, net, "jingan"),
                         json={"reference": "x"})
@@ -61,6 +61,6 @@ def test_finance_sees_an_offline_refund_on_the_desk_and_confirms_it_once(client,
     assert (confirmed.get_json()["status"], confirmed.get_json()["reference"]) == ("succeeded", "ICBC-out-3")
     again = client.post(f"/payments/refunds/{attempt.id}/confirm", headers=seller, json={"reference": "y"})
     assert again.status_code == 409 and again.get_json()["code"] == "refund_not_actionable"
-    assert client.get("/payments/refunds", headers=seller).get_json() == []
+    assert client.get("/payments/refunds", headers=seller).get_json()["items"] == []
     retry = client.post(f"/payments/refunds/{attempt.id}/retry", headers=seller, json={"channel": "credit"})
     assert retry.status_code == 422

@@ -153,3 +153,33 @@ def test_after_many_mixed_operations_every_level_equals_its_movements(session):
         except (InsufficientStock, StockConflict):
             pass
     assert_movements_rebuild_every_level(session, net.tenant.id)
+
+
+# --- every line of an order in one statement (checkout) ---------------------------------------
+
+def test_reserving_many_lines_holds_each_and_writes_one_movement_per_line(session):
+    net, first = stocked(session, qty=10)
+    second = a_sku(session, net, code="CUP-02")
+    use_scope(session, system_scope(net.tenant.id))
+    stock.add_initial(session, **keys(net, "east", second), qty=5)
+    order_id = uuid7()
+    stock.reserve_many(session, tenant_id=net.tenant.id, org=net.org("east"),
+                       moves=sorted([(first.id, 4), (second.id, 5)]), order_id=order_id)
+    assert [level(session, net, "east", sku).reserved for sku in (first, second)] == [4, 5]
+    moves = session.scalars(select(StockMovement).where(StockMovement.order_id == order_id)).all()
+    assert sorted((m.reserved_delta, m.reserved_after) for m in moves) == [(4, 4), (5, 5)]
+    assert_movements_rebuild_every_level(session, net.tenant.id)
+
+
+def test_one_short_line_refuses_the_whole_reservation(session):
+    net, first = stocked(session, qty=10)
+    second = a_sku(session, net, code="CUP-02")
+    use_scope(session, system_scope(net.tenant.id))
+    stock.add_initial(session, **keys(net, "east", second), qty=2)
+    session.commit()
+    # As in a request, the error rolls back whatever the statement wrote.
+    with pytest.raises(InsufficientStock, match=str(second.id)), session.begin_nested():
+        stock.reserve_many(session, tenant_id=net.tenant.id, org=net.org("east"),
+                           moves=sorted([(first.id, 4), (second.id, 3)]), order_id=uuid7())
+    assert [level(session, net, "east", sku).reserved for sku in (first, second)] == [0, 0]
+    assert_movements_rebuild_every_level(session, net.tenant.id)

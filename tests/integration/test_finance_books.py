@@ -121,11 +121,11 @@ def test_entries_filter_by_period_org_order_and_account(session):
         credit.pay_on_credit(session, scope=scope_of(session, net, "jingan"), order_id=order.id)
     _relay(session, net)
     brand = scope_of(session, net, "brand")
-    kinds = sorted(e.kind for e, _ in list_entries(session, brand, order_id=first.id))
+    kinds = sorted(row["entry"].kind for row in list_entries(session, brand, order_id=first.id).items)
     assert kinds == ["order_payment", "purchase"]  # the seller's and the buyer's side
-    on_jingan = list_entries(session, brand, org_id=net.org("jingan").id)
-    assert {e.kind for e, _ in on_jingan} == {"purchase"} and len(on_jingan) == 2
+    on_jingan = list_entries(session, brand, org_id=net.org("jingan").id).items
+    assert {row["entry"].kind for row in on_jingan} == {"purchase"} and len(on_jingan) == 2
     inventory = next(b.account for b in account_balances(session, brand, code=A.inventory))
-    assert len(list_entries(session, brand, account_id=inventory.id)) == 2
-    assert list_entries(session, brand, start=utcnow() + timedelta(minutes=5)) == []
-    assert len(list_entries(session, brand, end=utcnow() + timedelta(minutes=5))) == 4
+    assert len(list_entries(session, brand, account_id=inventory.id).items) == 2
+    assert list_entries(session, brand, start=utcnow() + timedelta(minutes=5)).items == []
+    assert len(list_entries(session, brand, end=utcnow() + timedelta(minutes=5)).items) == 4

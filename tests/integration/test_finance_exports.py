@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app.db import utcnow
+from app.finance import tasks  # not the task proxies: pytest's collection would evaluate them
 from app.finance.accounts import account_balances
 from app.finance.exports import jobs
 from app.finance.models import ExportFormat, ExportJob, ExportStatus, JournalLine
 from app.finance.postings import post_order_paid
-from app.finance.tasks import run_export
 from app.tenancy.elevation import kept_scope
 from app.tenancy.enums import Role
 from app.tenancy.scope import system_scope
@@ -56,7 +56,7 @@ def run_task(session, net, job) -> str:
     """What the request's commit enqueues, run here (the test session stands for the worker's)."""
     session.info.pop("after_commit", None)
     with kept_scope():
-        return run_export.run(str(net.tenant.id), str(job.id))
+        return tasks.run_export.run(str(net.tenant.id), str(job.id))
 
 
 def export(session, net, org_key, dataset, *, fmt=ExportFormat.csv, start=None, end=None, org_id=None):
@@ -234,8 +234,6 @@ def test_an_export_transaction_may_run_longer_than_a_request(session):
 def test_the_sweep_runs_a_lost_job_fails_a_stalled_one_and_deletes_expired_files(session, books, export_dir):
     from sqlalchemy import update
 
-    from app.finance.tasks import sweep_exports
-
     done, scope = export(session, books, "brand", "payments")
     lost = jobs.request_export(session, scope_of(session, books, "brand"), dataset="payments",
                                format=ExportFormat.csv, start=utcnow() - timedelta(days=1), end=utcnow())
@@ -250,7 +248,7 @@ def test_the_sweep_runs_a_lost_job_fails_a_stalled_one_and_deletes_expired_files
                         .where(ExportJob.tenant_id == books.tenant.id, ExportJob.id == job_id))
     file = export_dir / done.file_name
     with kept_scope():
-        assert sweep_exports.run() >= 2
+        assert tasks.sweep_exports.run() >= 2
     use_scope(session, system_scope(books.tenant.id))
     session.expire_all()
     states = {job_id: session.get(ExportJob, (books.tenant.id, job_id))
@@ -258,3 +256,25 @@ def test_the_sweep_runs_a_lost_job_fails_a_stalled_one_and_deletes_expired_files
     assert not file.exists() and states[done.id].file_name is None
     assert states[lost.id].status is ExportStatus.done
     assert (states[stalled.id].status, states[stalled.id].error) == (ExportStatus.failed, "Stalled")
+
+
+@pytest.mark.parametrize("dataset", ["journal_lines", "orders"])  # the COPY path and the row path
+def test_progress_is_reported_while_the_file_is_written(session, books, export_dir, monkeypatch, dataset):
+    from itertools import count
+
+    from app.finance.exports import writers
+
+    for seller in ("jingan", "chengdu") * 3:
+        paid(session, books, seller=seller, total=1_000)
+    clock = count(0, 5)  # every look at the clock is 5 s later: each flush reports
+    monkeypatch.setattr(writers.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(writers, "FLUSH_BYTES", 1)
+    scope = scope_of(session, books, "brand")
+    job = jobs.request_export(session, scope, dataset=dataset, format=ExportFormat.csv,
+                              start=utcnow() - timedelta(days=1), end=utcnow() + timedelta(days=1))
+    session.info.pop("after_commit", None)
+    seen: list[int] = []
+    window = jobs.window_of(session, job)
+    _, rows, _, _ = jobs.write_file(session, job, scope, window, export_dir=str(export_dir),
+                                    progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] <= rows and len(seen) >= 3

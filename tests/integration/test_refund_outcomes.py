@@ -146,7 +146,7 @@ def test_a_refund_the_gateway_fails_waits_for_finance_who_retries_it_and_it_succ
     assert payment.refund_reserved_minor == 0 and payment.refunded_minor == 0  # the claim is given back
 
     finance = scope_of(session, net, "jingan")
-    assert [r.id for r in refund_desk.list_attempts(session, scope=finance)] == [row.id]
+    assert [r.id for r in refund_desk.list_attempts(session, scope=finance).items] == [row.id]
     standin.state.refund_status = "succeeded"
     with use_gateway(stripe):
         again = refund_desk.retry(session, scope=finance, payment_refund_id=row.id,
@@ -157,7 +157,7 @@ def test_a_refund_the_gateway_fails_waits_for_finance_who_retries_it_and_it_succ
     assert again.status is RefundExecutionStatus.succeeded
     assert again.idempotency_key == f"refund:{refund.id}:2"
     assert _refund_status(session, refund) is RefundStatus.refunded
-    assert refund_desk.list_attempts(session, scope=scope_of(session, net, "jingan")) == []
+    assert refund_desk.list_attempts(session, scope=scope_of(session, net, "jingan")).items == []
 
 
 def test_a_failed_refund_paid_back_offline_posts_to_the_journal_only_when_finance_confirms(
@@ -171,7 +171,7 @@ def test_a_failed_refund_paid_back_offline_posts_to_the_journal_only_when_financ
     offline = refund_desk.retry(session, scope=finance, payment_refund_id=failed.id,
                                 channel=RefundChannel.offline)
     assert (offline.channel, offline.status) == (RefundChannel.offline, RefundExecutionStatus.pending)
-    assert [r.id for r in refund_desk.list_attempts(session, scope=finance)] == [offline.id]
+    assert [r.id for r in refund_desk.list_attempts(session, scope=finance).items] == [offline.id]
     _relay(session, net)
     assert _refund_entries(session, net) == []
 

@@ -49,10 +49,10 @@ def test_a_bank_transfer_confirmed_after_cancellation_waits_as_a_receipt_until_f
     again = credit.confirm_bank_transfer(session, scope=scope_of(session, net, "shanghai"), order_id=order.id,
                                          reference="ICBC-LATE")
     assert again.id == payment.id  # the same transfer confirmed twice arrived once
-    (receipt,) = unapplied.list_receipts(session, scope=scope_of(session, net, "shanghai"))
+    (receipt,) = unapplied.list_receipts(session, scope=scope_of(session, net, "shanghai")).items
     assert (receipt.reason, receipt.method, receipt.open_minor) == (ReceiptReason.order_cancelled, "offline",
                                                                     7_000)
-    assert unapplied.list_receipts(session, scope=scope_of(session, net, "west")) == []
+    assert unapplied.list_receipts(session, scope=scope_of(session, net, "west")).items == []
     use_scope(session, system_scope(net.tenant.id))
     assert _balances(session, net)[A.unapplied_receipts] == 7_000
     with pytest.raises(unapplied.ReceiptDoesNotFit):  # bank money goes back with a bank reference
@@ -115,7 +115,7 @@ def test_a_receipt_pays_only_an_order_of_the_same_buyer_and_seller(session):
                                  reference="ICBC-9")
     other_buyer = make_order(session, net, seller="shanghai", buyer="hangzhou", total=5_000)
     same_buyer = make_order(session, net, seller="shanghai", buyer="jingan", total=5_000)
-    (receipt,) = unapplied.list_receipts(session, scope=scope_of(session, net, "shanghai"))
+    (receipt,) = unapplied.list_receipts(session, scope=scope_of(session, net, "shanghai")).items
     with pytest.raises(unapplied.ReceiptDoesNotFit):
         unapplied.apply_receipt(session, scope=scope_of(session, net, "shanghai"), receipt_id=receipt.id,
                                 order_id=other_buyer.id)

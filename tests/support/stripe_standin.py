@@ -65,6 +65,8 @@ class StripeStandIn:
     disputes: dict = field(default_factory=dict)
     balance_transactions: list = field(default_factory=list)
     payouts: dict = field(default_factory=dict)
+    transfers_by_key: dict = field(default_factory=dict)  # idempotency key → the one transfer id
+    fail_transfers: int = 0  # refuse the next n transfer requests (as Stripe does, e.g. no balance)
     _replays: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -165,6 +167,10 @@ class StripeStandIn:
         pi.update(status="canceled", cancellation_reason="abandoned")
         return pi
 
+    def reverse_transfer(self, transfer_id: str) -> dict:
+        """Someone reversed a transfer outside the app (dashboard, or the platform's own process)."""
+        return self._create_reversal(transfer_id, {})
+
     def calls(self, method: str, path_prefix: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
 
@@ -184,6 +190,8 @@ class StripeStandIn:
             response = self._route(method, path, form)
             if method == "POST" and key:
                 self._replays[key] = (path, form, response)
+            if method == "POST" and path == "/v1/transfers":
+                self.transfers_by_key.setdefault(key, []).append(response["id"])
             return response
 
     def _route(self, method: str, path: str, form: dict):
@@ -254,6 +262,9 @@ class StripeStandIn:
         return {"object": "list", "url": "/v1/refunds", "has_more": start + limit < len(rows), "data": page}
 
     def _create_transfer(self, form: dict) -> dict:
+        if self.fail_transfers > 0:
+            self.fail_transfers -= 1
+            raise StripeError(400, "You have insufficient available funds in your Stripe account.")
         _require(form, "amount", "currency", "destination")
         if not form["destination"].startswith("acct_"):
             raise StripeError(400, "No such destination account.")

@@ -141,6 +141,12 @@ ALLOWED = {
     ("finance/reconcile.py", "stale_runs", Why.sweep_tenants),
     ("finance/reconcile.py", "stale_runs", Why.task),
     ("finance/reconcile_tasks.py", "reconcile_tenant", Why.task),
+    # membership
+    ("membership/postings.py", "post_points", Why.post_points),
+    ("membership/postings.py", "redemption_posted", Why.post_points),
+    ("membership/tasks.py", "_run", Why.task),
+    ("membership/tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("demo/membership.py", "seed_membership", Why.seed_demo),
     # distribution: the ledger writes entries owned by beneficiaries anywhere in the tenant.
     ("distribution/ledger.py", "accrue", Why.write_distribution_ledger),
     ("distribution/snapshot.py", "snapshot_commissions", Why.snapshot_commissions),
@@ -151,6 +157,24 @@ ALLOWED = {
     ("distribution/queries.py", "my_team", Why.join_distribution),
     ("distribution/queries.py", "entry_totals", Why.count_totals),
     ("distribution/tasks.py", "release_commissions_for_tenant", Why.task),
+    # distribution settlement: runs, payouts and withdrawals read and write every beneficiary's
+    # entries and statements (the brand pays them all); tasks run per tenant.
+    ("distribution/statements.py", "run_settlement", Why.settle_distribution),
+    ("distribution/payouts.py", "as_payer", Why.settle_distribution),
+    ("distribution/settlement_tasks.py", "_tenant_ids", Why.sweep_tenants),
+    ("distribution/settlement_tasks.py", "send_payout_now", Why.task),
+    ("distribution/settlement_tasks.py", "resend_claimed_payouts", Why.task),
+    ("distribution/settlement_tasks.py", "settle_tenant", Why.task),
+    ("distribution/withdrawals.py", "request_withdrawal", Why.settle_distribution),
+    ("demo/distribution.py", "_as", Why.seed_demo),
+    # membership: a member's claim counts on the brand's template; coupon tasks run per tenant
+    ("membership/coupons.py", "claim", Why.claim_coupon),
+    ("membership/coupon_tasks.py", "run_issue_job", Why.task),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "resume_issue_jobs", Why.task),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.sweep_tenants),
+    ("membership/coupon_tasks.py", "expire_coupons", Why.task),
+    ("demo/offers.py", "seed_offers", Why.seed_demo),
 }
 
 # Only the elevation module switches scopes by hand; the older spellings must not come back.

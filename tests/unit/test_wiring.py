@@ -19,6 +19,24 @@ EXPECTED_SUBSCRIPTIONS = {
     "order.refund_approved": ["app.payments.refunds.refund_when_approved"],
 }
 
+# membership
+for _event_type, _handlers in {
+    "membership.configure": ["app.platform.audit.write_audit"],
+    "points.adjust": ["app.platform.audit.write_audit"],
+    "order.paid": ["app.membership.handlers.points_on_paid"],
+    "order.completed": ["app.membership.handlers.growth_on_order"],
+    "order.refunded": ["app.membership.handlers.points_on_refund", "app.membership.handlers.growth_on_order"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
+# membership: coupons and points of the checkout waterfall come back
+for _event_type, _handlers in {
+    "order.placed": ["app.membership.checkout_handlers.settle_nothing_due"],
+    "order.cancelled": ["app.membership.checkout_handlers.give_back_on_cancel"],
+    "order.refunded": ["app.membership.checkout_handlers.give_back_on_refund"],
+}.items():
+    EXPECTED_SUBSCRIPTIONS[_event_type] = EXPECTED_SUBSCRIPTIONS.get(_event_type, []) + _handlers
+
 EXPECTED_BEAT = {
     "relay-outbox": ("app.platform.tasks.relay_all_outboxes", 30.0),
     "purge-relayed-events": ("app.platform.tasks.purge_relayed_events", 3600.0),
@@ -30,6 +48,14 @@ EXPECTED_BEAT = {
     "finance-sweep-exports": ("app.finance.tasks.sweep_exports", 60.0),
     # finance (finance-b)
     "finance-run-queued-reconciliations": ("app.finance.reconcile_tasks.run_queued_reconciliations", 300.0),
+    # membership
+    "membership-release-points": ("app.membership.tasks.release_pending_points", 900.0),
+    "membership-expire-points": ("app.membership.tasks.expire_points", 3600.0),
+    "membership-reevaluate-levels": ("app.membership.tasks.reevaluate_levels", 86400.0),
+    "membership-birthday-gifts": ("app.membership.tasks.birthday_gifts", 86400.0),
+    # membership: coupons
+    "membership-expire-coupons": ("app.membership.coupon_tasks.expire_coupons", 3600.0),
+    "membership-resume-coupon-jobs": ("app.membership.coupon_tasks.resume_issue_jobs", 300.0),
 }
 
 # distribution: commissions follow the order (after the journal's own handlers).
@@ -40,6 +66,14 @@ for _event, _key in (("order.paid", "app.distribution.handlers.accrue_commission
 for _event in ("bindings.rebind", "promoters.approve"):
     EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.platform.audit.write_audit")
 EXPECTED_BEAT["distribution-release-commissions"] = ("app.distribution.tasks.release_commissions", 3600.0)
+# distribution settlement: store takings after the commissions they read; payouts reopened by reversals.
+for _event in ("order.paid", "order.refunded", "order.refund_bounced", "order.completed"):
+    EXPECTED_SUBSCRIPTIONS.setdefault(_event, []).append("app.distribution.takings.record_takings")
+EXPECTED_SUBSCRIPTIONS["payment.transfer_reversed"] = [
+    "app.distribution.settlement_handlers.reopen_on_transfer_reversed"]
+EXPECTED_BEAT["distribution-run-settlements"] = (
+    "app.distribution.settlement_tasks.run_due_settlements", 3600.0)
+EXPECTED_BEAT["distribution-recover-payouts"] = ("app.distribution.settlement_tasks.recover_payouts", 300.0)
 
 
 def test_bootstrap_subscribes_exactly_the_expected_handlers_under_their_stored_receipt_keys():

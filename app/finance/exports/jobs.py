@@ -16,6 +16,7 @@ from app.finance.errors import ExportExpired, ExportNotReady, InvalidPeriod
 from app.finance.exports import writers
 from app.finance.exports.datasets import DATASETS, Window
 from app.finance.models import ExportFormat, ExportJob, ExportStatus
+from app.paging import CursorKey, Page, paginate
 from app.platform.audit import audit
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.models import Org, Tenant
@@ -66,13 +67,13 @@ def my_job(session: Session, scope: Scope, job_id: uuid.UUID) -> ExportJob:
     return job
 
 
-def my_jobs(session: Session, scope: Scope, *, limit: int) -> list[ExportJob]:
-    """The caller's own jobs, newest first (`limit` only: cursor paging is not on main yet)."""
+def my_jobs(session: Session, scope: Scope, *, limit: int,
+            cursor: CursorKey | None = None) -> Page[ExportJob]:
+    """The caller's own jobs, newest first, a page at a time."""
     require(scope, Action.export)
-    return list(session.scalars(
-        scoped(ExportJob, scope)
-        .where(ExportJob.requested_by_id == scope.actor_id, ExportJob.org_id == scope.org_id)
-        .order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit)))
+    mine = scoped(ExportJob, scope).where(ExportJob.requested_by_id == scope.actor_id,
+                                          ExportJob.org_id == scope.org_id)
+    return paginate(session, mine, ExportJob, limit=limit, cursor=cursor)
 
 
 def file_to_download(session: Session, scope: Scope, job_id: uuid.UUID, *,

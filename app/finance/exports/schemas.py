@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from app.finance.exports.datasets import DATASETS
 from app.finance.models import ExportFormat, ExportStatus
-from app.schemas import QueryInteger, Schema
+from app.schemas import Schema
 
 
 class ExportRequestSchema(Schema):
@@ -16,10 +16,6 @@ class ExportRequestSchema(Schema):
     end = ma.fields.AwareDateTime(required=True, data_key="to",
                                   metadata={"description": "End of the period (exclusive)"})
     org_id = ma.fields.UUID(load_default=None, metadata={"description": "Only this org's subtree"})
-
-
-class ExportListQuery(Schema):
-    limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
 
 
 class DownloadQuery(Schema):
