@@ -98,10 +98,10 @@ _MANAGER: dict[Action, Reach] = {
     A.configure_membership: OWN,  # membership
     # membership: coupons and the points mall
     A.manage_coupons: OWN, A.manage_mall: OWN,
-}
-_MANAGER.update({  # distribution
+    # distribution; a manager may also take their own promoter money now (a fee applies)
     A.manage_commissions: OWN, A.approve_promoters: SUBTREE, A.rebind_customers: SUBTREE,
-})
+    A.request_withdrawal: OWN,
+}
 
 # The one table. Owner and admin hold the same actions; only an owner may make owners.
 ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
@@ -124,7 +124,7 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
     # requests and points for their members; never refund decisions.
     Role.guide: {
         A.sell_in_store: OWN, A.ship_order: OWN, A.cancel_order: OWN, A.request_refund: OWN,
-        A.adjust_points: OWN,
+        A.adjust_points: OWN, A.request_withdrawal: OWN,  # guides are promoters too
     },
     Role.viewer: {},
 }
@@ -132,15 +132,9 @@ ROLE_ACTIONS: dict[Role, dict[Action, Reach]] = {
 # A consumer acts only on their own rows; the services check whose order it is.
 CONSUMER_ACTIONS = frozenset({A.place_retail_order, A.pay_order, A.cancel_order,
                               A.confirm_receipt, A.request_refund,
-                              A.join_membership,  # membership
-                              A.claim_coupon})  # membership: coupons
-
-CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.become_promoter, A.bind_referral}  # distribution
-
-# distribution settlement: promoters withdraw their own money (consumers, guides; managers grant guides)
-CONSUMER_ACTIONS = CONSUMER_ACTIONS | {A.request_withdrawal}
-_MANAGER[A.request_withdrawal] = OWN
-ROLE_ACTIONS[Role.guide][A.request_withdrawal] = OWN
+                              A.join_membership, A.claim_coupon,  # membership
+                              A.become_promoter, A.bind_referral,  # distribution
+                              A.request_withdrawal})  # a promoter takes their available money
 
 # Higher grants more; roles of one rank are peers (none of them grants another's role).
 ROLE_RANK = {Role.owner: 3, Role.admin: 2, Role.finance: 1, Role.buyer: 1, Role.guide: 1,
