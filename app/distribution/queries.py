@@ -1,4 +1,6 @@
-"""Reads: a promoter's own numbers, team and orders (masked); the portal's entries and totals.
+"""Reads: a promoter's own numbers, team and orders; the portal's entries and totals.
+
+Rows come back raw: the response schemas mask personal data (`app/tenancy/masking.py`).
 
 Everything goes through `filters.scoped` (and RLS underneath): a distributor sees its subtree's
 entries at its `commissions` fidelity — rows from `masked` up, totals only at `aggregate`.
@@ -24,7 +26,6 @@ from app.distribution.promoters import my_promoter
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import scoped, visible
-from app.tenancy.masking import mask_name
 from app.tenancy.models import Consumer
 from app.tenancy.scope import Scope, system_scope
 
@@ -59,7 +60,7 @@ def my_summary(session: Session, scope: Scope) -> dict:
 
 
 def my_team(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
-    """The customers bound to me now, names masked (they are other people's data)."""
+    """The customers bound to me now (raw; `TeamMemberOut` masks their names: other people's data)."""
     promoter = my_promoter(session, scope)
     if promoter is None:
         raise NotAPromoter("You are not a promoter yet.")
@@ -71,7 +72,7 @@ def my_team(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
             .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
                    Binding.ended_reason.is_(None))
             .order_by(Binding.valid_from.desc()).limit(limit)).all()
-    return [{"name": mask_name(name), "bound_at": valid_from, "source": source}
+    return [{"name": name, "bound_at": valid_from, "source": source}
             for _, valid_from, source, name in rows]
 
 
@@ -114,7 +115,7 @@ def entry_totals(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUI
 
 
 def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 50) -> list[dict]:
-    """Promoters in my subtree with the consumer's name masked below `full` consumers fidelity."""
+    """Promoters in my subtree with the consumer's name (raw; `PromoterRowOut` masks it below `full`)."""
     statement = scoped(Promoter, scope).order_by(Promoter.created_at.desc(), Promoter.id.desc())
     if status is not None:
         statement = statement.where(Promoter.status == status)
@@ -122,11 +123,5 @@ def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 
     ids = [p.consumer_id for p in promoters if p.consumer_id]
     names = dict(session.execute(select(Consumer.id, Consumer.name).where(
         visible(Consumer, scope), Consumer.id.in_(ids)))) if ids else {}
-    out = []
-    for promoter in promoters:
-        fidelity = scope.fidelity(Dataset.consumers, promoter.owner_path)
-        name = names.get(promoter.consumer_id)
-        out.append({"promoter": promoter, "fidelity": fidelity,
-                    "name": name if fidelity is Fidelity.full else mask_name(name)})
-    return out
+    return [{"promoter": promoter, "name": names.get(promoter.consumer_id)} for promoter in promoters]
 

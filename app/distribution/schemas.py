@@ -13,7 +13,9 @@ from app.distribution.models import (
     PromoterStatus,
 )
 from app.schemas import Money, QueryInteger, Schema
-from app.tenancy.enums import Fidelity
+from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.masking import MaskedName, RowFidelity, ScopedSchema
+from app.tenancy.scope import Scope
 
 BASIS_POINTS = ma.validate.Range(0, 10_000)
 
@@ -32,10 +34,16 @@ class PromoterOut(Schema):
     created_at = ma.fields.DateTime()
 
 
-class PromoterRowOut(Schema):
+class PromoterRowOut(ScopedSchema):
+    """A promoter with its consumer's name, at my consumers fidelity of the promoter's org."""
+
+    @staticmethod
+    def row_fidelity(scope: Scope, row: dict) -> Fidelity:
+        return scope.fidelity(Dataset.consumers, row["promoter"].owner_path)
+
     promoter = ma.fields.Nested(PromoterOut)
-    name = ma.fields.String(allow_none=True, metadata={"description": "Masked below full consumers fidelity"})
-    fidelity = ma.fields.Enum(Fidelity)
+    name = MaskedName(metadata={"description": "Masked below full consumers fidelity"})
+    fidelity = RowFidelity()
 
 
 class TotalsOut(Schema):
@@ -55,8 +63,14 @@ class PortalTotalsOut(TotalsOut):
     fidelity = ma.fields.Enum(Fidelity, metadata={"description": "My best commissions fidelity"})
 
 
-class TeamMemberOut(Schema):
-    name = ma.fields.String(allow_none=True, metadata={"description": "Masked"})
+class TeamMemberOut(ScopedSchema):
+    """A customer bound to me: another person's data, so masked whatever my scope."""
+
+    @staticmethod
+    def row_fidelity(scope: Scope, row: dict) -> Fidelity:
+        return Fidelity.masked
+
+    name = MaskedName(metadata={"description": "Always masked"})
     bound_at = ma.fields.DateTime()
     source = ma.fields.Enum(BindingSource)
 

@@ -13,9 +13,8 @@ from app.membership.members import ensure_member, require_member
 from app.membership.models import GrowthEntry, LotStatus, Member, PointsLot, PointsMove
 from app.membership.programs import levels_of, program_for
 from app.paging import CursorKey, Page, paginate
-from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.enums import Fidelity
 from app.tenancy.filters import get_visible, scoped, visible
-from app.tenancy.masking import present
 from app.tenancy.models import Consumer
 from app.tenancy.permissions import Action, require
 from app.tenancy.scope import Scope
@@ -106,26 +105,22 @@ def points_lots(session: Session, scope: Scope, member: Member, *, status: LotSt
     return paginate(session, statement, PointsLot, limit=limit, cursor=cursor)
 
 
-# --- a store's members, at its consumers fidelity -------------------------------------------
+# --- a store's members (raw; `MemberOut` masks at the caller's consumers fidelity) ----------
 
-PERSONAL = ("name", "phone", "birthday")
-
-
-def member_row(member: Member, consumer: Consumer | None, scope: Scope) -> dict:
-    row = {"id": member.id, "consumer_id": member.consumer_id, "level_id": member.level_id,
+def member_row(member: Member, consumer: Consumer | None) -> dict:
+    return {"id": member.id, "consumer_id": member.consumer_id, "level_id": member.level_id,
            "growth": member.growth, "points_available": member.points_available,
            "points_pending": member.points_pending, "points_debt": member.points_debt,
            "home_store_id": consumer.home_store_id if consumer else None,
            "name": consumer.name if consumer else None, "phone": consumer.phone if consumer else None,
            "birthday": member.birthday.isoformat() if member.birthday else None,
            "level_since": member.level_since, "grace_until": member.grace_until,
-           "created_at": member.created_at}
-    return present(row, scope.fidelity(Dataset.consumers, member.owner_path), PERSONAL)
+           "created_at": member.created_at, "owner_path": member.owner_path}
 
 
 def list_members(session: Session, scope: Scope, *, level_id: uuid.UUID | None, limit: int,
                  cursor: CursorKey | None) -> Page:
-    """Members the scope sees (own subtree's stores, grants), newest first, personal data masked."""
+    """Members the scope sees (own subtree's stores, grants), newest first (raw: the schema masks)."""
     statement = (select(Member, Consumer).select_from(Member)
                  .outerjoin(Consumer, (Consumer.tenant_id == Member.tenant_id)
                             & (Consumer.id == Member.consumer_id))
@@ -133,7 +128,7 @@ def list_members(session: Session, scope: Scope, *, level_id: uuid.UUID | None, 
     if level_id is not None:
         statement = statement.where(Member.level_id == level_id)
     page = paginate(session, statement, Member, limit=limit, cursor=cursor)
-    return page.map(lambda row: member_row(row[0], row[1], scope))
+    return page.map(lambda row: member_row(row[0], row[1]))
 
 
 def get_member(session: Session, scope: Scope, member_id: uuid.UUID) -> Member:
@@ -143,4 +138,4 @@ def get_member(session: Session, scope: Scope, member_id: uuid.UUID) -> Member:
 def member_detail(session: Session, scope: Scope, member_id: uuid.UUID) -> dict:
     member = get_member(session, scope, member_id)
     consumer = session.get(Consumer, (member.tenant_id, member.consumer_id))
-    return {**member_row(member, consumer, scope), "card": card_of(session, scope, member)}
+    return {**member_row(member, consumer), "card": card_of(session, scope, member)}

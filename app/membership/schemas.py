@@ -6,6 +6,9 @@ from app.membership.models import LotStatus, MoveKind
 from app.membership.rules import EXPIRY_RULE
 from app.paging import PageQuery
 from app.schemas import Money, Schema, StrictInteger
+from app.tenancy.enums import Dataset, Fidelity
+from app.tenancy.masking import MaskedName, MaskedPhone, MaskedText, RowFidelity, ScopedSchema
+from app.tenancy.scope import Scope
 
 POINTS_BOUND = 10**12
 
@@ -153,13 +156,19 @@ class MemberQuery(PageQuery):
     level_id = ma.fields.UUID(load_default=None)
 
 
-class MemberOut(Schema):
+class MemberOut(ScopedSchema):
+    """A store's member, personal data at the caller's consumers fidelity of the member's store."""
+
+    @staticmethod
+    def row_fidelity(scope: Scope, row: dict) -> Fidelity:
+        return scope.fidelity(Dataset.consumers, row["owner_path"])
+
     id = ma.fields.UUID()
     consumer_id = ma.fields.UUID()
     home_store_id = ma.fields.UUID(allow_none=True)
-    name = ma.fields.String(allow_none=True, metadata={"description": "Masked below full fidelity"})
-    phone = ma.fields.String(allow_none=True, metadata={"description": "Masked below full fidelity"})
-    birthday = ma.fields.String(allow_none=True, metadata={"description": "Masked below full fidelity"})
+    name = MaskedName()
+    phone = MaskedPhone()
+    birthday = MaskedText()
     level_id = ma.fields.UUID(allow_none=True)
     growth = ma.fields.Integer()
     points_available = ma.fields.Integer()
@@ -168,7 +177,7 @@ class MemberOut(Schema):
     level_since = ma.fields.DateTime()
     grace_until = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
-    fidelity = ma.fields.String()
+    fidelity = RowFidelity()
 
 
 class MemberDetailOut(MemberOut):

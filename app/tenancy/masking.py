@@ -44,25 +44,6 @@ def mask_text(value: str | None) -> str | None:
     return "***" if value else value
 
 
-MASKS = {"name": mask_name, "phone": mask_phone}
-
-
-def present(row: dict, fidelity: Fidelity, personal: tuple[str, ...]) -> dict:
-    """Legacy presenter (a dict copy with `personal` masked, plus "fidelity"), kept while code
-    written before the masked fields converts; new response schemas use the fields below."""
-    if fidelity is Fidelity.full:
-        return {**row, "fidelity": fidelity}
-    masked = {key: MASKS.get(key, mask_text)(row.get(key)) for key in personal if key in row}
-    return {**row, **masked, "fidelity": fidelity}
-
-
-def redact_free_text(row: dict, fidelity: Fidelity, fields: tuple[str, ...]) -> dict:
-    """Legacy presenter for free text (hidden whole below full); new schemas use `RedactedText`."""
-    if fidelity is Fidelity.full:
-        return row
-    return {**row, **{key: mask_text(row.get(key)) for key in fields if key in row}}
-
-
 # The fidelity of the row being dumped; None outside any scoped row (fields then mask).
 _row_fidelity: ContextVar[Fidelity | None] = ContextVar("tiermall_row_fidelity", default=None)
 

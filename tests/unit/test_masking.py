@@ -15,8 +15,6 @@ from app.tenancy.masking import (
     mask_name,
     mask_phone,
     mask_text,
-    present,
-    redact_free_text,
 )
 from app.tenancy.scope import Scope, set_current_scope
 
@@ -122,14 +120,3 @@ def test_empty_values_stay_empty_when_masked():
     assert mask_name(None) is None and mask_name("") == ""
     assert mask_phone(None) is None and mask_phone("") == ""
     assert mask_text(None) is None
-
-
-@given(names, phones, st.text(text_chars, min_size=2))
-def test_the_legacy_presenters_mask_like_the_fields(name, phone, note):
-    row = {"id": "c1", "name": name, "phone": phone, "note": note}
-    shown = present(row, Fidelity.masked, ("name", "phone"))
-    assert (shown["name"], shown["phone"], shown["fidelity"]) == (mask_name(name), mask_phone(phone),
-                                                                  Fidelity.masked)
-    assert present(row, Fidelity.full, ("name",)) == {**row, "fidelity": Fidelity.full}
-    assert redact_free_text(row, Fidelity.masked, ("note",))["note"] == "***"
-    assert redact_free_text(row, Fidelity.full, ("note",)) == row
