@@ -87,7 +87,7 @@ def disputes(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list[
 
 
 def dead_letters(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list:
-    return deadletters.list_dead_letters(session, scope, limit=limit)
+    return deadletters.list_dead_letters(session, scope, limit=limit).items
 
 
 @dataclass(frozen=True)
