@@ -59,21 +59,21 @@ def my_summary(session: Session, scope: Scope) -> dict:
     return {"promoter": promoter, **_totals(session, mine, utcnow())}
 
 
-def my_team(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
-    """The customers bound to me now, names masked (they are other people's data)."""
+def my_team(session: Session, scope: Scope, *, limit: int = 50,
+            cursor: CursorKey | None = None) -> Page[dict]:
+    """The customers bound to me now, newest binding first, a page; names masked (they are other
+    people's data)."""
     promoter = my_promoter(session, scope)
     if promoter is None:
         raise NotAPromoter("You are not a promoter yet.")
     with elevated(session, Why.join_distribution, scope=system_scope(scope.tenant_id)):
         on_consumer = (Consumer.tenant_id == Binding.tenant_id) & (Consumer.id == Binding.consumer_id)
-        rows = session.execute(
-            select(Binding.consumer_id, Binding.valid_from, Binding.source, Consumer.name)
-            .join(Consumer, on_consumer)
-            .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
-                   Binding.ended_reason.is_(None))
-            .order_by(Binding.valid_from.desc()).limit(limit)).all()
-    return [{"name": mask_name(name), "bound_at": valid_from, "source": source}
-            for _, valid_from, source, name in rows]
+        page = paginate(session, select(Binding, Consumer.name)
+                        .join(Consumer, on_consumer)
+                        .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
+                               Binding.ended_reason.is_(None)), Binding, limit=limit, cursor=cursor)
+    return page.map(lambda row: {"name": mask_name(row[1]), "bound_at": row[0].valid_from,
+                                 "source": row[0].source})
 
 
 def my_orders(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:

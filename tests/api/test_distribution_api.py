@@ -47,7 +47,8 @@ def test_a_consumer_shares_a_customer_buys_and_the_promoter_sees_pending_commiss
     assert (page["pending_minor"], page["available_minor"], page["today_minor"]) == (3000, 0, 3000)
     assert client.get("/storefront/promoter/orders", headers=sharer_h).get_json()[0]["amount_minor"] == 3000
     team = client.get("/storefront/promoter/team", headers=sharer_h).get_json()
-    assert [member["name"] for member in team] == ["张*"]
+    assert [member["name"] for member in team["items"]] == ["张*"] and team["has_more"] is False
+    assert client.get("/storefront/promoter/team?offset=1", headers=sharer_h).status_code == 422
 
     jingan = login(client, net, "jingan")
     store = client.get("/distribution/entries", headers=jingan).get_json()
