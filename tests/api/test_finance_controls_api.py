@@ -123,3 +123,15 @@ def test_a_purchase_order_with_an_invoice_request_is_validated_and_echoes_it(cli
     body = placed.get_json()
     assert (body["invoice_title"], body["invoice_tax_id"]) == ("上海分销有限公司", "91350100M000100Y43")
     assert body["lines"][0]["tax_rate_bp"] == 1_300 and body["lines"][0]["tax_minor"] > 0
+
+
+def test_closed_periods_page_by_cursor_latest_closed_first(client, session):
+    net = make_tenant(session)
+    owner = login(client, net, "brand")
+    months = [f"{utcnow().year - 2}-{month:02d}" for month in (1, 2, 3)]
+    for month in months:
+        assert client.post(f"/finance/periods/{month}/close", headers=owner).status_code == 200
+    first = client.get("/finance/periods?limit=2", headers=owner).get_json()
+    assert [p["period"] for p in first["items"]] == months[:0:-1] and first["has_more"] is True
+    rest = client.get(f"/finance/periods?limit=2&cursor={first['next_cursor']}", headers=owner).get_json()
+    assert [p["period"] for p in rest["items"]] == months[:1] and rest["has_more"] is False
