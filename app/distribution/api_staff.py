@@ -24,6 +24,7 @@ from app.distribution.schemas import (
     TotalsQuery,
 )
 from app.extensions import db
+from app.paging import page_of
 
 blp = Blueprint("distribution", __name__, url_prefix="/distribution",
                 description="Distribution: commission plans, promoters, bindings, commission entries")
@@ -78,7 +79,7 @@ class Levels(TransactionalView):
 @blp.route("/promoters")
 class Promoters(TransactionalView):
     @blp.arguments(PromoterListQuery, location="query")
-    @blp.response(200, PromoterRowOut(many=True))
+    @blp.response(200, page_of(PromoterRowOut))
     @blp.errors(401, 403)
     def get(self, query):
         """Promoters in my subtree, newest first (names by my consumers fidelity)."""
@@ -125,7 +126,7 @@ class ConsumerBindings(TransactionalView):
 @blp.route("/entries")
 class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
-    @blp.response(200, EntryOut(many=True))
+    @blp.response(200, page_of(EntryOut))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Commission and settlement entries my scope sees as rows (commissions fidelity masked+)."""

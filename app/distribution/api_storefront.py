@@ -13,6 +13,7 @@ from app.distribution.schemas import (
     TeamMemberOut,
 )
 from app.extensions import db
+from app.paging import PageQuery, page_of
 
 blp = Blueprint("storefront_distribution", __name__, url_prefix="/storefront",
                 description="Consumers: promoters (分销员) and referral bindings")
@@ -35,8 +36,8 @@ class MyPromoter(TransactionalView):
 
 @blp.route("/promoter/team")
 class MyTeam(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, TeamMemberOut(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(TeamMemberOut))
     @blp.errors(401, 403, 404)
     def get(self, query):
         """The customers bound to me now (names masked), newest first."""

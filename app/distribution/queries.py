@@ -23,6 +23,7 @@ from app.distribution.models import (
     Promoter,
 )
 from app.distribution.promoters import my_promoter
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.filters import scoped, visible
@@ -59,21 +60,20 @@ def my_summary(session: Session, scope: Scope) -> dict:
     return {"promoter": promoter, **_totals(session, mine, utcnow())}
 
 
-def my_team(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
-    """The customers bound to me now (raw; `TeamMemberOut` masks their names: other people's data)."""
+def my_team(session: Session, scope: Scope, *, limit: int = 50,
+            cursor: CursorKey | None = None) -> Page[dict]:
+    """The customers bound to me now, newest binding first, a page (raw; `TeamMemberOut` masks
+    their names: other people's data)."""
     promoter = my_promoter(session, scope)
     if promoter is None:
         raise NotAPromoter("You are not a promoter yet.")
     with elevated(session, Why.join_distribution, scope=system_scope(scope.tenant_id)):
         on_consumer = (Consumer.tenant_id == Binding.tenant_id) & (Consumer.id == Binding.consumer_id)
-        rows = session.execute(
-            select(Binding.consumer_id, Binding.valid_from, Binding.source, Consumer.name)
-            .join(Consumer, on_consumer)
-            .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
-                   Binding.ended_reason.is_(None))
-            .order_by(Binding.valid_from.desc()).limit(limit)).all()
-    return [{"name": name, "bound_at": valid_from, "source": source}
-            for _, valid_from, source, name in rows]
+        page = paginate(session, select(Binding, Consumer.name)
+                        .join(Consumer, on_consumer)
+                        .where(Binding.tenant_id == scope.tenant_id, Binding.promoter_id == promoter.id,
+                               Binding.ended_reason.is_(None)), Binding, limit=limit, cursor=cursor)
+    return page.map(lambda row: {"name": row[1], "bound_at": row[0].valid_from, "source": row[0].source})
 
 
 def my_orders(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
@@ -92,14 +92,15 @@ def my_orders(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
 
 def list_entries(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None,
                  status: EntryStatus | None = None, kind: EntryKind | None = None,
-                 order_id: uuid.UUID | None = None, limit: int = 50) -> list[DistributionEntry]:
-    """Entries my scope sees as rows (commissions fidelity masked or better), newest first."""
+                 order_id: uuid.UUID | None = None, limit: int = 50,
+                 cursor: CursorKey | None = None) -> Page[DistributionEntry]:
+    """Entries my scope sees as rows (commissions fidelity masked or better), newest first, a page."""
     statement = scoped(E, scope)
     for column, value in ((E.beneficiary_org_id, beneficiary_org_id), (E.status, status), (E.kind, kind),
                           (E.order_id, order_id)):
         if value is not None:
             statement = statement.where(column == value)
-    return list(session.scalars(statement.order_by(E.created_at.desc(), E.id.desc()).limit(limit)))
+    return paginate(session, statement, E, limit=limit, cursor=cursor)
 
 
 def entry_totals(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None) -> dict:
@@ -114,14 +115,17 @@ def entry_totals(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUI
     return {**totals, "fidelity": scope.view(Dataset.commissions).max_fidelity()}
 
 
-def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 50) -> list[dict]:
-    """Promoters in my subtree with the consumer's name (raw; `PromoterRowOut` masks it below `full`)."""
-    statement = scoped(Promoter, scope).order_by(Promoter.created_at.desc(), Promoter.id.desc())
+def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 50,
+                   cursor: CursorKey | None = None) -> Page[dict]:
+    """Promoters in my subtree, newest first, a page, with the consumer's name (raw;
+    `PromoterRowOut` masks it below `full` consumers fidelity)."""
+    statement = scoped(Promoter, scope)
     if status is not None:
         statement = statement.where(Promoter.status == status)
-    promoters = list(session.scalars(statement.limit(limit)))
+    page = paginate(session, statement, Promoter, limit=limit, cursor=cursor)
+    promoters = page.items
     ids = [p.consumer_id for p in promoters if p.consumer_id]
-    names = dict(session.execute(select(Consumer.id, Consumer.name).where(
-        visible(Consumer, scope), Consumer.id.in_(ids)))) if ids else {}
-    return [{"promoter": promoter, "name": names.get(promoter.consumer_id)} for promoter in promoters]
+    names = dict(session.execute(select(Consumer.id, Consumer.name).where(  # a Result has keys(): .all()
+        visible(Consumer, scope), Consumer.id.in_(ids))).tuples().all()) if ids else {}
+    return page.map(lambda promoter: {"promoter": promoter, "name": names.get(promoter.consumer_id)})
 

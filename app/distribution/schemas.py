@@ -12,6 +12,7 @@ from app.distribution.models import (
     EntryStatus,
     PromoterStatus,
 )
+from app.paging import PageQuery
 from app.schemas import Money, QueryInteger, Schema
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.masking import MaskedName, RowFidelity, ScopedSchema
@@ -120,7 +121,7 @@ class PromoterDecisionIn(Schema):
     approve = ma.fields.Boolean(required=True, metadata={"description": "False rejects, or suspends"})
 
 
-class PromoterListQuery(LimitQuery):
+class PromoterListQuery(PageQuery):
     status = ma.fields.Enum(PromoterStatus, load_default=None)
 
 
@@ -169,7 +170,7 @@ class LevelOut(LevelIn):
     id = ma.fields.UUID()
 
 
-class EntryQuery(LimitQuery):
+class EntryQuery(PageQuery):
     beneficiary_org_id = ma.fields.UUID(load_default=None)
     status = ma.fields.Enum(EntryStatus, load_default=None)
     kind = ma.fields.Enum(EntryKind, load_default=None)

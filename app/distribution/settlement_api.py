@@ -13,6 +13,7 @@ from app.distribution.settlement_schemas import (
     SettlementRunSchema,
 )
 from app.extensions import db
+from app.paging import page_of
 
 blp = Blueprint("settlement", __name__, url_prefix="/distribution",
                 description="Statements per beneficiary and period, payouts, withdrawals (结算, 提现)")
@@ -21,7 +22,7 @@ blp = Blueprint("settlement", __name__, url_prefix="/distribution",
 @blp.route("/statements")
 class Statements(TransactionalView):
     @blp.arguments(DistributionStatementQuery, location="query")
-    @blp.response(200, DistributionStatementSchema(many=True))
+    @blp.response(200, page_of(DistributionStatementSchema))
     @blp.errors(401)
     def get(self, query):
         """Statements I see, newest first: the brand's finance all; others their subtree's at their

@@ -3,12 +3,12 @@
 import marshmallow as ma
 
 from app.distribution.settlement_models import PayoutMethod, PayoutStatus, StatementKind, StatementStatus
-from app.schemas import Money, QueryInteger, Schema
+from app.paging import PageQuery
+from app.schemas import Money, Schema
 
 
-class DistributionStatementQuery(Schema):
+class DistributionStatementQuery(PageQuery):
     status = ma.fields.Enum(StatementStatus, load_default=None)
-    limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
 
 
 class DistributionPayoutSchema(Schema):

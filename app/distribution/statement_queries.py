@@ -13,11 +13,10 @@ from app.distribution.payouts import as_payer
 from app.distribution.settlement_models import Payout, Statement, StatementStatus
 from app.distribution.statements import root_path
 from app.errors import NotFound
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.permissions import Action, reach_of
 from app.tenancy.scope import Scope
-
-MAX_LIST = 200
 
 
 def is_payer(scope: Scope) -> bool:
@@ -27,13 +26,12 @@ def is_payer(scope: Scope) -> bool:
 
 
 def list_statements(session: Session, scope: Scope, *, status: StatementStatus | None = None,
-                    limit: int = 50) -> list[Statement]:
-    """Newest first, at most `limit` (cursor paging arrives with app/paging.py)."""
+                    limit: int = 50, cursor: CursorKey | None = None) -> Page[Statement]:
+    """Newest first, one page of `limit` after `cursor` (app/paging.py)."""
     def query(statement):
         if status is not None:
             statement = statement.where(Statement.status == status)
-        return list(session.scalars(statement.order_by(Statement.created_at.desc(), Statement.id.desc())
-                                    .limit(min(limit, MAX_LIST))))
+        return paginate(session, statement, Statement, limit=limit, cursor=cursor)
 
     if is_payer(scope):
         with as_payer(session, scope):

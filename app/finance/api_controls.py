@@ -8,7 +8,6 @@ from app.finance.control_schemas import (
     CorrectionSchema,
     DifferenceQuery,
     DifferenceSchema,
-    LimitQuery,
     PeriodSchema,
     PostedEntrySchema,
     RunRequestSchema,
@@ -23,8 +22,8 @@ blp = Blueprint("finance_controls", __name__, url_prefix="/finance",
 
 @blp.route("/periods")
 class Periods(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, PeriodSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(PeriodSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Closed periods (months, UTC) of my tenant, latest first."""

@@ -8,8 +8,9 @@ from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
 from app.finance import queues
-from app.finance.control_schemas import DisputeSchema, LimitQuery, QueueCountSchema
+from app.finance.control_schemas import DisputeSchema, QueueCountSchema
 from app.orders.schemas import OrderSummaryOut
+from app.paging import PageQuery, page_of
 from app.payments import credit, refund_desk, unapplied
 from app.payments.gateway import current_gateway
 from app.payments.schemas import (
@@ -40,8 +41,8 @@ class Counts(TransactionalView):
 
 @blp.route("/unapplied-receipts")
 class UnappliedReceipts(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, ReceiptSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(ReceiptSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Money without a home, oldest first: apply it to an order or return it."""
@@ -71,8 +72,8 @@ class ReturnReceipt(TransactionalView):
 
 @blp.route("/failed-refunds")
 class FailedRefunds(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, PaymentRefundSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(PaymentRefundSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Refunds the gateway refused and nobody made again, newest first."""
@@ -91,8 +92,8 @@ class RetryRefund(TransactionalView):
 
 @blp.route("/offline-refunds")
 class OfflineRefunds(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, PaymentRefundSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(PaymentRefundSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Refunds to pay back by bank transfer, newest first."""
@@ -112,8 +113,8 @@ class ConfirmOfflineRefund(TransactionalView):
 
 @blp.route("/late-transfers")
 class LateTransfers(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, OrderSummaryOut(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(OrderSummaryOut))
     @blp.errors(401, 403)
     def get(self, query):
         """Orders to be paid by bank transfer, unpaid after settings.finance.transfer_late_days (3)."""
@@ -132,8 +133,8 @@ class ConfirmTransfer(TransactionalView):
 
 @blp.route("/disputes")
 class Disputes(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, DisputeSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(DisputeSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Open disputes, oldest first: the gateway holds the funds until they close."""
@@ -142,8 +143,8 @@ class Disputes(TransactionalView):
 
 @blp.route("/dead-letters")
 class DeadLetters(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, DeadLetterSchema(many=True))
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(DeadLetterSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Events whose handlers failed every attempt, oldest first (the brand's finance)."""

@@ -6,7 +6,7 @@ from app.finance.control_models import DifferenceKind, RunStatus
 from app.finance.queues import QUEUES
 from app.paging import PageQuery
 from app.payments.models import DisputeStatus
-from app.schemas import Money, QueryInteger, Schema
+from app.schemas import Money, Schema
 
 
 class PeriodSchema(Schema):
@@ -15,10 +15,6 @@ class PeriodSchema(Schema):
     ends_at = ma.fields.DateTime(metadata={"description": "Exclusive: the next month's first instant"})
     closed_at = ma.fields.DateTime(attribute="created_at")
     closed_by_id = ma.fields.UUID(allow_none=True)
-
-
-class LimitQuery(Schema):
-    limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
 
 
 class CorrectionSchema(Schema):

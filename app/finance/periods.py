@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import insert_or_ignore, utcnow, uuid7
 from app.finance.control_models import AccountingPeriod
 from app.finance.errors import BrandFinanceOnly, InvalidPeriod, PeriodClosed, PeriodNotOver
+from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
 from app.tenancy.orgs import brand_root
@@ -85,11 +86,11 @@ def close_period(session: Session, scope: Scope, *, period: str) -> AccountingPe
     return row
 
 
-def list_periods(session: Session, scope: Scope, *, limit: int = 24) -> list[AccountingPeriod]:
-    """Closed periods of my tenant, latest first."""
+def list_periods(session: Session, scope: Scope, *, limit: int = 24,
+                 cursor: CursorKey | None = None) -> Page[AccountingPeriod]:
+    """Closed periods of my tenant, latest closed first (months close in order in practice), a page."""
     require(scope, Action.view_finance)
-    return list(session.scalars(scoped(AccountingPeriod, scope)
-                                .order_by(AccountingPeriod.period.desc()).limit(limit)))
+    return paginate(session, scoped(AccountingPeriod, scope), AccountingPeriod, limit=limit, cursor=cursor)
 
 
 def correct_entry(session: Session, scope: Scope, *, entry_id: uuid.UUID, memo: str | None = None):

@@ -22,6 +22,7 @@ from app.db import utcnow
 from app.errors import Forbidden
 from app.orders.models import Order, OrderStatus, PaymentMethod
 from app.orders.queries import order_visible
+from app.paging import CursorKey, Page, paginate
 from app.payments import refund_desk, unapplied
 from app.payments.models import DisputeStatus, PaymentDispute, PaymentRefund, RefundExecutionStatus
 from app.platform import deadletters
@@ -35,31 +36,31 @@ QUEUES = ("unapplied_receipts", "failed_refunds", "offline_refunds", "late_trans
           "dead_letters")
 
 
-def rows_of(result) -> list:
-    """A service's rows: its list, or the rows of its first page once it pages (app.paging.Page)."""
-    return list(getattr(result, "items", result))
-
-
-def unapplied_receipts(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list:
+def unapplied_receipts(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+                       cursor: CursorKey | None = None) -> Page:
     require(scope, Action.view_finance)
-    return rows_of(unapplied.list_receipts(session, scope, open_only=True))[:limit]
+    return unapplied.list_receipts(session, scope, open_only=True, limit=limit, cursor=cursor)
 
 
-def _attempts(session: Session, scope: Scope, status: RefundExecutionStatus,
-              limit: int) -> list[PaymentRefund]:
-    rows = rows_of(refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON,
-                                             limit=QUEUE_CAP))
-    return [row for row in rows if row.status is status][:limit]
+def _attempts(session: Session, scope: Scope, status: RefundExecutionStatus, limit: int,
+              cursor: CursorKey | None) -> Page[PaymentRefund]:
+    """The refund desk's "needs a person" page, kept to one status (a page may come out short;
+    its cursor still moves on)."""
+    page = refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON, limit=limit,
+                                     cursor=cursor)
+    return page.where(lambda row: row.status is status)
 
 
-def failed_refunds(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list[PaymentRefund]:
+def failed_refunds(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+                   cursor: CursorKey | None = None) -> Page[PaymentRefund]:
     """Refund attempts the gateway refused and nobody made again: retry or pay back offline."""
-    return _attempts(session, scope, RefundExecutionStatus.failed, limit)
+    return _attempts(session, scope, RefundExecutionStatus.failed, limit, cursor)
 
 
-def offline_refunds(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list[PaymentRefund]:
+def offline_refunds(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+                    cursor: CursorKey | None = None) -> Page[PaymentRefund]:
     """Refunds to pay back by bank transfer, then confirm with the bank reference."""
-    return _attempts(session, scope, RefundExecutionStatus.pending, limit)
+    return _attempts(session, scope, RefundExecutionStatus.pending, limit, cursor)
 
 
 def late_days(session: Session, scope: Scope) -> int:
@@ -68,26 +69,29 @@ def late_days(session: Session, scope: Scope) -> int:
     return days if isinstance(days, int) and not isinstance(days, bool) and days >= 0 else DEFAULT_LATE_DAYS
 
 
-def late_transfers(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list[Order]:
+def late_transfers(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+                   cursor: CursorKey | None = None) -> Page[Order]:
     """Orders I sell (or buy) to be paid by bank transfer, still unpaid after the late days, oldest first."""
     require(scope, Action.view_finance)
     cutoff = utcnow() - timedelta(days=late_days(session, scope))
-    return list(session.scalars(select(Order).where(
+    statement = select(Order).where(
         order_visible(Order, scope), Order.status == OrderStatus.pending_payment,
         Order.payment_method == PaymentMethod.offline, Order.created_at < cutoff)
-        .order_by(Order.created_at, Order.id).limit(limit)))
+    return paginate(session, statement, Order, limit=limit, cursor=cursor, newest_first=False)
 
 
-def disputes(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list[PaymentDispute]:
+def disputes(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+             cursor: CursorKey | None = None) -> Page[PaymentDispute]:
     """Open disputes on orders I see, oldest first: evidence is due at the gateway."""
     require(scope, Action.view_finance)
-    return list(session.scalars(select(PaymentDispute).where(
+    statement = select(PaymentDispute).where(
         order_visible(PaymentDispute, scope), PaymentDispute.status == DisputeStatus.open)
-        .order_by(PaymentDispute.created_at, PaymentDispute.id).limit(limit)))
+    return paginate(session, statement, PaymentDispute, limit=limit, cursor=cursor, newest_first=False)
 
 
-def dead_letters(session: Session, scope: Scope, *, limit: int = QUEUE_CAP) -> list:
-    return deadletters.list_dead_letters(session, scope, limit=limit)
+def dead_letters(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,
+                 cursor: CursorKey | None = None) -> Page:
+    return deadletters.list_dead_letters(session, scope, limit=limit, cursor=cursor)
 
 
 @dataclass(frozen=True)
@@ -108,9 +112,9 @@ def counts(session: Session, scope: Scope) -> list[QueueCount]:
     found = []
     for queue in QUEUES:
         try:
-            rows = LISTS[queue](session, scope, limit=QUEUE_CAP + 1)
+            page = LISTS[queue](session, scope, limit=QUEUE_CAP)
         except Forbidden:
             found.append(QueueCount(queue, None))
             continue
-        found.append(QueueCount(queue, min(len(rows), QUEUE_CAP), len(rows) > QUEUE_CAP))
+        found.append(QueueCount(queue, len(page.items), page.has_more))
     return found

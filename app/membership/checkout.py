@@ -168,10 +168,10 @@ def _points_terms(program, points: int) -> waterfall.PointsTerms:
 
 def _spend(session: Session, order: Order, consumer_id: uuid.UUID, points: int,
            step: AdjustmentStep) -> list[tuple[uuid.UUID, int]]:
-    from app.membership.points import spend  # noqa: PLC0415
+    from app.membership.points import spend_at_checkout  # noqa: PLC0415
 
-    return spend(session, tenant_id=order.tenant_id, consumer_id=consumer_id, points=points,
-                 order_id=order.id, source_key=f"order:{order.id}:{step.value}")
+    return spend_at_checkout(session, tenant_id=order.tenant_id, consumer_id=consumer_id, points=points,
+                             order_id=order.id, source_key=f"order:{order.id}:{step.value}")
 
 
 def _stacking(session: Session, tenant_id: uuid.UUID) -> waterfall.Stacking:

@@ -3,6 +3,7 @@
 from app.auth.request import staff_only
 from app.blueprint import Blueprint, TransactionalView
 from app.extensions import db
+from app.paging import page_of
 from app.platform import deadletters
 from app.platform.schemas import DeadLetterQuery, DeadLetterSchema
 
@@ -13,7 +14,7 @@ blp = Blueprint("operations", __name__, url_prefix="/operations",
 @blp.route("/dead-letters")
 class DeadLetters(TransactionalView):
     @blp.arguments(DeadLetterQuery, location="query")
-    @blp.response(200, DeadLetterSchema(many=True))
+    @blp.response(200, page_of(DeadLetterSchema))
     @blp.errors(401, 403)
     def get(self, query):
         """Events of my tenant that failed every attempt, oldest first (brand owner, admin, finance)."""

@@ -4,6 +4,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from app.paging import CursorKey, Page, paginate
 from app.platform.audit import audit
 from app.platform.errors import NotDeadLettered, OutboxOperatorsOnly
 from app.platform.models import OutboxEvent
@@ -28,13 +29,11 @@ def require_outbox_operator(session: Session, scope: Scope) -> None:
 
 
 def list_dead_letters(session: Session, scope: Scope, *, limit: int,
-                      after: uuid.UUID | None = None) -> list[OutboxEvent]:
-    """Dead events of my tenant, oldest first, paged by id."""
+                      cursor: CursorKey | None = None) -> Page[OutboxEvent]:
+    """Dead events of my tenant, oldest first (by the time-ordered UUIDv7 id), a page."""
     require_outbox_operator(session, scope)
     query = scoped(OutboxEvent, scope).where(OutboxEvent.dead_at.is_not(None))
-    if after is not None:
-        query = query.where(OutboxEvent.id > after)
-    return list(session.scalars(query.order_by(OutboxEvent.id).limit(limit)))
+    return paginate(session, query, OutboxEvent, limit=limit, cursor=cursor, newest_first=False, by_id=True)
 
 
 def retry_dead_letter(session: Session, scope: Scope, *, event_id: uuid.UUID) -> OutboxEvent:

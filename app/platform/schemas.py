@@ -2,13 +2,12 @@
 
 import marshmallow as ma
 
+from app.paging import PageQuery
 from app.schemas import Schema
 
 
-class DeadLetterQuery(Schema):
-    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
-    after = ma.fields.UUID(load_default=None, metadata={
-        "description": "Cursor: the id of the last dead letter of the previous page"})
+class DeadLetterQuery(PageQuery):
+    """`limit` and `cursor` (app/paging.py); the former `after=<id>` is refused with 422."""
 
 
 class DeadLetterSchema(Schema):

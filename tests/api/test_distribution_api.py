@@ -47,15 +47,30 @@ def test_a_consumer_shares_a_customer_buys_and_the_promoter_sees_pending_commiss
     assert (page["pending_minor"], page["available_minor"], page["today_minor"]) == (3000, 0, 3000)
     assert client.get("/storefront/promoter/orders", headers=sharer_h).get_json()[0]["amount_minor"] == 3000
     team = client.get("/storefront/promoter/team", headers=sharer_h).get_json()
-    assert [member["name"] for member in team] == ["张*"]
+    assert [member["name"] for member in team["items"]] == ["张*"] and team["has_more"] is False
+    assert client.get("/storefront/promoter/team?offset=1", headers=sharer_h).status_code == 422
 
-    store = client.get("/distribution/entries", headers=login(client, net, "jingan")).get_json()
-    assert {(e["role"], e["amount_minor"]) for e in store} == {("promoter_l1", 3000), ("home_store", 600)}
-    assert client.get("/distribution/entries", headers=login(client, net, "chengdu")).get_json() == []
+    jingan = login(client, net, "jingan")
+    store = client.get("/distribution/entries", headers=jingan).get_json()
+    assert store["has_more"] is False and store["next_cursor"] is None
+    roles = {(e["role"], e["amount_minor"]) for e in store["items"]}
+    assert roles == {("promoter_l1", 3000), ("home_store", 600)}
+    first = client.get("/distribution/entries?limit=1", headers=jingan).get_json()
+    assert len(first["items"]) == 1 and first["has_more"] is True
+    second = client.get(f"/distribution/entries?limit=1&cursor={first['next_cursor']}",
+                        headers=jingan).get_json()
+    assert second["has_more"] is False and first["items"] + second["items"] == store["items"]
+    assert client.get("/distribution/entries?page=2", headers=jingan).status_code == 422
+    chengdu = login(client, net, "chengdu")
+    assert client.get("/distribution/entries", headers=chengdu).get_json()["items"] == []
     east = login(client, net, "east")  # commissions below it: aggregate by default, totals only
-    assert client.get("/distribution/entries", headers=east).get_json() == []
+    assert client.get("/distribution/entries", headers=east).get_json()["items"] == []
     totals = client.get("/distribution/entries/totals", headers=east).get_json()
     assert totals["pending_minor"] == 3600 and totals["entries"] == 2
+    promoters = client.get("/distribution/promoters?limit=1", headers=brand).get_json()
+    assert len(promoters["items"]) == 1 and promoters["items"][0]["promoter"]["id"] == me.get_json()["id"]
+    assert promoters["has_more"] is False  # the one promoter, on one page
+    assert client.get("/distribution/promoters?offset=1", headers=jingan).status_code == 422
 
 
 def test_only_the_brand_writes_plans_and_rates_are_strict_integers(client, shop):

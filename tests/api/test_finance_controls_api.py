@@ -30,7 +30,8 @@ def test_the_brands_finance_closes_a_past_month_and_corrects_by_reversal(client,
     store = client.post(f"/finance/periods/{LAST_YEAR}/close", headers=login(client, net, "jingan"))
     assert (store.status_code, store.get_json()["code"]) == (403, "brand_finance_only")
     listed = client.get("/finance/periods", headers=owner).get_json()
-    assert [p["period"] for p in listed] == [LAST_YEAR]
+    assert [p["period"] for p in listed["items"]] == [LAST_YEAR] and listed["has_more"] is False
+    assert client.get("/finance/periods?page=2", headers=owner).status_code == 422
 
     use_scope(session, system_scope(net.tenant.id))
     jingan = net.org("jingan")
@@ -89,10 +90,10 @@ def test_the_queues_count_what_waits_and_list_it_for_the_seller(client, session)
     counts = {c["queue"]: c["count"] for c in client.get("/finance/queues", headers=seller).get_json()}
     assert counts == {"unapplied_receipts": 0, "failed_refunds": 0, "offline_refunds": 0,
                       "late_transfers": 1, "disputes": 1, "dead_letters": None}  # dead letters: the brand's
-    assert [o["id"] for o in client.get("/finance/queues/late-transfers", headers=seller).get_json()] == [
-        str(late.id)]
-    assert [d["order_id"] for d in client.get("/finance/queues/disputes", headers=seller).get_json()] == [
-        str(disputed.id)]
+    late_page = client.get("/finance/queues/late-transfers", headers=seller).get_json()
+    assert [o["id"] for o in late_page["items"]] == [str(late.id)] and late_page["next_cursor"] is None
+    dispute_page = client.get("/finance/queues/disputes", headers=seller).get_json()
+    assert [d["order_id"] for d in dispute_page["items"]] == [str(disputed.id)]
     brand = {c["queue"]: c["count"]
              for c in client.get("/finance/queues", headers=login(client, net, "brand")).get_json()}
     assert brand["dead_letters"] == 0 and brand["late_transfers"] == 1
@@ -102,7 +103,8 @@ def test_the_queues_count_what_waits_and_list_it_for_the_seller(client, session)
     paid = client.post(f"/finance/queues/late-transfers/{late.id}/confirmation", headers=seller,
                        json={"reference": "ICBC-88"})
     assert paid.status_code == 200, paid.get_json()
-    assert client.get("/finance/queues/late-transfers", headers=seller).get_json() == []
+    assert client.get("/finance/queues/late-transfers", headers=seller).get_json()["items"] == []
+    assert client.get("/finance/queues/disputes?offset=1", headers=seller).status_code == 422
 
 
 def test_a_purchase_order_with_an_invoice_request_is_validated_and_echoes_it(client, session):
@@ -121,3 +123,15 @@ def test_a_purchase_order_with_an_invoice_request_is_validated_and_echoes_it(cli
     body = placed.get_json()
     assert (body["invoice_title"], body["invoice_tax_id"]) == ("上海分销有限公司", "91350100M000100Y43")
     assert body["lines"][0]["tax_rate_bp"] == 1_300 and body["lines"][0]["tax_minor"] > 0
+
+
+def test_closed_periods_page_by_cursor_latest_closed_first(client, session):
+    net = make_tenant(session)
+    owner = login(client, net, "brand")
+    months = [f"{utcnow().year - 2}-{month:02d}" for month in (1, 2, 3)]
+    for month in months:
+        assert client.post(f"/finance/periods/{month}/close", headers=owner).status_code == 200
+    first = client.get("/finance/periods?limit=2", headers=owner).get_json()
+    assert [p["period"] for p in first["items"]] == months[:0:-1] and first["has_more"] is True
+    rest = client.get(f"/finance/periods?limit=2&cursor={first['next_cursor']}", headers=owner).get_json()
+    assert [p["period"] for p in rest["items"]] == months[:1] and rest["has_more"] is False

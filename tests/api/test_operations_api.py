@@ -39,13 +39,15 @@ def test_brand_finance_sees_a_dead_letter_and_its_retry_relays_it_once_and_is_au
 
     listed = client.get("/operations/dead-letters", headers=headers)
     assert listed.status_code == 200, listed.get_json()
-    assert [(row["id"], row["type"], row["attempts"], row["last_error"]) for row in listed.get_json()] == [
+    rows = listed.get_json()["items"]
+    assert [(row["id"], row["type"], row["attempts"], row["last_error"]) for row in rows] == [
         (str(dead.id), "org.created", 10, "OperationalError: server closed")]
 
     retried = client.post(f"/operations/dead-letters/{dead.id}/retry", headers=headers)
     assert retried.status_code == 200, retried.get_json()
     assert retried.get_json()["dead_at"] is None and retried.get_json()["attempts"] == 0
-    assert client.get("/operations/dead-letters", headers=headers).get_json() == []
+    assert client.get("/operations/dead-letters", headers=headers).get_json()["items"] == []
+    assert client.get(f"/operations/dead-letters?after={dead.id}", headers=headers).status_code == 422
 
     use_scope(session, system_scope(net.tenant.id))
     relay_pending(session, tenant_id=net.tenant.id)
@@ -77,7 +79,8 @@ def test_another_tenants_dead_letter_is_not_found_and_a_live_event_cannot_be_ret
     dead = _dead_event(session, net)
     response = client.post(f"/operations/dead-letters/{dead.id}/retry", headers=login(client, other, "brand"))
     assert (response.status_code, response.get_json()["code"]) == (404, "not_found")
-    assert client.get("/operations/dead-letters", headers=login(client, other, "brand")).get_json() == []
+    other_page = client.get("/operations/dead-letters", headers=login(client, other, "brand")).get_json()
+    assert other_page["items"] == []
 
     use_scope(session, system_scope(net.tenant.id))
     live = session.scalars(select(OutboxEvent).where(OutboxEvent.tenant_id == net.tenant.id,
@@ -111,3 +114,22 @@ def test_readyz_reports_the_outbox_lag_and_the_outbox_check_fails_past_its_thres
     session.flush()
     check = client.get("/readyz/outbox")
     assert check.status_code == 503 and "dead-lettered" in check.get_json()["message"]
+
+
+def test_dead_letters_page_oldest_first_by_cursor(client, session):
+    net = make_tenant(session)
+    use_scope(session, system_scope(net.tenant.id))
+    events = session.scalars(select(OutboxEvent).where(
+        OutboxEvent.tenant_id == net.tenant.id, OutboxEvent.relayed_at.is_(None))
+        .order_by(OutboxEvent.id).limit(3)).all()
+    assert len(events) == 3
+    for event in events:
+        event.attempts, event.dead_at, event.last_error = 10, utcnow(), "boom"
+    session.flush()
+    headers = login(client, net, "brand")
+    first = client.get("/operations/dead-letters?limit=2", headers=headers).get_json()
+    assert [row["id"] for row in first["items"]] == [str(e.id) for e in events[:2]] and first["has_more"]
+    rest = client.get(f"/operations/dead-letters?limit=2&cursor={first['next_cursor']}",
+                      headers=headers).get_json()
+    assert [row["id"] for row in rest["items"]] == [str(events[2].id)] and rest["next_cursor"] is None
+    assert client.get("/operations/dead-letters?offset=2", headers=headers).status_code == 422

@@ -46,7 +46,15 @@ def test_the_brands_finance_lists_approves_and_pays_a_statement_offline(client, 
     net, _, statements = settled_world(session)
     finance = staff_headers(session, net, "brand", Role.finance)
     listed = client.get("/distribution/statements", headers=finance)
-    assert listed.status_code == 200 and len(listed.get_json()) == 3
+    assert listed.status_code == 200 and len(listed.get_json()["items"]) == 3
+    first = client.get("/distribution/statements?limit=2", headers=finance).get_json()
+    assert len(first["items"]) == 2 and first["has_more"] is True
+    rest = client.get(f"/distribution/statements?limit=2&cursor={first['next_cursor']}",
+                      headers=finance).get_json()
+    assert len(rest["items"]) == 1 and rest["has_more"] is False and rest["next_cursor"] is None
+    assert {s["id"] for s in first["items"] + rest["items"]} == {s["id"] for s in listed.get_json()["items"]}
+    assert client.get("/distribution/statements?offset=2", headers=finance).status_code == 422
+    assert client.get("/distribution/statements?cursor=made-up", headers=finance).status_code == 422
     jingan = statements[net.org("jingan").id]
     approved = client.post(f"/distribution/statements/{jingan}/approve", headers=finance)
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
@@ -92,17 +100,18 @@ def test_an_org_sees_its_own_statement_and_a_sibling_gets_a_404(client, session)
     net, _, statements = settled_world(session)
     east, west = staff_headers(session, net, "east"), staff_headers(session, net, "west")
     own = statements[net.org("east").id]
-    assert [s["id"] for s in client.get("/distribution/statements", headers=east).get_json()] == [str(own)]
+    listed = client.get("/distribution/statements", headers=east).get_json()["items"]
+    assert [s["id"] for s in listed] == [str(own)]
     assert client.get(f"/distribution/statements/{own}", headers=east).status_code == 200
     assert client.get(f"/distribution/statements/{own}", headers=west).status_code == 404
-    assert client.get("/distribution/statements", headers=west).get_json() == []
+    assert client.get("/distribution/statements", headers=west).get_json()["items"] == []
 
 
 def test_a_promoter_sees_only_their_own_statement_and_withdraws_what_became_available(client, session):
     net, promoter, statements = settled_world(session)
     headers = consumer_headers(net, promoter)
     mine = client.get("/distribution/statements", headers=headers).get_json()
-    assert [s["id"] for s in mine] == [str(statements[promoter.id])]
+    assert [s["id"] for s in mine["items"]] == [str(statements[promoter.id])]
     assert client.get(f"/distribution/statements/{statements[net.org('east').id]}",
                       headers=headers).status_code == 404
     nothing = client.post("/distribution/withdrawals", headers=headers)

@@ -62,15 +62,38 @@ def assert_totals_match_lots(session, member) -> None:
                                                    - member.points_debt)
 
 
-def test_spend_takes_the_soonest_expiring_lots_first(session, world):
+@pytest.mark.parametrize("spend", [points.spend, points.spend_at_checkout])
+def test_spend_takes_the_soonest_expiring_lots_first(session, world, spend):
     net, _, _, consumer = world
     member = member_with_lots(session, net, consumer, (100, soon(300)), (50, soon(10)), (70, None))
     use_scope(session, consumer_scope_of(session, consumer))
-    takes = points.spend(session, tenant_id=net.tenant.id, consumer_id=consumer.id, points=120,
+    takes = spend(session, tenant_id=net.tenant.id, consumer_id=consumer.id, points=120,
                          order_id=None, source_key="checkout:a")
     assert [taken for _, taken in takes] == [50, 70]
     assert fresh_member(session, member).points_available == 100
     assert_totals_match_lots(session, member)
+
+
+def test_a_checkout_spend_that_fits_the_first_lot_takes_only_from_it(session, world):
+    net, _, _, consumer = world
+    member = member_with_lots(session, net, consumer, (100, soon(300)), (50, soon(10)), (70, None))
+    use_scope(session, consumer_scope_of(session, consumer))
+    takes = points.spend_at_checkout(session, tenant_id=net.tenant.id, consumer_id=consumer.id,
+                                     points=40, order_id=None, source_key="checkout:first")
+    remaining = lot_remaining(session, member)
+    assert [(remaining[lot], taken) for lot, taken in takes] == [(10, 40)]  # the 50 expiring soonest
+    assert sorted(remaining.values()) == [10, 70, 100]
+    assert fresh_member(session, member).points_available == 180
+    assert_totals_match_lots(session, member)
+
+
+def test_a_checkout_spend_short_of_points_is_refused(session, world):
+    """Nothing to undo here: placement's whole transaction rolls back (see test_checkout_budget)."""
+    net, _, _, consumer = world
+    member_with_lots(session, net, consumer, (30, soon(5)), (30, soon(50)))
+    with pytest.raises(InsufficientPoints):
+        points.spend_at_checkout(session, tenant_id=net.tenant.id, consumer_id=consumer.id, points=61,
+                                 order_id=None, source_key="checkout:short")
 
 
 def test_a_replayed_spend_returns_the_first_takes_and_spends_nothing_more(session, world):

@@ -61,16 +61,17 @@ def state(factory, tenant_id, consumer_id):
         return member, lots, spent
 
 
+@pytest.mark.parametrize("spender", [points.spend, points.spend_at_checkout])  # checkout: no savepoint
 @pytest.mark.parametrize("each", [9, 30])  # 12 × each > 100: some must be refused
-def test_parallel_spends_never_take_a_point_twice_or_go_negative(committed, each):
+def test_parallel_spends_never_take_a_point_twice_or_go_negative(committed, each, spender):
     tenant_id, consumer_id, factory = committed
     scope = consumer_scope(tenant_id, consumer_id)
 
     def spend(i: int) -> str:
-        with factory() as session:
+        with factory() as session:  # a refusal leaves without commit: the session rolls back
             use_scope(session, scope)
-            points.spend(session, tenant_id=tenant_id, consumer_id=consumer_id, points=each,
-                         order_id=None, source_key=f"race:{uuid.uuid4()}")
+            spender(session, tenant_id=tenant_id, consumer_id=consumer_id, points=each,
+                    order_id=None, source_key=f"race:{uuid.uuid4()}")
             session.commit()
             return "spent"
 
