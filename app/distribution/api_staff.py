@@ -8,14 +8,14 @@ from app.distribution import bindings, plans, promoters, queries
 from app.distribution.schemas import (
     BindingOut,
     BoundOut,
-    EntryOut,
+    CommissionEntryOut,
     EntryQuery,
-    LevelIn,
-    LevelOut,
     PlanIn,
     PlanOut,
     PortalTotalsOut,
     PromoterDecisionIn,
+    PromoterLevelIn,
+    PromoterLevelOut,
     PromoterListQuery,
     PromoterOut,
     PromoterRowOut,
@@ -62,14 +62,14 @@ class Plan(TransactionalView):
 
 @blp.route("/levels")
 class Levels(TransactionalView):
-    @blp.response(200, LevelOut(many=True))
+    @blp.response(200, PromoterLevelOut(many=True))
     @blp.errors(401, 403)
     def get(self):
         """Promoter levels, lowest first."""
         return plans.list_levels(db.session, staff_only())
 
-    @blp.arguments(LevelIn, example={"name": "Silver", "rank": 1, "l1_rate_bp": 800, "l2_rate_bp": 300})
-    @blp.response(201, LevelOut)
+    @blp.arguments(PromoterLevelIn, example={"name": "Silver", "rank": 1, "l1_rate_bp": 800, "l2_rate_bp": 300})
+    @blp.response(201, PromoterLevelOut)
     @blp.errors(401, 403, 409, 422)
     def post(self, body):
         """A promoter level with its own default rates (the brand only)."""
@@ -126,7 +126,7 @@ class ConsumerBindings(TransactionalView):
 @blp.route("/entries")
 class Entries(TransactionalView):
     @blp.arguments(EntryQuery, location="query")
-    @blp.response(200, page_of(EntryOut))
+    @blp.response(200, page_of(CommissionEntryOut))
     @blp.errors(401, 403, 422)
     def get(self, query):
         """Commission and settlement entries my scope sees as rows (commissions fidelity masked+)."""

@@ -126,6 +126,6 @@ def list_promoters(session: Session, scope: Scope, *, status=None, limit: int = 
     promoters = page.items
     ids = [p.consumer_id for p in promoters if p.consumer_id]
     names = dict(session.execute(select(Consumer.id, Consumer.name).where(  # a Result has keys(): .all()
-        visible(Consumer, scope), Consumer.id.in_(ids))).tuples().all()) if ids else {}
+        visible(Consumer, scope), Consumer.id.in_(ids))).all()) if ids else {}
     return page.map(lambda promoter: {"promoter": promoter, "name": names.get(promoter.consumer_id)})
 

@@ -158,7 +158,7 @@ class PlanOut(Schema):
     rules = ma.fields.List(ma.fields.Nested(RuleOut))
 
 
-class LevelIn(Schema):
+class PromoterLevelIn(Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(1, 100))
     rank = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(0, 1000))
     l1_rate_bp = ma.fields.Integer(required=True, strict=True, validate=BASIS_POINTS)
@@ -166,7 +166,7 @@ class LevelIn(Schema):
     spend_threshold_minor = Money(load_default=0, validate=ma.validate.Range(0))
 
 
-class LevelOut(LevelIn):
+class PromoterLevelOut(PromoterLevelIn):
     id = ma.fields.UUID()
 
 
@@ -181,7 +181,7 @@ class TotalsQuery(Schema):
     beneficiary_org_id = ma.fields.UUID(load_default=None)
 
 
-class EntryOut(Schema):
+class CommissionEntryOut(Schema):
     id = ma.fields.UUID()
     kind = ma.fields.Enum(EntryKind)
     role = ma.fields.Enum(EntryRole)
