@@ -68,7 +68,8 @@ class Levels(TransactionalView):
         """Promoter levels, lowest first."""
         return plans.list_levels(db.session, staff_only())
 
-    @blp.arguments(PromoterLevelIn, example={"name": "Silver", "rank": 1, "l1_rate_bp": 800, "l2_rate_bp": 300})
+    @blp.arguments(PromoterLevelIn,
+                   example={"name": "Silver", "rank": 1, "l1_rate_bp": 800, "l2_rate_bp": 300})
     @blp.response(201, PromoterLevelOut)
     @blp.errors(401, 403, 409, 422)
     def post(self, body):
