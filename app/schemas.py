@@ -74,11 +74,3 @@ class Schema(ma.Schema):
         if errors:
             raise ma.ValidationError(errors)
         return data
-
-
-class PageQuery(Schema):
-    """Legacy offset paging, kept only so that branches written before `app.paging` merge:
-    every list of this tree pages with `app.paging.PageQuery` (cursor) instead."""
-
-    limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
-    offset = QueryInteger(load_default=0, bound=1_000_000, validate=ma.validate.Range(0, 1_000_000))
