@@ -13,6 +13,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db
+from app.orders.cache import TtlCache
 from app.tenancy.roles import create_roles
 from app.tenancy.scope import set_current_scope
 from tests.database import recreate_database, test_urls, url_text
@@ -142,7 +143,9 @@ def module_seed(app, module_connection):
 @pytest.fixture
 def session(app, request):
     """db.session in a transaction rolled back after the test (a savepoint of the module's
-    transaction when the test uses `module_seed`)."""
+    transaction when the test uses `module_seed`). Per-process caches start empty: a cached row
+    must not outlive the rollback of the test that wrote it."""
+    TtlCache.clear_all()
     with app.app_context():
         if "module_seed" in request.fixturenames:
             connection = request.getfixturevalue("module_connection")

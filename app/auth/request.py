@@ -3,7 +3,7 @@
 import uuid
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.auth.api_keys import authenticate_api_key, note_api_key_use
 from app.auth.errors import ConsumerOnly, InvalidToken, MissingCredentials, StaffOnly
@@ -60,9 +60,12 @@ def _resolve() -> Scope:
     enter_scope(db.session, Why.authenticate, scope=system_scope(tenant_id))
     if claims["knd"] == "consumer":
         # Like staff tokens: a consumer erased (or a tenant removed) loses access at once.
-        # One statement: the consumer's row joined to its tenant's.
-        if db.session.scalar(select(Consumer.id).join(Tenant, Tenant.id == Consumer.tenant_id)
-                             .where(Consumer.tenant_id == tenant_id, Consumer.id == subject)) is None:
+        # One statement: the consumer's row joined to its tenant's, with the home store. Kept on g
+        # for the request (the identity map only holds weak references), a checkout finds both
+        # with session.get and no round trip.
+        g.consumer_rows = db.session.execute(
+            _CONSUMER_WITH_HOME_STORE, {"tenant_id": tenant_id, "id": subject}).first()
+        if g.consumer_rows is None:
             raise InvalidToken("The access token's consumer is unknown.")
         return consumer_scope(tenant_id, subject)
     # The token's role and org are read again: a demoted, moved or deactivated user loses
@@ -74,6 +77,12 @@ def _resolve() -> Scope:
     org = db.session.get(Org, (tenant_id, user.org_id))
     return staff_scope(db.session, tenant=tenant, org=org, role=user.role,
                        actor_kind=ActorKind.staff, actor_id=subject)
+
+
+_CONSUMER_WITH_HOME_STORE = (
+    select(Consumer, Org).join(Tenant, Tenant.id == Consumer.tenant_id)
+    .outerjoin(Org, (Org.tenant_id == Consumer.tenant_id) & (Org.id == Consumer.home_store_id))
+    .where(Consumer.tenant_id == bindparam("tenant_id"), Consumer.id == bindparam("id")))
 
 
 def _api_key_scope(presented: str) -> Scope:

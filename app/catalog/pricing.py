@@ -10,10 +10,12 @@ Who reads what:
   pays, which the buyer is entitled to know.
 """
 
+import functools
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, literal, null, or_, select, union_all
+from sqlalchemy import BigInteger, Integer, bindparam, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from app.catalog import rules
@@ -57,14 +59,16 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
 
     buyer_org None: a retail consumer buying from `seller` (a store, or the brand).
     Raises SkuUnavailable (unknown, off shelf, or not in the store's assortment for retail)
-    and NoPrice.
+    and NoPrice. One statement: what is on sale, the candidate prices and the bands.
     """
     at = at or utcnow()
     wanted = list(dict.fromkeys(sku_ids))
     with elevated(session, Why.quote_prices, scope=system_scope(tenant_id)):
-        _require_sellable(session, tenant_id, seller, buyer_org, wanted)
-        prices = price_map(session, tenant_id=tenant_id, seller=seller, buyer_org=buyer_org,
-                           sku_ids=wanted, at=at)
+        found = _price_rows(session, tenant_id, seller, buyer_org, wanted, at, check_sellable=True)
+    missing = [sku_id for sku_id in wanted if sku_id not in found.sellable]
+    if missing:
+        raise SkuUnavailable(f"SKU {missing[0]} is not on sale here.")
+    prices = _choose(found, buyer_org, wanted, at)
     for sku_id in wanted:
         if prices[sku_id] is None:
             raise NoPrice(f"No price for SKU {sku_id} from this seller.")
@@ -74,20 +78,18 @@ def quote(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org
 def price_map(session: Session, *, tenant_id: uuid.UUID, seller: Org, buyer_org: Org | None,
               sku_ids: list[uuid.UUID], at: datetime) -> dict[uuid.UUID, int | None]:
     """The applicable price per SKU (None when there is none); reads in the caller's scope."""
-    channel = PriceChannel.retail if buyer_org is None else PriceChannel.supply
-    sellers = [seller.id]
-    if channel is PriceChannel.retail and seller.kind is OrgKind.store:
-        sellers.append(_brand_id(seller))  # the brand's list price
-    # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
-    banded = channel is PriceChannel.retail or seller.kind is not OrgKind.brand
-    candidates, bands = _price_rows(session, tenant_id, sellers, seller.id, channel, buyer_org,
-                                    sku_ids, at, banded=banded)
+    found = _price_rows(session, tenant_id, seller, buyer_org, sku_ids, at, check_sellable=False)
+    return _choose(found, buyer_org, sku_ids, at)
+
+
+def _choose(found: "_PriceRows", buyer_org: Org | None, sku_ids: list[uuid.UUID],
+            at: datetime) -> dict[uuid.UUID, int | None]:
     buyer = (rules.Buyer(buyer_org.id, buyer_org.depth, buyer_org.kind)
              if buyer_org is not None else None)
     prices: dict[uuid.UUID, int | None] = {}
     for sku_id in sku_ids:
-        band = rules.band_in_force(bands.get(sku_id, []), at)
-        chosen = rules.pick_price(candidates.get(sku_id, []), buyer=buyer, at=at, band=band)
+        band = rules.band_in_force(found.bands.get(sku_id, []), at)
+        chosen = rules.pick_price(found.candidates.get(sku_id, []), buyer=buyer, at=at, band=band)
         prices[sku_id] = chosen.amount_minor if chosen is not None else None
     return prices
 
@@ -97,60 +99,88 @@ def _brand_id(org: Org) -> uuid.UUID:
     return uuid.UUID(org.path.split("/")[1])
 
 
-def _require_sellable(session: Session, tenant_id, seller: Org, buyer_org: Org | None,
-                      sku_ids: list[uuid.UUID]) -> None:
-    """On shelf (SKU and product) and, for a store's retail, in its assortment: one statement."""
-    statement = (select(Sku.id).join(Product, (Product.tenant_id == Sku.tenant_id)
-                                     & (Product.id == Sku.product_id))
-                 .where(Sku.tenant_id == tenant_id, Sku.id.in_(sku_ids),
-                        Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf))
-    if buyer_org is None and seller.kind is OrgKind.store:
-        statement = statement.join(StoreAssortment, (StoreAssortment.tenant_id == Sku.tenant_id)
-                                   & (StoreAssortment.sku_id == Sku.id)
-                                   & (StoreAssortment.store_id == seller.id))
-    on_shelf = set(session.scalars(statement))
-    missing = [sku_id for sku_id in sku_ids if sku_id not in on_shelf]
-    if missing:
-        raise SkuUnavailable(f"SKU {missing[0]} is not on sale here.")
+@dataclass
+class _PriceRows:
+    sellable: set[uuid.UUID] = field(default_factory=set)
+    candidates: dict[uuid.UUID, list[rules.PriceCandidate]] = field(default_factory=dict)
+    bands: dict[uuid.UUID, list[rules.Band]] = field(default_factory=dict)
 
 
-def _price_rows(session, tenant_id, seller_ids, own_seller_id, channel, buyer_org, sku_ids, at, *,
-                banded: bool) -> tuple[dict[uuid.UUID, list[rules.PriceCandidate]],
-                                       dict[uuid.UUID, list[rules.Band]]]:
-    """The candidate prices and the bands of the SKUs, in one statement (UNION ALL of both)."""
-    entries = select(
-        literal("price").label("row_kind"), PriceEntry.sku_id, PriceEntry.amount_minor,
-        null().cast(BigInteger).label("floor_minor"), null().cast(BigInteger).label("ceiling_minor"),
-        PriceEntry.effective_from, PriceEntry.effective_to, PriceEntry.buyer_org_id,
-        PriceEntry.buyer_depth, PriceEntry.buyer_kind, PriceEntry.seller_org_id, PriceEntry.created_at,
-    ).where(PriceEntry.tenant_id == tenant_id, PriceEntry.seller_org_id.in_(seller_ids),
-            PriceEntry.channel == channel, PriceEntry.sku_id.in_(sku_ids), PriceEntry.effective_from <= at)
-    if buyer_org is not None:
-        entries = entries.where(or_(PriceEntry.buyer_org_id.is_(None),
-                                    PriceEntry.buyer_org_id == buyer_org.id))
-    statement = entries
-    if banded:
-        statement = union_all(entries, select(
-            literal("band"), PriceBand.sku_id, null().cast(BigInteger), PriceBand.floor_minor,
-            PriceBand.ceiling_minor, PriceBand.effective_from, PriceBand.effective_to,
-            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
-            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type),
-            null().cast(PriceEntry.created_at.type),
-        ).where(PriceBand.tenant_id == tenant_id, PriceBand.channel == channel,
-                PriceBand.sku_id.in_(sku_ids), PriceBand.effective_from <= at))
-    candidates: dict[uuid.UUID, list[rules.PriceCandidate]] = {}
-    bands: dict[uuid.UUID, list[rules.Band]] = {}
-    for row in session.execute(statement):
-        if row.row_kind == "band":
-            bands.setdefault(row.sku_id, []).append(
+def _price_rows(session, tenant_id, seller: Org, buyer_org: Org | None, sku_ids, at, *,
+                check_sellable: bool) -> _PriceRows:
+    """The candidate prices, the bands and (when asked) which SKUs are on sale: one statement."""
+    retail = buyer_org is None
+    sellers = [seller.id]
+    if retail and seller.kind is OrgKind.store:
+        sellers.append(_brand_id(seller))  # the brand's list price
+    # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
+    banded = retail or seller.kind is not OrgKind.brand
+    sellable = (None if not check_sellable
+                else "assortment" if retail and seller.kind is OrgKind.store else "shelf")
+    statement = _price_statement(for_buyer=not retail, banded=banded, sellable=sellable)
+    params = {"tenant_id": tenant_id, "seller_ids": sellers, "sku_ids": sku_ids, "at": at,
+              "channel": PriceChannel.retail if retail else PriceChannel.supply,
+              "buyer_org_id": None if retail else buyer_org.id, "store_id": seller.id}
+    found = _PriceRows()
+    for row in session.execute(statement, params):
+        if row.row_kind == "sellable":
+            found.sellable.add(row.sku_id)
+        elif row.row_kind == "band":
+            found.bands.setdefault(row.sku_id, []).append(
                 rules.Band(row.floor_minor, row.ceiling_minor, row.effective_from, row.effective_to))
         else:
-            candidates.setdefault(row.sku_id, []).append(rules.PriceCandidate(
+            found.candidates.setdefault(row.sku_id, []).append(rules.PriceCandidate(
                 amount_minor=row.amount_minor, effective_from=row.effective_from,
                 effective_to=row.effective_to, buyer_org_id=row.buyer_org_id,
                 buyer_depth=row.buyer_depth, buyer_kind=_kind(row.buyer_kind),
-                tier=1 if row.seller_org_id == own_seller_id else 0, created_at=row.created_at))
-    return candidates, bands
+                tier=1 if row.seller_org_id == seller.id else 0, created_at=row.created_at))
+    return found
+
+
+@functools.cache
+def _price_statement(*, for_buyer: bool, banded: bool, sellable: str | None):
+    """The UNION ALL of prices, bands and on-sale SKUs, built once per shape (checkout runs it on
+    every order: building and compiling it per call cost more CPU than PostgreSQL spends on it).
+
+    sellable: None (no check), "shelf" (SKU and product on shelf) or "assortment" (and in the
+    store's assortment, for a store's retail)."""
+    tenant, skus, at = bindparam("tenant_id"), bindparam("sku_ids", expanding=True), bindparam("at")
+    channel = bindparam("channel", type_=PriceEntry.channel.type)
+    no_int, no_time = null().cast(BigInteger), null().cast(PriceEntry.created_at.type)
+    entries = select(
+        literal("price").label("row_kind"), PriceEntry.sku_id, PriceEntry.amount_minor,
+        no_int.label("floor_minor"), no_int.label("ceiling_minor"),
+        PriceEntry.effective_from, PriceEntry.effective_to, PriceEntry.buyer_org_id,
+        PriceEntry.buyer_depth, PriceEntry.buyer_kind, PriceEntry.seller_org_id, PriceEntry.created_at,
+    ).where(PriceEntry.tenant_id == tenant,
+            PriceEntry.seller_org_id.in_(bindparam("seller_ids", expanding=True)),
+            PriceEntry.channel == channel, PriceEntry.sku_id.in_(skus), PriceEntry.effective_from <= at)
+    if for_buyer:
+        entries = entries.where(or_(PriceEntry.buyer_org_id.is_(None),
+                                    PriceEntry.buyer_org_id == bindparam("buyer_org_id")))
+    parts = [entries]
+    if banded:
+        parts.append(select(
+            literal("band"), PriceBand.sku_id, no_int, PriceBand.floor_minor,
+            PriceBand.ceiling_minor, PriceBand.effective_from, PriceBand.effective_to,
+            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
+            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type), no_time,
+        ).where(PriceBand.tenant_id == tenant, PriceBand.channel == channel,
+                PriceBand.sku_id.in_(skus), PriceBand.effective_from <= at))
+    if sellable:
+        on_sale = select(
+            literal("sellable"), Sku.id, no_int, no_int, no_int, no_time, no_time,
+            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
+            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type), no_time,
+        ).join(Product, (Product.tenant_id == Sku.tenant_id) & (Product.id == Sku.product_id)).where(
+            Sku.tenant_id == tenant, Sku.id.in_(skus),
+            Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf)
+        if sellable == "assortment":
+            on_sale = on_sale.join(StoreAssortment, (StoreAssortment.tenant_id == Sku.tenant_id)
+                                   & (StoreAssortment.sku_id == Sku.id)
+                                   & (StoreAssortment.store_id == bindparam("store_id")))
+        parts.append(on_sale)
+    return union_all(*parts) if len(parts) > 1 else entries
 
 
 def _bands(session, tenant_id, channel, sku_ids, at) -> dict[uuid.UUID, list[rules.Band]]:

@@ -34,45 +34,51 @@ def reserve(session: Session, *, tenant_id: uuid.UUID, org: Org, sku_id: uuid.UU
 
 # Every line of an order in one statement: the CTE locks the rows in SKU order (LockRows above
 # the Sort, the same order as one UPDATE per line in sorted order: no deadlock between two
-# checkouts), then the UPDATE re-checks availability on the latest row versions and returns
-# only the lines it could hold. PostgreSQL only; SQLite (one writer at a time) takes the loop.
+# checkouts), the UPDATE re-checks availability on the latest row versions and holds only the
+# lines it can, and the movements of those lines are written by the same statement (a
+# data-modifying CTE runs whether or not the outer query reads it). One line short: the caller
+# raises and its transaction rolls back the others. PostgreSQL only; SQLite takes the loop.
 _RESERVE_MANY = text("""
 WITH wanted AS (
-  SELECT CAST(line ->> 'sku_id' AS uuid) AS sku_id, CAST(line ->> 'qty' AS integer) AS qty
+  SELECT CAST(line ->> 'sku_id' AS uuid) AS sku_id, CAST(line ->> 'qty' AS integer) AS qty,
+         CAST(line ->> 'movement_id' AS uuid) AS movement_id
   FROM jsonb_array_elements(CAST(:lines AS jsonb)) AS line),
 locked AS (
   SELECT level.id FROM stock_levels AS level JOIN wanted ON wanted.sku_id = level.sku_id
   WHERE level.tenant_id = :tenant_id AND level.org_id = :org_id
-  ORDER BY level.sku_id FOR UPDATE OF level)
-UPDATE stock_levels AS level SET reserved = level.reserved + wanted.qty, updated_at = :now
-FROM wanted, locked
-WHERE level.tenant_id = :tenant_id AND level.id = locked.id AND level.sku_id = wanted.sku_id
-  AND level.on_hand - level.reserved >= wanted.qty
-RETURNING level.sku_id, level.on_hand, level.reserved""")
+  ORDER BY level.sku_id FOR UPDATE OF level),
+held AS (
+  UPDATE stock_levels AS level SET reserved = level.reserved + wanted.qty, updated_at = :now
+  FROM wanted, locked
+  WHERE level.tenant_id = :tenant_id AND level.id = locked.id AND level.sku_id = wanted.sku_id
+    AND level.on_hand - level.reserved >= wanted.qty
+  RETURNING level.sku_id, level.on_hand, level.reserved, wanted.qty, wanted.movement_id),
+moved AS (
+  INSERT INTO stock_movements (tenant_id, id, owner_path, org_id, sku_id, reason, qty, reserved_delta,
+                               on_hand_after, reserved_after, order_id, created_at)
+  SELECT :tenant_id, movement_id, :owner_path, :org_id, sku_id, 'reserve', 0, qty, on_hand, reserved,
+         CAST(:order_id AS uuid), :now
+  FROM held)
+SELECT sku_id FROM held""")
 
 
 def reserve_many(session: Session, *, tenant_id: uuid.UUID, org: Org, moves: list[tuple[uuid.UUID, int]],
                  order_id: uuid.UUID | None) -> None:
-    """`reserve` for every (sku, qty) of an order: two statements (the UPDATE, the movements)
-    instead of two per line; all or nothing (one line short: insufficient_stock, and the
-    caller's transaction rolls the others back, as it does after a failed `reserve`)."""
+    """`reserve` for every (sku, qty) of an order in one statement (reservations and their
+    movements) instead of two per line; all or nothing (one line short: insufficient_stock, and
+    the caller's transaction rolls the others back, as it does after a failed `reserve`)."""
     if session.get_bind().dialect.name != "postgresql":
         for sku_id, qty in moves:
             reserve(session, tenant_id=tenant_id, org=org, sku_id=sku_id, qty=qty, order_id=order_id)
         return
-    lines = json.dumps([{"sku_id": str(sku_id), "qty": qty} for sku_id, qty in moves])
-    after = {row.sku_id: (row.on_hand, row.reserved) for row in session.execute(
-        _RESERVE_MANY, {"lines": lines, "tenant_id": tenant_id, "org_id": org.id, "now": utcnow()})}
-    short = [sku_id for sku_id, _ in moves if sku_id not in after]
+    lines = json.dumps([{"sku_id": str(sku_id), "qty": qty, "movement_id": str(uuid7())}
+                        for sku_id, qty in moves])
+    held = set(session.scalars(_RESERVE_MANY, {
+        "lines": lines, "tenant_id": tenant_id, "org_id": org.id, "owner_path": org.path,
+        "order_id": order_id, "now": utcnow()}))
+    short = [sku_id for sku_id, _ in moves if sku_id not in held]
     if short:
         raise InsufficientStock(f"Not enough stock of SKU {short[0]} at {org.name}.")
-    now = utcnow()
-    session.execute(insert(StockMovement), [
-        {"tenant_id": tenant_id, "id": uuid7(), "owner_path": org.path, "org_id": org.id, "sku_id": sku_id,
-         "reason": StockReason.reserve, "qty": 0, "reserved_delta": qty, "on_hand_after": after[sku_id][0],
-         "reserved_after": after[sku_id][1], "order_id": order_id, "actor_id": None, "note": None,
-         "created_at": now}
-        for sku_id, qty in moves])
 
 
 def release(session: Session, *, tenant_id: uuid.UUID, org: Org, sku_id: uuid.UUID, qty: int,

@@ -1,7 +1,8 @@
 """The brand's commission terms: plans with their rules, and promoter levels.
 
 Only the brand's own staff write them (`commissions.manage`, reach own, checked on the brand
-root's path); the newest active plan applies to orders placed from then on (snapshots).
+root's path); the newest active plan applies to orders placed from then on (snapshots; a
+worker that did not create it learns of it within a minute: snapshot.plan_terms is cached).
 """
 
 import uuid
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.db import uuid7
 from app.distribution.errors import BrandOnly, InvalidCommissionRule
 from app.distribution.models import COMMISSION_ROLES, CommissionPlan, CommissionRule, EntryRole, PromoterLevel
+from app.distribution.snapshot import forget_plan_terms
 from app.tenancy.enums import ActorKind
 from app.tenancy.filters import get_visible, scoped
 from app.tenancy.orgs import brand_root
@@ -42,6 +44,7 @@ def create_plan(session: Session, scope: Scope, *, name: str, rules: list[dict],
     for rule in rules:
         session.add(_rule(scope, plan, path, rule))
     session.flush()
+    forget_plan_terms()  # this worker applies it at once; others within a minute (snapshot cache)
     return plan
 
 

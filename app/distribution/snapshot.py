@@ -21,6 +21,7 @@ from app.distribution.models import (
     EntryRole,
     PromoterLevel,
 )
+from app.orders.cache import TtlCache
 from app.orders.models import Order, OrderFlow, OrderLine
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.scope import system_scope
@@ -88,8 +89,23 @@ ORG_QUALIFIED = (EntryRole.home_store, EntryRole.distributor, EntryRole.guide)
 LEVEL_ROLES = (EntryRole.promoter_l1, EntryRole.promoter_l2)
 
 
+_PLAN_TERMS = TtlCache(seconds=60)
+
+
 def plan_terms(session: Session, tenant_id: uuid.UUID) -> list[rules.RuleTerms]:
-    """The rules of the tenant's newest active plan (none: no commissions)."""
+    """The rules of the tenant's newest active plan (none: no commissions).
+
+    Cached for a minute per process: checkout asks on every order, and plans are immutable (a new
+    plan replaces the active one). create_plan forgets the cache in its own process; the other
+    workers apply a new plan to orders placed up to 60 s later (docs/distribution.md)."""
+    return _PLAN_TERMS.get(tenant_id, lambda: _load_plan_terms(session, tenant_id))
+
+
+def forget_plan_terms() -> None:
+    _PLAN_TERMS.clear()
+
+
+def _load_plan_terms(session: Session, tenant_id: uuid.UUID) -> list[rules.RuleTerms]:
     plan_id = session.scalar(select(CommissionPlan.id).where(
         CommissionPlan.tenant_id == tenant_id, CommissionPlan.active.is_(True))
         .order_by(CommissionPlan.created_at.desc(), CommissionPlan.id.desc()).limit(1))

@@ -5,13 +5,23 @@ not paying a database round trip for each of them.
 """
 
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable
 
 
 class TtlCache:
+    _every: "weakref.WeakSet[TtlCache]" = weakref.WeakSet()
+
     def __init__(self, seconds: float, max_size: int = 10_000):
         self.seconds, self.max_size = seconds, max_size
         self._entries: dict[Hashable, tuple[float, object]] = {}
+        TtlCache._every.add(self)
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Forget every cached value (tests: a rolled-back row must not outlive its test)."""
+        for cache in list(cls._every):
+            cache.clear()
 
     def get_many(self, keys: Iterable[Hashable],
                  load: Callable[[list[Hashable]], dict[Hashable, object]]) -> dict[Hashable, object]:

@@ -4,15 +4,17 @@ Idempotent per tenant + actor + Idempotency-Key: the same key with the same body
 order it created; with another body, 409 'idempotency_key_reused'.
 """
 
+import functools
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import insert_or_ignore, utcnow, uuid7
+from app.db import utcnow, uuid7
 from app.distribution.snapshot import snapshot_commissions
 from app.errors import DomainError, NotFound
 from app.finance import invoices
@@ -85,10 +87,10 @@ def place_retail(session: Session, scope: Scope, *, request: OrderRequest,
 
 
 def _home_store(session: Session, scope: Scope) -> Org | None:
-    """The consumer's home store, in one statement."""
-    return session.scalar(select(Org).join(
-        Consumer, (Consumer.tenant_id == Org.tenant_id) & (Consumer.home_store_id == Org.id))
-        .where(Consumer.tenant_id == scope.tenant_id, Consumer.id == scope.consumer_id))
+    """The consumer's home store: the request's authentication loaded both rows into the session,
+    so these are identity-map hits, not statements (a caller without that pays two look-ups)."""
+    consumer = session.get(Consumer, (scope.tenant_id, scope.consumer_id))
+    return org_by_id(session, scope.tenant_id, consumer.home_store_id) if consumer else None
 
 
 def place_in_store(session: Session, scope: Scope, *, member_id: uuid.UUID, request: OrderRequest) -> Placed:
@@ -201,13 +203,23 @@ def _claim(session: Session, order: Order) -> bool:
     to commit and then finds its order.
     """
     values = {column.key: getattr(order, column.key) for column in Order.__table__.columns}
-    table, key = Order.__table__, ["tenant_id", "placed_by_id", "idempotency_key"]
-    statement = insert_or_ignore(session, table, conflict_on=key) if order.idempotency_key else table.insert()
-    if session.execute(statement.values(values).returning(Order.id)).first() is None:
+    statement = _claim_statement(session.get_bind().dialect.name, keyed=order.idempotency_key is not None)
+    if session.execute(statement, values).first() is None:
         return False
     make_transient_to_detached(order)
     session.add(order)
     return True
+
+
+@functools.cache
+def _claim_statement(dialect_name: str, *, keyed: bool):
+    """Built once (values are bound at execution): checkout runs it on every order."""
+    table = Order.__table__
+    if not keyed:
+        return table.insert().returning(table.c.id)
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return (dialect.insert(table).on_conflict_do_nothing(
+        index_elements=["tenant_id", "placed_by_id", "idempotency_key"]).returning(table.c.id))
 
 
 def _insert_persistent(session: Session, model, rows: list) -> None:
