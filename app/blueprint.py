@@ -9,6 +9,13 @@ from app.uow import transactional
 
 
 class Blueprint(flask_smorest.Blueprint):
+    def arguments(self, schema, *args, **kwargs):
+        """As flask-smorest's, with a schema class made an instance once, here: webargs would
+        build a new instance (deep-copying its fields) on every request (0.5 ms of a checkout)."""
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, *args, **kwargs)
+
     def errors(self, *statuses: int):
         """Document these error statuses (ErrorSchema bodies) on the decorated view."""
 
