@@ -24,7 +24,6 @@ class Action(StrEnum):
     place_retail_order = "order.place_retail"
     pay_order = "order.pay"  # start paying my org's order, or pay it on credit
     cancel_order = "order.cancel"
-    cancel_paid_order = "order.cancel_paid"
     ship_order = "order.ship"
     confirm_receipt = "order.confirm_receipt"
     request_refund = "refund.request"
@@ -83,7 +82,7 @@ OWN, SUBTREE = Reach.own, Reach.subtree
 
 _MANAGER: dict[Action, Reach] = {
     A.place_supply_order: OWN, A.sell_in_store: OWN, A.pay_order: OWN,
-    A.cancel_order: SUBTREE, A.cancel_paid_order: SUBTREE, A.ship_order: OWN,
+    A.cancel_order: SUBTREE, A.ship_order: OWN,
     A.confirm_receipt: OWN, A.request_refund: OWN, A.approve_refund: SUBTREE,
     A.reject_refund: SUBTREE,
     A.confirm_payment: OWN, A.post_repayment: OWN, A.set_credit_limit: OWN,
