@@ -14,6 +14,7 @@ import time
 import uuid
 
 import structlog
+from celery import signals
 from flask import Flask, g, request
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -22,6 +23,7 @@ PERSONAL_KEYS = frozenset({"email", "phone", "name", "address", "password", "ope
                            "reason", "body", "query", "params", "parameters"})
 
 access_log = structlog.get_logger("tiermall.access")
+task_log = structlog.get_logger("tiermall.task")
 
 
 def redact_personal(_logger, _method, event_dict: dict) -> dict:
@@ -114,3 +116,45 @@ def init_request_logging(app: Flask, on_response=None) -> None:
     @app.teardown_request
     def _forget(_error=None) -> None:
         structlog.contextvars.clear_contextvars()
+
+
+# --- Celery: the request id travels with the task; one line per task run ---------------------
+
+_task_runs: dict[str, tuple[float, list[str]]] = {}  # task id -> (started, keys bound for it)
+
+
+@signals.before_task_publish.connect(weak=False)
+def _stamp_request_id(headers=None, **_) -> None:
+    """A task published while handling a request carries that request's id in its headers."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if headers is not None and request_id and "request_id" not in headers:
+        headers["request_id"] = request_id
+
+
+@signals.task_prerun.connect(weak=False)
+def _bind_task(task_id=None, task=None, **_) -> None:
+    """Bind the task and the request id it was sent with (an eager run inside a request keeps
+    the request's own); unbound again when the task ends."""
+    bound = {"task": getattr(task, "name", None), "task_id": task_id}
+    sent_by = _sent_with(getattr(task, "request", None))
+    if sent_by and "request_id" not in structlog.contextvars.get_contextvars():
+        bound["request_id"] = request_id_of(sent_by)
+    structlog.contextvars.bind_contextvars(**bound)
+    if task_id:
+        _task_runs[task_id] = (time.perf_counter(), list(bound))
+
+
+def _sent_with(context) -> str | None:
+    """The request id a task message carries: a worker exposes custom headers on the request
+    context, an eager `apply(headers=...)` keeps them under `headers`."""
+    if context is None:
+        return None
+    return getattr(context, "request_id", None) or (getattr(context, "headers", None) or {}).get("request_id")
+
+
+@signals.task_postrun.connect(weak=False)
+def _log_task(task_id=None, task=None, state=None, **_) -> None:
+    started, keys = _task_runs.pop(task_id, (None, ["task", "task_id"])) if task_id else (None, [])
+    if started is not None:
+        task_log.info("task", state=state, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    structlog.contextvars.unbind_contextvars(*keys)

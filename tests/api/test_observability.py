@@ -170,3 +170,25 @@ def test_webhook_deliveries_and_outcomes_are_counted(client, session, app):
                       result=result) == counts[result] + 1, result
     assert sample("tiermall_webhook_outcomes_total", provider="stripe", type="customer.created",
                   outcome="ignored") == ignored + 1
+
+
+def test_a_task_carries_the_request_id_it_was_sent_with_and_logs_one_line_when_it_ends(app, capsys):
+    import structlog  # noqa: PLC0415
+    from celery import signals  # noqa: PLC0415
+
+    @celery_app.task(name="tests.observability.traced")
+    def traced() -> str:
+        return structlog.contextvars.get_contextvars().get("request_id")
+
+    headers: dict = {}
+    with structlog.contextvars.bound_contextvars(request_id="trace-77"):
+        signals.before_task_publish.send(sender="tests.observability.traced", headers=headers)
+    assert headers == {"request_id": "trace-77"}  # published inside a request: the id travels
+
+    capsys.readouterr()
+    assert traced.apply(headers=headers).get() == "trace-77"  # the worker side binds it
+    [line] = [json.loads(text) for text in capsys.readouterr().err.splitlines()
+              if text.startswith("{") and '"event": "task"' in text]
+    assert line["task"] == "tests.observability.traced" and line["request_id"] == "trace-77"
+    assert line["state"] == "SUCCESS" and line["latency_ms"] >= 0
+    assert "request_id" not in structlog.contextvars.get_contextvars()  # unbound afterwards
