@@ -38,7 +38,7 @@ ADMIN_URL, OWNER_URL, APP_URL = benchdb.urls(DB)
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
 PORT = 8765
 SKUS, CONSUMERS, STOCK = 30, 200, 10_000_000
-BUDGET = 8  # statements of a plain checkout (tests/api/test_checkout_budget.py holds it; the issue asks <= 12)
+BUDGET = 8  # statements of a plain checkout (held by tests/api/test_checkout_budget.py; issue: <= 12)
 
 
 
