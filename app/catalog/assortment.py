@@ -10,13 +10,13 @@ store's shelf and its retail prices are public to every consumer of the tenant.
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from app.catalog import pricing
 from app.catalog.access import get_catalog_row
 from app.catalog.errors import NotAStore
-from app.catalog.models import Product, ShelfStatus, Sku, StoreAssortment
+from app.catalog.models import PriceChannel, PriceEntry, Product, ShelfStatus, Sku, StoreAssortment
 from app.db import utcnow
 from app.errors import NotFound
 from app.paging import CursorKey, Page, paginate
@@ -90,7 +90,7 @@ def storefront_catalog(session: Session, scope: Scope, *, store_id: uuid.UUID,
                        limit: int = 50, cursor: CursorKey | None = None) -> Page[ShelfItem]:
     """The store's on-shelf assortment with the retail price a consumer pays there now, in the
     order the store added it (paged by the assortment row)."""
-    tenant_id = scope.tenant_id
+    tenant_id, now = scope.tenant_id, utcnow()
     with elevated(session, Why.read_store_shelf, scope=system_scope(tenant_id)):
         store = session.get(Org, (tenant_id, store_id))
         if store is None or store.kind is not OrgKind.store or not store.active:
@@ -101,11 +101,23 @@ def storefront_catalog(session: Session, scope: Scope, *, store_id: uuid.UUID,
                   & (StoreAssortment.sku_id == Sku.id))
             .join(Product, (Product.tenant_id == Sku.tenant_id) & (Product.id == Sku.product_id))
             .where(StoreAssortment.tenant_id == tenant_id, StoreAssortment.store_id == store.id,
-                   Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf))
+                   Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf,
+                   _priced_for_retail(tenant_id, store, now)))
         page = paginate(session, statement, StoreAssortment, limit=limit, cursor=cursor,
                         newest_first=False, key=lambda row: row[2])
         prices = pricing.price_map(session, tenant_id=tenant_id, seller=store, buyer_org=None,
-                                   sku_ids=[sku.id for sku, _, _ in page.items], at=utcnow())
-    # A SKU nobody priced yet is not sellable: it stays off the storefront (the page comes out short).
+                                   sku_ids=[sku.id for sku, _, _ in page.items], at=now)
+    # A SKU nobody priced yet is not sellable: the query leaves it out. A price the brand's band
+    # rules out is only known to pricing; such a SKU is dropped here (the page comes out short).
     return (page.where(lambda row: prices.get(row[0].id) is not None)
             .map(lambda row: ShelfItem(sku=row[0], product=row[1], price_minor=prices[row[0].id])))
+
+
+def _priced_for_retail(tenant_id: uuid.UUID, store: Org, at):
+    """EXISTS a retail price in force for the SKU from the store or its brand (any consumer)."""
+    return exists().where(
+        PriceEntry.tenant_id == tenant_id, PriceEntry.sku_id == Sku.id,
+        PriceEntry.seller_org_id.in_([store.id, pricing.brand_id_of(store)]),
+        PriceEntry.channel == PriceChannel.retail, PriceEntry.buyer_org_id.is_(None),
+        PriceEntry.effective_from <= at,
+        (PriceEntry.effective_to.is_(None)) | (PriceEntry.effective_to > at))

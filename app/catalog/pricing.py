@@ -94,7 +94,7 @@ def _choose(found: "_PriceRows", buyer_org: Org | None, sku_ids: list[uuid.UUID]
     return prices
 
 
-def _brand_id(org: Org) -> uuid.UUID:
+def brand_id_of(org: Org) -> uuid.UUID:
     """The brand root's id: the first segment of every path of its tree (no look-up needed)."""
     return uuid.UUID(org.path.split("/")[1])
 
@@ -112,7 +112,7 @@ def _price_rows(session, tenant_id, seller: Org, buyer_org: Org | None, sku_ids,
     retail = buyer_org is None
     sellers = [seller.id]
     if retail and seller.kind is OrgKind.store:
-        sellers.append(_brand_id(seller))  # the brand's list price
+        sellers.append(brand_id_of(seller))  # the brand's list price
     # 控价 binds what distributors and stores ask; the brand's own supply list is its call.
     banded = retail or seller.kind is not OrgKind.brand
     sellable = (None if not check_sellable

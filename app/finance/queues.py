@@ -44,11 +44,9 @@ def unapplied_receipts(session: Session, scope: Scope, *, limit: int = QUEUE_CAP
 
 def _attempts(session: Session, scope: Scope, status: RefundExecutionStatus, limit: int,
               cursor: CursorKey | None) -> Page[PaymentRefund]:
-    """The refund desk's "needs a person" page, kept to one status (a page may come out short;
-    its cursor still moves on)."""
-    page = refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON, limit=limit,
-                                     cursor=cursor)
-    return page.where(lambda row: row.status is status)
+    """The refund desk's "needs a person" attempts of one status."""
+    return refund_desk.list_attempts(session, scope, status=refund_desk.NEEDS_A_PERSON, only=status,
+                                     limit=limit, cursor=cursor)
 
 
 def failed_refunds(session: Session, scope: Scope, *, limit: int = QUEUE_CAP,

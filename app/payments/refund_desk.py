@@ -3,8 +3,8 @@ what finance does with them: confirm a bank transfer, try the gateway again, pay
 
 import uuid
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from app.errors import NotFound
 from app.orders.models import Order
@@ -23,24 +23,36 @@ NEEDS_A_PERSON = "needs_action"
 
 
 def list_attempts(session: Session, scope: Scope, *, status: str | None = NEEDS_A_PERSON,
-                  channel: RefundChannel | None = None, limit: int = 50,
-                  cursor: CursorKey | None = None) -> Page[PaymentRefund]:
-    """Refund attempts on orders I sell (or see), newest first; by default those waiting for a person."""
+                  channel: RefundChannel | None = None, only: RefundExecutionStatus | None = None,
+                  limit: int = 50, cursor: CursorKey | None = None) -> Page[PaymentRefund]:
+    """Refund attempts on orders I sell (or see), newest first; by default those waiting for a
+    person (`only` keeps one status of those). Every filter is in the query: pages are full."""
     require(scope, Action.view_finance)
     query = select(PaymentRefund).where(order_visible(PaymentRefund, scope))
     if status == NEEDS_A_PERSON:
+        failed = PaymentRefund.status == RefundExecutionStatus.failed
         query = query.where(
-            (PaymentRefund.status == RefundExecutionStatus.failed)
+            (failed & ~_made_again())  # a failed attempt that was made again is history, not work
             | ((PaymentRefund.status == RefundExecutionStatus.pending)
                & (PaymentRefund.channel == RefundChannel.offline)))
+        if only is not None:
+            query = query.where(PaymentRefund.status == only)
     elif status is not None:
         query = query.where(PaymentRefund.status == RefundExecutionStatus(status))
     if channel is not None:
         query = query.where(PaymentRefund.channel == channel)
-    page = paginate(session, query, PaymentRefund, limit=limit, cursor=cursor)
-    if status == NEEDS_A_PERSON:  # a failed attempt that was made again is history, not work
-        page = page.where(lambda row: not _superseded(session, row))
-    return page
+    return paginate(session, query, PaymentRefund, limit=limit, cursor=cursor)
+
+
+def _made_again():
+    """EXISTS a newer attempt for the same money (same refund, or same payment when the attempt
+    has no refund). It is on the same order, so the caller sees it wherever it sees this one."""
+    newer = aliased(PaymentRefund)
+    same_money = or_(
+        (PaymentRefund.refund_id.is_not(None)) & (newer.refund_id == PaymentRefund.refund_id),
+        (PaymentRefund.refund_id.is_(None)) & (newer.payment_id == PaymentRefund.payment_id))
+    return exists().where(newer.tenant_id == PaymentRefund.tenant_id, newer.id != PaymentRefund.id,
+                          newer.created_at >= PaymentRefund.created_at, same_money)
 
 
 def _superseded(session: Session, row: PaymentRefund) -> bool:

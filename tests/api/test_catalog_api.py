@@ -195,6 +195,32 @@ def test_a_store_takes_a_sku_off_its_assortment_and_the_storefront_stops_listing
     assert response.status_code == 201
 
 
+def test_an_unpriced_sku_in_the_assortment_leaves_no_hole_in_a_shelf_page(client, session, app, catalog):
+    """The filter is in the query: a page of 1 is never empty while more priced SKUs follow."""
+    net, skus = catalog
+    brand, store = login(client, net, "brand"), login(client, net, "chengdu")
+    product = client.post("/catalog/products", headers=brand, json={"name": "Unpriced"}).get_json()
+    sku = client.post("/catalog/skus", headers=brand, json={
+        "product_id": product["id"], "code": "NOPRICE-1", "name": "No price yet"}).get_json()
+    assortment = f"/catalog/stores/{net.org('chengdu').id}/assortment"
+    assert client.post(assortment, headers=store, json={"sku_id": sku["id"]}).status_code == 201
+    # a priced SKU added after it: the unpriced row sits between priced ones (the shelf is in the
+    # order the store added its SKUs)
+    assert client.delete(f"{assortment}/{skus['LJ-100'].id}", headers=store).status_code == 204
+    assert client.post(assortment, headers=store, json={"sku_id": str(skus["LJ-100"].id)}).status_code == 201
+    shopper = consumer_headers(app, add_consumer(session, net, "chengdu"))
+    url = f"/storefront/stores/{net.org('chengdu').id}/catalog?limit=1"
+    seen, cursor = [], None
+    for _ in range(len(skus) + 1):
+        page = client.get(url + (f"&cursor={cursor}" if cursor else ""), headers=shopper).get_json()
+        assert len(page["items"]) == 1 or not page["has_more"], page
+        seen += [item["sku_id"] for item in page["items"]]
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    assert sku["id"] not in seen and len(seen) == len(skus)
+
+
 def test_the_storefront_shows_the_stores_own_retail_price(client, session, app, catalog):
     net, skus = catalog
     store = net.org("jingan")  # the seed's first store asks 105 % of list
