@@ -8,7 +8,9 @@ before the order, soonest expiry first, so the moves and the adjustments' `sourc
 built here with their ids (UUIDv7, made in Python) and sent as JSON.
 
 Each step runs only when the one before did all it had to (a scalar subquery on its RETURNING),
-which also fixes the lock order: the coupon, then the lots, then the member — as step by step.
+which also fixes the lock order: the coupon, then the lots (locked FIFO, as `points.take_fifo` and
+the lot-by-lot path take them: two checkouts of one member cannot deadlock on them), then the
+member — as step by step.
 - the coupon is gone (used by a parallel checkout, out of its dates): nothing else is written
   and the request fails with coupon_unavailable (its transaction rolls back);
 - a planned lot was drained by a parallel spend since the read: the lots that held stay taken,
@@ -46,12 +48,18 @@ WITH used AS (
   WHERE tenant_id = :tenant_id AND id = CAST(:coupon_id AS uuid) AND status = 'available'
     AND valid_from <= :now AND valid_to > :now
   RETURNING id),
+plan AS (
+  SELECT * FROM jsonb_to_recordset(CAST(:plan AS jsonb)) AS plan(lot_id uuid, take bigint)),
+locked AS (
+  SELECT lot.id FROM points_lots AS lot JOIN plan ON plan.lot_id = lot.id
+  WHERE lot.tenant_id = :tenant_id AND (SELECT count(*) FROM used) = :coupons
+  ORDER BY lot.expires_at IS NULL, lot.expires_at, lot.id FOR UPDATE OF lot),
 taken AS (
   UPDATE points_lots AS lot SET remaining = lot.remaining - plan.take
-  FROM jsonb_to_recordset(CAST(:plan AS jsonb)) AS plan(lot_id uuid, take bigint)
-  WHERE lot.tenant_id = :tenant_id AND lot.id = plan.lot_id AND lot.remaining >= plan.take
+  FROM plan, locked
+  WHERE lot.tenant_id = :tenant_id AND lot.id = locked.id AND lot.id = plan.lot_id
+    AND lot.remaining >= plan.take
     AND lot.status = 'available' AND (lot.expires_at IS NULL OR lot.expires_at > :now)
-    AND (SELECT count(*) FROM used) = :coupons
   RETURNING lot.id, plan.take),
 spent AS (
   UPDATE members SET points_available = points_available - CAST(:points AS bigint)
