@@ -1,6 +1,7 @@
-"""The waterfall at checkout, with the session: read the benefits, coupon, points terms and mall item,
-run `waterfall.run`, and once the order exists use the coupon, spend the points, claim the mall
-stock and store each step as an `order_adjustments` row.
+"""The waterfall at checkout, with the session: read the benefits, coupon and lots (one statement,
+`checkout_reads`), the points terms and mall item, run `waterfall.run`, and once the order exists
+use the coupon, spend the points, claim the mall stock and store each step as an
+`order_adjustments` row (`checkout_writes`: one statement on PostgreSQL).
 
 `_place` (app/orders/placement.py) calls `price(...)` before it writes the order and
 `MemberPricing.record(...)` after its lines are in; supply orders get the neutral pricing.

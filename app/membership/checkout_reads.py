@@ -2,7 +2,7 @@
 with its template, and (placement on PostgreSQL) the member row and the usable points lots that
 would pay the points, soonest expiry first.
 
-It replaces up to three look-ups (`benefits.benefits_for`, `coupons.coupon_terms`, the lots that
+It replaces up to three look-ups (`benefits.benefits_for`, the coupon with its template, the lots that
 `points.spend_at_checkout` reads) with one row per lot: the consumer LEFT JOINed to its member, the
 member's level (counted only under an active program), the chosen coupon of this consumer with its
 template, and the lots up to the one that completes the points (a running sum), FIFO.

@@ -178,19 +178,11 @@ def columns(row) -> dict:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
-def coupon_terms(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, consumer_id: uuid.UUID,
-                 store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
-    """The member's coupon and its terms at this store, whatever its status (placement prices with it;
-    `use` then claims it, so a replayed checkout still answers the order that used it)."""
-    found = session.execute(
-        select(Coupon, CouponTemplate).join(CouponTemplate, _TERMS)
-        .where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id)).first()
-    return mine_at_store(found and found[0], found and found[1], consumer_id=consumer_id, store_id=store_id)
-
-
 def mine_at_store(coupon: Coupon | None, template: CouponTemplate | None, *, consumer_id: uuid.UUID | None,
                   store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
-    """The coupon as read, if it is the consumer's and valid at this store (else coupon_unavailable)."""
+    """The coupon as read (checkout_reads), if it is the consumer's and valid at this store, whatever
+    its status (placement prices with it; the use then claims it, so a replayed checkout still answers
+    the order that used it); else coupon_unavailable."""
     if coupon is None or template is None or coupon.consumer_id != consumer_id:
         raise CouponUnavailable("No such coupon of yours.")
     if template.store_ids is not None and str(store_id) not in template.store_ids:
