@@ -12,8 +12,9 @@ takes them (conditional UPDATEs).
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -42,10 +43,29 @@ def read(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID, *, leve
          coupon_id: uuid.UUID | None, lots_for: int = 0) -> Holdings:
     """The consumer's level benefits (when `levels`), the coupon `coupon_id` if it is theirs, and the
     lots that pay `lots_for` points (when > 0): one statement."""
+    with_coupon, with_lots = coupon_id is not None, lots_for > 0
+    rows = session.execute(_statement(levels, with_coupon, with_lots), {
+        "tenant_id": tenant_id, "consumer_id": consumer_id, "coupon_id": coupon_id, "points": lots_for,
+        "now": utcnow()}).all()
+    if not rows:
+        return NOTHING
+    first = rows[0]._mapping
+    level = first[MemberLevel] if levels else None
+    benefits = Benefits.of(level) if level is not None and first["program_id"] is not None else NEUTRAL
+    return Holdings(
+        benefits=benefits, coupon=first[Coupon] if with_coupon else None,
+        template=first[CouponTemplate] if with_coupon else None,
+        member_id=first[Member.id], member_path=first[Member.owner_path],
+        lots=tuple((row.lot_id, row.remaining) for row in rows if with_lots and row.lot_id is not None))
+
+
+@cache
+def _statement(levels: bool, coupon: bool, lots: bool) -> Select:
+    """The read for these parts, built once (building it cost more CPU than running it)."""
     member_on = (Member.tenant_id == Consumer.tenant_id) & (Member.consumer_id == Consumer.id)
     query = (select(Consumer.id, Member.id, Member.owner_path).select_from(Consumer)
              .outerjoin(Member, member_on)
-             .where(Consumer.tenant_id == tenant_id, Consumer.id == consumer_id))
+             .where(Consumer.tenant_id == bindparam("tenant_id"), Consumer.id == bindparam("consumer_id")))
     if levels:
         query = (query.outerjoin(MemberLevel, (MemberLevel.tenant_id == Member.tenant_id)
                                  & (MemberLevel.id == Member.level_id))
@@ -53,40 +73,30 @@ def read(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID, *, leve
                             & (MembershipProgram.id == MemberLevel.program_id)
                             & MembershipProgram.active.is_(True))
                  .add_columns(MemberLevel, MembershipProgram.id.label("program_id")))
-    if coupon_id is not None:
-        query = (query.outerjoin(Coupon, (Coupon.tenant_id == Consumer.tenant_id) & (Coupon.id == coupon_id)
-                                 & (Coupon.consumer_id == Consumer.id))
+    if coupon:
+        mine = (Coupon.tenant_id == Consumer.tenant_id) & (Coupon.consumer_id == Consumer.id)
+        query = (query.outerjoin(Coupon, mine & (Coupon.id == bindparam("coupon_id")))
                  .outerjoin(CouponTemplate, (CouponTemplate.tenant_id == Coupon.tenant_id)
                             & (CouponTemplate.id == Coupon.template_id))
                  .add_columns(Coupon, CouponTemplate))
-    if lots_for > 0:
-        lots = _lots_paying(tenant_id, consumer_id, lots_for)
-        query = (query.outerjoin(lots, lots.c.member_id == Member.id)
-                 .add_columns(lots.c.id.label("lot_id"), lots.c.remaining).order_by(lots.c.rank))
-    rows = session.execute(query).all()
-    if not rows:
-        return NOTHING
-    first = rows[0]._mapping
-    level = first.get(MemberLevel) if levels else None
-    benefits = Benefits.of(level) if level is not None and first["program_id"] is not None else NEUTRAL
-    return Holdings(
-        benefits=benefits, coupon=first.get(Coupon), template=first.get(CouponTemplate),
-        member_id=first[Member.id], member_path=first[Member.owner_path],
-        lots=tuple((row.lot_id, row.remaining) for row in rows if row.lot_id is not None)
-        if lots_for > 0 else ())
+    if lots:
+        paying = _lots_paying()
+        query = (query.outerjoin(paying, paying.c.member_id == Member.id)
+                 .add_columns(paying.c.id.label("lot_id"), paying.c.remaining).order_by(paying.c.rank))
+    return query
 
 
-def _lots_paying(tenant_id: uuid.UUID, consumer_id: uuid.UUID, points: int):
-    """The member's usable lots, soonest expiry first, up to the one that completes `points`."""
+def _lots_paying():
+    """The member's usable lots, soonest expiry first, up to the one that completes :points."""
     fifo = (PointsLot.expires_at.is_(None), PointsLot.expires_at, PointsLot.id)
-    now = utcnow()
-    member_id = select(Member.id).where(Member.tenant_id == tenant_id,  # ix_points_lots_member
-                                        Member.consumer_id == consumer_id).scalar_subquery()
+    member_id = select(Member.id).where(  # ix_points_lots_member
+        Member.tenant_id == bindparam("tenant_id"),
+        Member.consumer_id == bindparam("consumer_id")).scalar_subquery()
     before = func.sum(PointsLot.remaining).over(order_by=fifo) - PointsLot.remaining  # in earlier lots
     ranked = (select(PointsLot.id, PointsLot.member_id, PointsLot.remaining, before.label("before"),
                      func.row_number().over(order_by=fifo).label("rank"))
-              .where(PointsLot.tenant_id == tenant_id, PointsLot.member_id == member_id,
+              .where(PointsLot.tenant_id == bindparam("tenant_id"), PointsLot.member_id == member_id,
                      PointsLot.remaining > 0, PointsLot.status == LotStatus.available,
-                     or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > now))
+                     or_(PointsLot.expires_at.is_(None), PointsLot.expires_at > bindparam("now")))
               .subquery("ranked"))
-    return select(ranked).where(ranked.c.before < points).subquery("lots")
+    return select(ranked).where(ranked.c.before < bindparam("points")).subquery("lots")
