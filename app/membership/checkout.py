@@ -14,7 +14,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.membership import checkout_reads, coupons, waterfall
+from app.membership import checkout_reads, checkout_writes, coupons, waterfall
 from app.membership.checkout_errors import InvalidMallItem, PointsNotEnabled
 from app.membership.checkout_models import AdjustmentStep, MallItem, OrderAdjustment
 from app.orders.cache import TtlCache
@@ -43,8 +43,6 @@ class MemberPricing:
         (one statement on PostgreSQL: `checkout_writes`)."""
         if self.breakdown is None or not self.breakdown.steps:
             return
-        from app.membership import checkout_writes  # noqa: PLC0415
-
         checkout_writes.record(session, order, lines, self)
 
 

@@ -22,6 +22,7 @@ SQLite (the demo, one writer at a time) and points-mall orders go step by step.
 
 import json
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ from app.membership.models import MoveKind
 from app.membership.points import spend_at_checkout
 from app.membership.waterfall import Step
 from app.orders.models import Order, OrderLine
+
+if TYPE_CHECKING:
+    from app.membership.checkout import MemberPricing
 
 Take = tuple[uuid.UUID, int]
 
@@ -79,8 +83,8 @@ SELECT (SELECT count(*) FROM spent) AS spent, (SELECT count(*) FROM used) AS use
        (SELECT array_agg(id) FROM taken) AS taken""")
 
 
-def record(session: Session, order: Order, lines: list[OrderLine], pricing) -> None:
-    """Make the waterfall true for `order` (`pricing`: checkout.MemberPricing with steps)."""
+def record(session: Session, order: Order, lines: list[OrderLine], pricing: "MemberPricing") -> None:
+    """Make the waterfall true for `order` (a pricing with steps)."""
     steps = pricing.breakdown.steps
     mall = any(step.step is AdjustmentStep.points_mall for step in steps)
     plan = None if mall else _plan(steps, pricing.holdings.lots)
@@ -105,7 +109,7 @@ def _plan(steps: list[Step], lots: tuple[Take, ...]) -> list[Take] | None:
     return takes if need == 0 else None
 
 
-def _at_once(session: Session, order: Order, lines: list[OrderLine], pricing,
+def _at_once(session: Session, order: Order, lines: list[OrderLine], pricing: "MemberPricing",
              plan: list[Take]) -> tuple[Take, ...] | None:
     """The one statement; None when everything is written, else the planned takes that held."""
     steps = pricing.breakdown.steps
@@ -127,7 +131,7 @@ def _at_once(session: Session, order: Order, lines: list[OrderLine], pricing,
     return tuple((lot_id, take) for lot_id, take in plan if lot_id in held)
 
 
-def _moves(order: Order, pricing, spend: Step | None, plan: list[Take]) -> list[dict]:
+def _moves(order: Order, pricing: "MemberPricing", spend: Step | None, plan: list[Take]) -> list[dict]:
     if spend is None:
         return []
     now = utcnow()
@@ -138,7 +142,7 @@ def _moves(order: Order, pricing, spend: Step | None, plan: list[Take]) -> list[
             for n, (lot_id, take) in enumerate(plan)]
 
 
-def _step_by_step(session: Session, order: Order, lines: list[OrderLine], pricing, *,
+def _step_by_step(session: Session, order: Order, lines: list[OrderLine], pricing: "MemberPricing", *,
                   coupon_used: bool = False, already: tuple[Take, ...] = ()) -> None:
     """One statement per write (SQLite, points-mall orders, a lot drained since the read)."""
     steps = pricing.breakdown.steps
