@@ -1,6 +1,7 @@
-"""The waterfall at checkout, with the session: read the benefits, coupon, points terms and mall item,
-run `waterfall.run`, and once the order exists use the coupon, spend the points, claim the mall
-stock and store each step as an `order_adjustments` row.
+"""The waterfall at checkout, with the session: read the benefits, coupon and lots (one statement,
+`checkout_reads`), the points terms and mall item, run `waterfall.run`, and once the order exists
+use the coupon, spend the points, claim the mall stock and store each step as an
+`order_adjustments` row (`checkout_writes`: one statement on PostgreSQL).
 
 `_place` (app/orders/placement.py) calls `price(...)` before it writes the order and
 `MemberPricing.record(...)` after its lines are in; supply orders get the neutral pricing.
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow, uuid7
-from app.membership import coupons, waterfall
-from app.membership.checkout_errors import InvalidMallItem, MallItemSoldOut, PointsNotEnabled
+from app.db import utcnow
+from app.membership import checkout_reads, checkout_writes, coupons, waterfall
+from app.membership.checkout_errors import InvalidMallItem, PointsNotEnabled
 from app.membership.checkout_models import AdjustmentStep, MallItem, OrderAdjustment
 from app.orders.cache import TtlCache
 from app.orders.models import Order, OrderLine
@@ -35,31 +36,14 @@ class MemberPricing:
     breakdown: waterfall.Breakdown | None = None
     consumer_id: uuid.UUID | None = None
     mall_item_id: uuid.UUID | None = None
+    holdings: checkout_reads.Holdings = checkout_reads.NOTHING  # the member row and lots, as read
 
     def record(self, session: Session, order: Order, lines: list[OrderLine]) -> None:
-        """Use the coupon, spend the points, claim mall stock, store the adjustments (one INSERT)."""
+        """Use the coupon, spend the points, claim mall stock, store the adjustments
+        (one statement on PostgreSQL: `checkout_writes`)."""
         if self.breakdown is None or not self.breakdown.steps:
             return
-        rows = []
-        for step in self.breakdown.steps:
-            source = dict(step.source)
-            if step.coupon_id is not None:
-                coupons.use(session, tenant_id=order.tenant_id, coupon_id=step.coupon_id, order_id=order.id)
-            if step.step is AdjustmentStep.points_mall:
-                _claim_mall_stock(session, order.tenant_id, self.mall_item_id, lines[0].qty)
-            if step.points:
-                source["takes"] = [[str(lot), taken] for lot, taken in _spend(
-                    session, order, self.consumer_id, step.points, step.step)]
-            per_line = [{"line_id": str(line.id), "amount_minor": amount, "points": points}
-                        for line, amount, points in zip(
-                            lines, step.per_line, step.points_per_line or (0,) * len(lines), strict=True)]
-            rows.append({"tenant_id": order.tenant_id, "id": uuid7(), "order_id": order.id,
-                         "owner_path": order.owner_path, "seller_path": order.seller_path,
-                         "buyer_consumer_id": order.buyer_consumer_id, "step": step.step.value,
-                         "amount_minor": step.amount_minor, "points": step.points,
-                         "coupon_id": step.coupon_id, "source": source, "lines": per_line,
-                         "created_at": order.created_at})
-        session.execute(OrderAdjustment.__table__.insert(), rows)
+        checkout_writes.record(session, order, lines, self)
 
 
 def neutral(priced: list[PricedLine], shipping_minor: int) -> MemberPricing:
@@ -70,14 +54,19 @@ def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
           sku_qty: list[tuple[uuid.UUID, int]],
           unit_prices: dict[uuid.UUID, int], shipping_fee_minor: int, coupon_id: uuid.UUID | None = None,
           points: int = 0, mall_item_id: uuid.UUID | None = None,
-          check_coupon: bool = False) -> MemberPricing:
-    """The retail waterfall for a consumer at `seller` (docs/membership-checkout.md); refuses bad choices."""
+          check_coupon: bool = False, read_lots: bool = True) -> MemberPricing:
+    """The retail waterfall for a consumer at `seller` (docs/membership-checkout.md); refuses bad choices.
+
+    `read_lots`: also read the lots that would pay the points (placement plans its takes with them;
+    the quote, which takes nothing, does not)."""
     tenant_id = seller.tenant_id
-    benefits = _benefits(session, tenant_id, consumer_id)
+    holdings = _holdings(session, tenant_id, consumer_id, coupon_id=coupon_id,
+                         lots_for=points if read_lots and not mall_item_id else 0)
+    benefits = holdings.benefits
     coupon_terms, categories = None, {}
     if coupon_id is not None:
-        coupon, template = coupons.coupon_terms(session, tenant_id=tenant_id, coupon_id=coupon_id,
-                                                consumer_id=consumer_id, store_id=seller.id)
+        coupon, template = coupons.mine_at_store(holdings.coupon, holdings.template, consumer_id=consumer_id,
+                                                 store_id=seller.id)
         if check_coupon:
             coupons.require_usable(coupon)
         coupon_terms = _terms_of(coupon, template)
@@ -97,7 +86,7 @@ def price(session: Session, *, seller: Org, consumer_id: uuid.UUID | None,
     lines = [PricedLine(item.unit_price_minor, item.qty, discount)
              for item, discount in zip(items, breakdown.line_discounts, strict=True)]
     return MemberPricing(lines=lines, shipping_minor=breakdown.shipping_minor, breakdown=breakdown,
-                         consumer_id=consumer_id, mall_item_id=mall_item_id)
+                         consumer_id=consumer_id, mall_item_id=mall_item_id, holdings=holdings)
 
 
 def max_points(session: Session, tenant_id: uuid.UUID, breakdown: waterfall.Breakdown) -> int:
@@ -114,12 +103,19 @@ def max_points(session: Session, tenant_id: uuid.UUID, breakdown: waterfall.Brea
     return points_for_minor(program, max(cap, 0))
 
 
-def _benefits(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID | None):
-    from app.membership.benefits import NEUTRAL, benefits_for  # noqa: PLC0415  (member-a's core)
-
-    if consumer_id is None or not _levels_give_benefits(session, tenant_id):
-        return NEUTRAL
-    return benefits_for(session, tenant_id, consumer_id)
+def _holdings(session: Session, tenant_id: uuid.UUID, consumer_id: uuid.UUID | None, *,
+              coupon_id: uuid.UUID | None, lots_for: int) -> checkout_reads.Holdings:
+    """Level benefits, the coupon and the lots in one read; no statement when none is needed.
+    The lots are read on PostgreSQL only (SQLite spends step by step and reads them then)."""
+    if consumer_id is None:
+        return checkout_reads.NOTHING
+    levels = _levels_give_benefits(session, tenant_id)
+    if session.get_bind().dialect.name != "postgresql":
+        lots_for = 0
+    if not (levels or coupon_id is not None or lots_for > 0):
+        return checkout_reads.NOTHING
+    return checkout_reads.read(session, tenant_id, consumer_id, levels=levels, coupon_id=coupon_id,
+                               lots_for=lots_for)
 
 
 def _levels_give_benefits(session: Session, tenant_id: uuid.UUID) -> bool:
@@ -166,14 +162,6 @@ def _points_terms(program, points: int) -> waterfall.PointsTerms:
                                  points_for=lambda minor: points_for_minor(program, minor))
 
 
-def _spend(session: Session, order: Order, consumer_id: uuid.UUID, points: int,
-           step: AdjustmentStep) -> list[tuple[uuid.UUID, int]]:
-    from app.membership.points import spend_at_checkout  # noqa: PLC0415
-
-    return spend_at_checkout(session, tenant_id=order.tenant_id, consumer_id=consumer_id, points=points,
-                             order_id=order.id, source_key=f"order:{order.id}:{step.value}")
-
-
 def _stacking(session: Session, tenant_id: uuid.UUID) -> waterfall.Stacking:
     """The stacking matrix from the tenant's settings ("membership": {"stacking": {...}})."""
     def load():
@@ -205,16 +193,6 @@ def _mall_terms(session: Session, tenant_id: uuid.UUID, item_id: uuid.UUID) -> w
     if item is None or not item.active:
         raise InvalidMallItem("No such points-mall item on offer.")
     return waterfall.MallTerms(item.id, item.sku_id, item.points_price, item.cash_minor)
-
-
-def _claim_mall_stock(session: Session, tenant_id: uuid.UUID, item_id: uuid.UUID, qty: int) -> None:
-    claimed = session.execute(
-        update(MallItem).where(MallItem.tenant_id == tenant_id, MallItem.id == item_id,
-                               MallItem.redeemed + qty <= MallItem.stock)
-        .values(redeemed=MallItem.redeemed + qty).returning(MallItem.redeemed)
-        .execution_options(synchronize_session=False)).first()
-    if claimed is None:
-        raise MallItemSoldOut("This points-mall item is out of stock.")
 
 
 def release_mall_stock(session: Session, *, tenant_id: uuid.UUID, order_id: uuid.UUID) -> int:

@@ -178,16 +178,13 @@ def columns(row) -> dict:
     return {column.key: getattr(row, column.key) for column in row.__table__.columns}
 
 
-def coupon_terms(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, consumer_id: uuid.UUID,
-                 store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
-    """The member's coupon and its terms at this store, whatever its status (placement prices with it;
-    `use` then claims it, so a replayed checkout still answers the order that used it)."""
-    found = session.execute(
-        select(Coupon, CouponTemplate).join(CouponTemplate, _TERMS)
-        .where(Coupon.tenant_id == tenant_id, Coupon.id == coupon_id)).first()
-    if found is None or found[0].consumer_id != consumer_id:
+def mine_at_store(coupon: Coupon | None, template: CouponTemplate | None, *, consumer_id: uuid.UUID | None,
+                  store_id: uuid.UUID) -> tuple[Coupon, CouponTemplate]:
+    """The coupon as read (checkout_reads), if it is the consumer's and valid at this store, whatever
+    its status (placement prices with it; the use then claims it, so a replayed checkout still answers
+    the order that used it); else coupon_unavailable."""
+    if coupon is None or template is None or coupon.consumer_id != consumer_id:
         raise CouponUnavailable("No such coupon of yours.")
-    coupon, template = found
     if template.store_ids is not None and str(store_id) not in template.store_ids:
         raise CouponUnavailable("This coupon is not valid at this store.")
     return coupon, template
@@ -200,6 +197,9 @@ def require_usable(coupon: Coupon) -> None:
         raise CouponUnavailable(f"This coupon is {coupon.status.value} or outside its dates.")
 
 
+USED_OR_OUT_OF_DATES = "This coupon is used (maybe just now by another order) or out of its dates."
+
+
 def use(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, order_id: uuid.UUID) -> None:
     """available → used by this order, once: the conditional UPDATE is the wall between checkouts."""
     now = utcnow()
@@ -210,7 +210,7 @@ def use(session: Session, *, tenant_id: uuid.UUID, coupon_id: uuid.UUID, order_i
         .values(status=CouponStatus.used, order_id=order_id, used_at=now)
         .returning(Coupon.id).execution_options(synchronize_session=False)).first()
     if used is None:
-        raise CouponUnavailable("This coupon is used (maybe just now by another order) or out of its dates.")
+        raise CouponUnavailable(USED_OR_OUT_OF_DATES)
 
 
 def give_back(session: Session, *, tenant_id: uuid.UUID, order_id: uuid.UUID,

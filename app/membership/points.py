@@ -144,7 +144,8 @@ def spend(session: Session, *, tenant_id: uuid.UUID, consumer_id: uuid.UUID, poi
 
 
 def spend_at_checkout(session: Session, *, tenant_id: uuid.UUID, consumer_id: uuid.UUID, points: int,
-                      order_id: uuid.UUID | None, source_key: str) -> list[Take]:
+                      order_id: uuid.UUID | None, source_key: str,
+                      already: tuple[Take, ...] = ()) -> list[Take]:
     """`spend` for order placement: 3 statements instead of 9 when the soonest-expiring lot holds
     all the points (one UPDATE picks and takes it), else 4 + one UPDATE per lot taken from.
 
@@ -153,15 +154,20 @@ def spend_at_checkout(session: Session, *, tenant_id: uuid.UUID, consumer_id: uu
     back with the partial takes. The lots are found through a member-id subquery and the member
     row through the conditional UPDATE of its balance (RETURNING what the moves need), so the
     member is never SELECTed on its own. Lock order stays lots, then member.
+
+    `already`: takes the caller made in this transaction (checkout_writes' one statement, when a lot
+    it had planned on was drained meanwhile); only the rest is taken here.
     """
     check_points(points)
     now = utcnow()
     usable = _usable(now)
     member_id = select(Member.id).where(Member.tenant_id == tenant_id,  # ix_points_lots_member
                                         Member.consumer_id == consumer_id).scalar_subquery()
-    takes = _take_from_first_lot(session, tenant_id, member_id, points, usable)
-    if not takes:
-        takes = _take_lot_by_lot(session, tenant_id, member_id, points, usable)
+    need = points - sum(taken for _, taken in already)
+    takes = [] if already else _take_from_first_lot(session, tenant_id, member_id, need, usable)
+    if not takes and need > 0:
+        takes = _take_lot_by_lot(session, tenant_id, member_id, need, usable)
+    takes = [*already, *takes]
     if sum(taken for _, taken in takes) < points:
         raise InsufficientPoints(f"Fewer than {points} points are available.")
     member = session.execute(

@@ -35,7 +35,8 @@ def quote(session: Session, scope: Scope, *, lines: list[dict] | None = None,
     shipping = rules.shipping_fee(goods, delivery=delivery, settings=settings)
     member = checkout.price(session, seller=store, consumer_id=scope.consumer_id, sku_qty=sku_qty,
                             unit_prices=prices, shipping_fee_minor=shipping, coupon_id=coupon_id,
-                            points=points, mall_item_id=mall_item_id, check_coupon=True)
+                            points=points, mall_item_id=mall_item_id, check_coupon=True,
+                            read_lots=False)
     breakdown = member.breakdown
     return {
         "store_id": store.id, "goods_minor": breakdown.goods_minor,
