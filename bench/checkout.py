@@ -224,6 +224,7 @@ def main(argv=None) -> dict:
     print(f"building {DB} (migrations, seed) ...", flush=True)
     benchdb.recreate_database(DB, SECRET)
     shop = seed()
+    benchdb.analyze(DB)
     tokens = [issue_access_token(SECRET, ttl_seconds=3600, tenant_id=shop["tenant_id"], subject=consumer,
                                  kind="consumer") for consumer in shop["consumer_ids"]]
     counts = count_statements(shop, tokens)

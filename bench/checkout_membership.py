@@ -177,6 +177,7 @@ def main(argv=None) -> dict:
     benchdb.recreate_database(DB, base.SECRET)
     shop = base.seed()
     extra = seed_membership(shop)
+    benchdb.analyze(DB)
 
     def tokens(ids):
         return [(c, issue_access_token(base.SECRET, ttl_seconds=3600, tenant_id=shop["tenant_id"], subject=c,
