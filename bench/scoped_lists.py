@@ -17,6 +17,7 @@ Also: page 1 against page 1,000 by cursor (and by OFFSET, as the lists paged bef
 """
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -56,6 +57,9 @@ LISTS = {
     "journal entries": lambda session, scope, **kw: journal.list_entries(session, scope, **kw),
     "commission entries": lambda session, scope, **kw: distribution.list_entries(session, scope, **kw),
 }
+# Commissions below an org are `aggregate` (totals only) by default: the entries list would show an
+# org's own rows only. These tenants share them upward as rows, so the list reads whole subtrees.
+SETTINGS = json.dumps({"data_sharing": {"commissions": "masked"}})
 PAGE = 20  # rows a page in the deep-page figure (page 1,000 needs 20k orders under one brand)
 TARGET = 3.0  # p99 of the app within 3x of the best plan's p99
 
@@ -128,8 +132,8 @@ def load(admin_url: str, nodes: list[Node], orders: int) -> float:
         for tenant_id in dict.fromkeys(node.tenant_id for node in nodes):
             connection.execute(text(
                 "INSERT INTO tenants (id, slug, name, currency, settings, created_at)"
-                " VALUES (:id, :slug, 'Bench', 'CNY', '{}', now())"),
-                {"id": tenant_id, "slug": f"b{tenant_id.hex[:12]}"})
+                " VALUES (:id, :slug, 'Bench', 'CNY', CAST(:settings AS jsonb), now())"),
+                {"id": tenant_id, "slug": f"b{tenant_id.hex[:12]}", "settings": SETTINGS})
         connection.execute(text(
             "INSERT INTO orgs (tenant_id, id, kind, name, parent_id, path, depth, active, created_at)"
             " VALUES (:t, :id, :kind, 'Org', :parent, :path, :depth, true, now())"),
