@@ -6,7 +6,6 @@ from app.distribution import bindings, promoters, queries
 from app.distribution.schemas import (
     BindIn,
     BoundOut,
-    LimitQuery,
     MyOrderOut,
     MySummaryOut,
     PromoterOut,
@@ -46,9 +45,9 @@ class MyTeam(TransactionalView):
 
 @blp.route("/promoter/orders")
 class MyCommissionOrders(TransactionalView):
-    @blp.arguments(LimitQuery, location="query")
-    @blp.response(200, MyOrderOut(many=True))
-    @blp.errors(401, 403, 404)
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, page_of(MyOrderOut))
+    @blp.errors(401, 403, 404, 422)
     def get(self, query):
         """My commission per order (net of refunds), newest first; no buyer data."""
         return queries.my_orders(db.session, consumer_only(), **query)

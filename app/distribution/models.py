@@ -279,6 +279,7 @@ class DistributionEntry(TenantKeyMixin, CommissionScopeMixin, BeneficiaryMixin, 
         tenant_fk(["beneficiary_org_id"], "orgs"),
         UniqueConstraint("tenant_id", "source_key"),
         Index("ix_distribution_entries_scope", "tenant_id", "owner_path", "created_at"),
+        Index("ix_distribution_entries_latest", "tenant_id", "created_at"),  # a big subtree's newest (0018)
         Index("ix_distribution_entries_order", "tenant_id", "order_id"),
         Index("ix_distribution_entries_beneficiary", "tenant_id", "beneficiary_kind", "beneficiary_id",
               "status"),

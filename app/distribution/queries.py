@@ -4,7 +4,7 @@ Rows come back raw: the response schemas mask personal data (`app/tenancy/maskin
 
 Everything goes through `filters.scoped` (and RLS underneath): a distributor sees its subtree's
 entries at its `commissions` fidelity — rows from `masked` up, totals only at `aggregate`.
-Lists take a bounded `limit`, newest first (cursor paging to follow with app/paging.py).
+Lists page by cursor (app/paging.py), newest first.
 """
 
 import uuid
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.distribution.errors import NotAPromoter
 from app.distribution.models import (
+    BeneficiaryKind,
     Binding,
     DistributionEntry,
     EntryKind,
@@ -76,18 +77,24 @@ def my_team(session: Session, scope: Scope, *, limit: int = 50,
     return page.map(lambda row: {"name": row[1], "bound_at": row[0].valid_from, "source": row[0].source})
 
 
-def my_orders(session: Session, scope: Scope, *, limit: int = 50) -> list[dict]:
-    """My commission per order (net of refunds), newest first; the order number only, no buyer data."""
+def my_orders(session: Session, scope: Scope, *, limit: int = 50,
+              cursor: CursorKey | None = None) -> Page[dict]:
+    """My commission per order (net of refunds), newest first by the order's first entry, a page;
+    the order number only, no buyer data."""
     if my_promoter(session, scope) is None:
         raise NotAPromoter("You are not a promoter yet.")
-    rows = session.execute(
-        select(E.order_id, func.min(E.created_at).label("first"), func.sum(E.amount_minor), E.currency,
-               func.max(E.status))
+    per_order = (
+        select(E.order_id.label("id"), func.min(E.created_at).label("created_at"),
+               func.sum(E.amount_minor).label("amount"), E.currency, func.max(E.status).label("status"))
         .where(visible(E, scope), E.beneficiary_consumer_id == scope.consumer_id,
-               E.kind == EntryKind.commission)
-        .group_by(E.order_id, E.currency).order_by(func.min(E.created_at).desc()).limit(limit)).all()
-    return [{"order_ref": str(order_id)[-8:], "earned_at": first, "amount_minor": int(amount),
-             "currency": currency, "status": status} for order_id, first, amount, currency, status in rows]
+               # the same rows by the (tenant_id, beneficiary_kind, beneficiary_id) index
+               E.beneficiary_kind == BeneficiaryKind.consumer, E.beneficiary_id == scope.consumer_id,
+               E.kind == EntryKind.commission, E.order_id.is_not(None))
+        .group_by(E.order_id, E.currency).subquery())
+    page = paginate(session, select(per_order), per_order.c, limit=limit, cursor=cursor, key=lambda row: row)
+    return page.map(lambda row: {"order_ref": str(row.id)[-8:], "earned_at": row.created_at,
+                                 "amount_minor": int(row.amount), "currency": row.currency,
+                                 "status": row.status})
 
 
 def list_entries(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None,

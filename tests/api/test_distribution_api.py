@@ -45,7 +45,8 @@ def test_a_consumer_shares_a_customer_buys_and_the_promoter_sees_pending_commiss
 
     page = client.get("/storefront/promoter", headers=sharer_h).get_json()
     assert (page["pending_minor"], page["available_minor"], page["today_minor"]) == (3000, 0, 3000)
-    assert client.get("/storefront/promoter/orders", headers=sharer_h).get_json()[0]["amount_minor"] == 3000
+    orders = client.get("/storefront/promoter/orders", headers=sharer_h).get_json()
+    assert [o["amount_minor"] for o in orders["items"]] == [3000] and orders["has_more"] is False
     team = client.get("/storefront/promoter/team", headers=sharer_h).get_json()
     assert [member["name"] for member in team["items"]] == ["张*"] and team["has_more"] is False
     assert client.get("/storefront/promoter/team?offset=1", headers=sharer_h).status_code == 422
@@ -93,3 +94,53 @@ def test_binding_an_unknown_code_is_404_and_binding_oneself_is_422(client, app, 
     code = client.post("/storefront/promoter", headers=headers).get_json()["code"]
     answer = client.post("/storefront/bindings", headers=headers, json={"code": code})
     assert answer.status_code == 422 and answer.get_json()["code"] == "self_binding"
+
+
+def _promoter_with_orders(client, session, app, shop, count: int):
+    """The sharer is a promoter whose customer placed and paid `count` orders (newest last)."""
+    net, catalog, sharer, buyer = shop
+    sharer_h = consumer_headers(app, sharer)
+    code = client.post("/storefront/promoter", headers=sharer_h).get_json()["code"]
+    client.post("/storefront/bindings", headers=consumer_headers(app, buyer), json={"code": code})
+    client.post("/distribution/plans", headers=login(client, net, "brand"),
+                json={"name": "launch", "rules": [{"role": "promoter_l1", "rate_bp": 1000}]})
+    orders = []
+    for quantity in range(1, count + 1):
+        orders.append(retail_order(session, consumer_scope_of(session, buyer), catalog, quantity).order)
+        pay(session, orders[-1])
+    use_scope(session, system_scope(net.tenant.id))
+    while relay_pending(session, tenant_id=net.tenant.id):
+        pass
+    session.commit()
+    return sharer_h, orders
+
+
+def test_my_commission_orders_page_by_cursor_newest_first(client, session, app, shop):
+    sharer_h, orders = _promoter_with_orders(client, session, app, shop, 3)
+    first = client.get("/storefront/promoter/orders?limit=2", headers=sharer_h).get_json()
+    assert [o["amount_minor"] for o in first["items"]] == [3000, 2000] and first["has_more"] is True
+    rest = client.get("/storefront/promoter/orders", headers=sharer_h,
+                      query_string={"limit": 2, "cursor": first["next_cursor"]}).get_json()
+    assert [o["amount_minor"] for o in rest["items"]] == [1000]
+    assert rest["has_more"] is False and rest["next_cursor"] is None
+    refs = [o["order_ref"] for o in first["items"] + rest["items"]]
+    assert refs == [str(order.id)[-8:] for order in reversed(orders)]  # each order once, newest first
+
+
+@pytest.mark.parametrize("query", ["offset=1", "page=2", "per_page=5", "starting_after=x", "cursor=made-up",
+                                   "limit=0", "limit=201"])
+def test_my_commission_orders_refuse_other_paging_and_bad_cursors(client, session, app, shop, query):
+    sharer_h, _ = _promoter_with_orders(client, session, app, shop, 1)
+    answer = client.get(f"/storefront/promoter/orders?{query}", headers=sharer_h)
+    assert answer.status_code == 422 and answer.get_json()["code"] == "validation_error"
+
+
+def test_my_commission_orders_are_documented_as_a_cursor_page(client):
+    spec = client.get("/openapi.json").get_json()
+    operation = spec["paths"]["/storefront/promoter/orders"]["get"]
+    assert {p["name"] for p in operation["parameters"] if p["in"] == "query"} == {"limit", "cursor"}
+    assert "422" in operation["responses"]
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    page = spec["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
+    assert set(page["properties"]) == {"items", "next_cursor", "has_more"}
+    assert page["properties"]["items"]["items"]["$ref"].endswith("/MyOrderOut")
