@@ -22,6 +22,7 @@ from app.db import utcnow, uuid7
 from app.extensions import api, db
 from app.orders.models import Order, OrderHistory, OrderLine
 from app.platform.models import OutboxEvent
+from app.platform.startup import freeze_startup_objects
 from app.tenancy.elevation import Why, enter_scope
 from app.tenancy.scope import system_scope
 
@@ -76,4 +77,5 @@ class Ceiling(MethodView):
 
 
 app = create_app()
+freeze_startup_objects()  # as wsgi.py does
 api.register_blueprint(blp)

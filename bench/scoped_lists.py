@@ -41,6 +41,7 @@ from app.distribution import queries as distribution  # noqa: E402
 from app.finance import journal  # noqa: E402
 from app.orders import queries  # noqa: E402
 from app.paging import CursorKey  # noqa: E402
+from app.platform.startup import freeze_startup_objects  # noqa: E402
 from app.tenancy import consumers, rls  # noqa: E402
 from app.tenancy.elevation import Why, enter_scope  # noqa: E402
 from app.tenancy.enums import ActorKind, Role  # noqa: E402
@@ -269,6 +270,7 @@ def measure(args, urls, nodes: list[Node]) -> list[tuple]:
     admin_url, _, app_url = urls
     admin_engine, app_engines = create_engine(admin_url), engines(app_url)
     capture = Captured(app_engines["shipped"])
+    freeze_startup_objects()  # as a server process does after start-up (wsgi.py)
     rows = []
     rng = random.Random(args.seed)
     with Session(admin_engine) as admin, admin_engine.connect() as best:

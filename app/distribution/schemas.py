@@ -13,16 +13,12 @@ from app.distribution.models import (
     PromoterStatus,
 )
 from app.paging import PageQuery
-from app.schemas import Money, QueryInteger, Schema
+from app.schemas import Money, Schema
 from app.tenancy.enums import Dataset, Fidelity
 from app.tenancy.masking import MaskedName, RowFidelity, ScopedSchema
 from app.tenancy.scope import Scope
 
 BASIS_POINTS = ma.validate.Range(0, 10_000)
-
-
-class LimitQuery(Schema):
-    limit = QueryInteger(load_default=50, bound=200, validate=ma.validate.Range(1, 200))
 
 
 class PromoterOut(Schema):
