@@ -21,8 +21,9 @@ _paused_until = 0.0
 DEFAULT_PAUSE_SECONDS = 5.0
 
 
-def publish(task: Task, *args: str, what: str) -> bool:
-    """Send `task(*args)` once; False when the broker did not take it (the sweep will)."""
+def publish(task: Task, *args: str, what: str, countdown: float = 0.0) -> bool:
+    """Send `task(*args)` once (to run `countdown` seconds from now at the earliest); False when
+    the broker did not take it (the sweep will)."""
     global _paused_until
     if celery_app.conf.task_always_eager:
         return _run_eagerly(task, args, what)
@@ -30,7 +31,7 @@ def publish(task: Task, *args: str, what: str) -> bool:
         metrics.increment("broker_publish_skipped")
         return False
     try:
-        task.apply_async(args, retry=False)
+        task.apply_async(args, retry=False, countdown=countdown or None)
     except Exception as error:  # refused, timed out, reset: all mean "later, by the sweep"
         _paused_until = time.monotonic() + pause_seconds()
         metrics.increment("broker_publish_failed")

@@ -1,6 +1,7 @@
 """The transactional outbox: events written with the change, relayed to idempotent handlers."""
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +90,47 @@ def _enqueue_relay(session: Session, tenant_id: uuid.UUID) -> None:
     from app.platform.tasks import relay_outbox  # noqa: PLC0415
 
     session.info.get("relay_enqueued_for", set()).discard(tenant_id)
-    publish(relay_outbox, str(tenant_id), what="outbox relay for tenant")
+    countdown = _relays.countdown_for(tenant_id)
+    if countdown is not None and publish(relay_outbox, str(tenant_id), what="outbox relay for tenant",
+                                         countdown=countdown):
+        _relays.published(tenant_id, countdown)
+
+
+class RelayCoalescer:
+    """At most two relay publishes per tenant per window in one process, not one per commit.
+
+    A busy store commits an order event every few milliseconds; publishing a Celery task for each
+    cost the web worker ~0.7 ms of CPU per order. The first commit of a quiet tenant publishes a
+    relay at once; commits during the next `window` seconds publish one more relay, due at the
+    window's end, and every later commit of that window rides on it. Each skipped commit is
+    covered: its event is committed before the relay that is still due reads the outbox (a
+    relay due at least `margin` seconds later; Celery never runs a task before its countdown).
+    The eager default (tests, demo) relays inline: no coalescing there.
+    """
+
+    def __init__(self, window: float = 0.2, margin: float = 0.05):
+        self.window, self.margin = window, margin
+        self._due: dict[uuid.UUID, float] = {}  # tenant -> when its latest published relay runs
+
+    def countdown_for(self, tenant_id: uuid.UUID) -> float | None:
+        """0 to publish now, a delay to publish a relay due later, None when one already covers."""
+        from app.extensions import celery as celery_app  # noqa: PLC0415
+
+        if celery_app.conf.task_always_eager:
+            return 0.0
+        now = time.monotonic()
+        due = self._due.get(tenant_id)
+        if due is None or now >= due + self.window:  # quiet since its last relay: relay now
+            return 0.0
+        if due - now >= self.margin:  # the relay still due runs after this commit
+            return None
+        return max(self.window - (now - due), self.margin)  # one more, at the window's end
+
+    def published(self, tenant_id: uuid.UUID, countdown: float) -> None:
+        self._due[tenant_id] = time.monotonic() + countdown
+
+
+_relays = RelayCoalescer()
 
 
 def due(now: datetime):
