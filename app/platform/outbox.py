@@ -97,7 +97,7 @@ def _enqueue_relay(session: Session, tenant_id: uuid.UUID) -> None:
 
 
 class RelayCoalescer:
-    """At most two relay publishes per tenant per window in one process, not one per commit.
+    """At most two relay publishes per tenant per window (500 ms) in one process, not one per commit.
 
     A busy store commits an order event every few milliseconds; publishing a Celery task for each
     cost the web worker ~0.7 ms of CPU per order. The first commit of a quiet tenant publishes a
@@ -108,7 +108,7 @@ class RelayCoalescer:
     The eager default (tests, demo) relays inline: no coalescing there.
     """
 
-    def __init__(self, window: float = 0.2, margin: float = 0.05):
+    def __init__(self, window: float = 0.5, margin: float = 0.05):
         self.window, self.margin = window, margin
         self._due: dict[uuid.UUID, float] = {}  # tenant -> when its latest published relay runs
 
