@@ -10,13 +10,15 @@ from tests.support.scope import use_scope
 pytestmark = pytest.mark.postgres
 
 
-def test_every_scoped_transaction_plans_its_statements_for_its_own_values(session):
+def test_every_org_scoped_transaction_plans_its_statements_for_its_own_values(session):
     net = make_tenant(session)
     use_scope(session, scope_of(session, net, "east"))
     assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
     assert session.execute(text("SHOW max_parallel_workers_per_gather")).scalar() == "0"
     session.commit()  # the next transaction sets it again, with its scope
-    use_scope(session, system_scope(net.tenant.id))
+    use_scope(session, system_scope(net.tenant.id))  # no org path range: plans may be reused
+    assert session.execute(text("SHOW plan_cache_mode")).scalar() == "auto"
+    use_scope(session, scope_of(session, net, "east"))  # a switch inside the transaction sets it too
     assert session.execute(text("SHOW plan_cache_mode")).scalar() == "force_custom_plan"
 
 
