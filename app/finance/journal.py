@@ -111,15 +111,17 @@ def trial_balance(session: Session, tenant_id: uuid.UUID) -> int:
 def list_entries(session: Session, scope: Scope, *, kind: str | None = None, limit: int = 50,
                  cursor: CursorKey | None = None, **filters) -> Page[dict]:
     """Entries in my scope, newest first, each with the lines on accounts I see (one more query;
-    `filters`: entry_filters)."""
+    `filters`: entry_filters). The lines are plain rows of what the response shows: a page holds
+    twice as many lines as entries, and ORM objects for them were a third of the list's time."""
     statement = scoped(JournalEntry, scope)
     if kind:
         statement = statement.where(JournalEntry.kind == kind)
     statement = filter_entries(statement, **filters)
     page = paginate(session, statement, JournalEntry, limit=limit, cursor=cursor)
-    lines: dict[uuid.UUID, list[JournalLine]] = {entry.id: [] for entry in page.items}
+    lines: dict[uuid.UUID, list] = {entry.id: [] for entry in page.items}
     if page.items:
-        for line in session.scalars(scoped(JournalLine, scope).where(
+        for line in session.execute(scoped(JournalLine, scope).with_only_columns(
+                JournalLine.entry_id, JournalLine.account_id, JournalLine.amount_minor).where(
                 JournalLine.entry_id.in_(list(lines))).order_by(JournalLine.amount_minor.desc())):
             lines[line.entry_id].append(line)
     return page.map(lambda entry: {"entry": entry, "lines": lines[entry.id]})
