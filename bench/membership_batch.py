@@ -28,14 +28,14 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from app.db import uuid7  # noqa: E402
 from app.tenancy import rls  # noqa: E402,F401  (installs the per-transaction RLS settings)
-from app.tenancy.scope import set_current_scope, system_scope  # noqa: E402
+from app.tenancy.scope import current_scope, set_current_scope, system_scope  # noqa: E402
 from bench.benchdb import drop_database, recreate_database, urls  # noqa: E402
 
 DB = "tiermall_bench_membership"
 NOW = datetime.now(UTC)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lots", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=100_000)
@@ -43,7 +43,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--keep", action="store_true")
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def copy_rows(connection, table: str, columns: list[str], rows) -> None:
@@ -220,8 +220,10 @@ def time_app(app_url: str, tenant_id: uuid.UUID, job: str, batch: int) -> tuple[
     return elapsed, total
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    """{job: {raw side: median app / raw}}, e.g. {"expire": {"expire": 2.1, "expire+totals": 1.8}, ...}."""
+    args = parse_args(argv)
+    results: dict[str, dict[str, float]] = {}
     admin, _, app = urls(DB)
     recreate_database(DB, "bench-secret-" + "x" * 40)
     try:
@@ -245,11 +247,33 @@ def main() -> None:
                 for raw in raws:
                     ratios[raw].append(times["app"] / times[raw])
             for raw, values in ratios.items():
+                results.setdefault(job, {})[raw] = statistics.median(values)
                 print(f"{job}: app / raw '{raw}' = {statistics.median(values):.2f} (runs: "
                       f"{', '.join(f'{r:.2f}' for r in values)}; target <= 2)", flush=True)
     finally:
         if not args.keep:
             drop_database(DB, roles=True)
+    return results
+
+
+def quick() -> list[tuple]:
+    """For bench/run.py: 100k lots over 10k members in batches of 5k (the full run: 1M, 100k, 50k), so
+    each lot job still takes ten batches and each member holds five of its lots; two runs a side."""
+    scope = current_scope()  # the timed sides set this process's scope: the next bench must not inherit it
+    try:
+        results = main(["--lots", "100000", "--members", "10000", "--batch", "5000", "--runs", "2"])
+    finally:
+        set_current_scope(scope)
+    rows = []
+    for job, label in (("expire", "expire lots"), ("release", "release pending"),
+                       ("reevaluate", "re-evaluate levels")):
+        ratio = results[job][job]
+        rows.append((f"membership {label}: app / one raw UPDATE", round(ratio, 2), "<= 2", ratio <= 2))
+        if f"{job}+totals" in results[job]:
+            with_totals = results[job][f"{job}+totals"]
+            rows.append((f"membership {label}: app / raw UPDATE + totals", round(with_totals, 2),
+                         "info", None))
+    return rows
 
 
 if __name__ == "__main__":
