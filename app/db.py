@@ -120,10 +120,28 @@ def insert_or_ignore(session: Session, target, *, conflict_on: list[str] | None 
     `conflict_on` names the unique columns whose clash is ignored (all unique keys without it).
     Add `.returning(...)` to learn whether the row was inserted: no row back means it existed.
     """
+    return insert_or_ignore_for(session.get_bind().dialect.name, target, conflict_on=conflict_on)
+
+
+def insert_or_ignore_for(dialect_name: str, target, *, conflict_on: list[str] | None = None):
+    """`insert_or_ignore` for a dialect by name: for a statement built once, at import or cached."""
     from sqlalchemy.dialects import postgresql, sqlite  # noqa: PLC0415
 
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     return dialect.insert(target).on_conflict_do_nothing(index_elements=conflict_on)
+
+
+def insert_loaded(session: Session, model, rows: list) -> None:
+    """INSERT fully built ORM rows in one (executemany) statement, without unit-of-work
+    bookkeeping, and attach them to the session as loaded: a caller may still change and flush them.
+    Every column must be set on each row (nothing is left expired to reload)."""
+    from sqlalchemy.orm import make_transient_to_detached  # noqa: PLC0415
+
+    columns = [column.key for column in model.__table__.columns]
+    session.execute(model.__table__.insert(), [{key: getattr(row, key) for key in columns} for row in rows])
+    for row in rows:
+        make_transient_to_detached(row)
+        session.add(row)
 
 
 def str_enum(enum_cls: type, length: int = 20) -> Enum:

@@ -11,10 +11,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import utcnow, uuid7
+from app.db import insert_loaded, insert_or_ignore_for, utcnow, uuid7
 from app.distribution.snapshot import snapshot_commissions
 from app.errors import DomainError, NotFound
 from app.finance import invoices
@@ -173,7 +172,7 @@ def _place(session: Session, scope: Scope, *, flow: OrderFlow, seller: Org, buye
                        refunded_minor=0, claimed_qty=0, claimed_minor=0, **columns,
                        **_tax(line.total_minor, names.get(sku_id, _UNNAMED)[2], tax_rate))
              for number, ((sku_id, _), line) in enumerate(zip(sku_qty, priced, strict=True), start=1)]
-    _insert_persistent(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
+    insert_loaded(session, OrderLine, lines)  # one executemany, no unit-of-work bookkeeping
     member.record(session, order, lines)  # coupon used, points spent, adjustments stored
     snapshot_commissions(session, order, lines)  # distribution: chain, rates and base, fixed now
     stock_moves.apply(session, verb="reserve", tenant_id=order.tenant_id, org_id=seller.id,
@@ -217,19 +216,8 @@ def _claim_statement(dialect_name: str, *, keyed: bool):
     table = Order.__table__
     if not keyed:
         return table.insert().returning(table.c.id)
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return (dialect.insert(table).on_conflict_do_nothing(
-        index_elements=["tenant_id", "placed_by_id", "idempotency_key"]).returning(table.c.id))
-
-
-def _insert_persistent(session: Session, model, rows: list) -> None:
-    """INSERT fully built rows in one statement and attach them to the session as loaded."""
-    columns = [column.key for column in model.__table__.columns]
-    session.execute(model.__table__.insert(),
-                    [{key: getattr(row, key) for key in columns} for row in rows])
-    for row in rows:
-        make_transient_to_detached(row)
-        session.add(row)
+    key = ["tenant_id", "placed_by_id", "idempotency_key"]
+    return insert_or_ignore_for(dialect_name, table, conflict_on=key).returning(table.c.id)
 
 
 _UNNAMED = (None, None, None)

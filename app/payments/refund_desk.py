@@ -56,16 +56,12 @@ def _made_again():
 
 
 def _superseded(session: Session, row: PaymentRefund) -> bool:
-    """A failed attempt after which a newer attempt for the same money was made."""
+    """A failed attempt after which a newer attempt for the same money was made (`_made_again`)."""
     if row.status is not RefundExecutionStatus.failed:
         return False
     with elevated(session, Why.settle_payment, scope=system_scope(row.tenant_id)):
-        newer = session.scalar(select(PaymentRefund.id).where(
-            PaymentRefund.tenant_id == row.tenant_id, PaymentRefund.id != row.id,
-            PaymentRefund.created_at >= row.created_at,
-            (PaymentRefund.refund_id == row.refund_id) if row.refund_id
-            else (PaymentRefund.payment_id == row.payment_id)).limit(1))
-    return newer is not None
+        return session.scalar(select(_made_again()).where(
+            PaymentRefund.tenant_id == row.tenant_id, PaymentRefund.id == row.id))
 
 
 def _attempt(session: Session, scope: Scope, payment_refund_id: uuid.UUID) -> tuple[PaymentRefund, Order]:

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
-from app.db import after_commit, insert_or_ignore, utcnow, uuid7
+from app.db import after_commit, insert_loaded, insert_or_ignore, utcnow, uuid7
 from app.platform import metrics
 from app.platform.models import OutboxEvent, ProcessedEvent
 
@@ -64,18 +64,10 @@ def record_event(session: Session, *, tenant_id: uuid.UUID, owner_path: str, typ
     event = OutboxEvent(tenant_id=tenant_id, id=uuid7(), owner_path=owner_path, type=type,
                         subject_id=subject_id, payload=payload or {}, relayed_at=None, attempts=0,
                         last_error=None, next_attempt_at=None, dead_at=None, created_at=utcnow())
-    # Written now, in one INSERT without unit-of-work bookkeeping (every order event passes here),
-    # then attached as loaded: a caller may still change it and flush.
-    session.execute(OutboxEvent.__table__.insert(), [_columns(event)])
-    make_transient_to_detached(event)
-    session.add(event)
+    insert_loaded(session, OutboxEvent, [event])  # written now: every order event passes here
     relay_after_commit(session, tenant_id)
     metrics.count_committed_event(session, type, event.payload)
     return event
-
-
-def _columns(event: OutboxEvent) -> dict:
-    return {column.key: getattr(event, column.key) for column in OutboxEvent.__table__.columns}
 
 
 def relay_after_commit(session: Session, tenant_id: uuid.UUID) -> None:

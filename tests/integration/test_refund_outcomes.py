@@ -14,7 +14,7 @@ from app.orders.models import Order, OrderStatus, Refund, RefundKind, RefundStat
 from app.orders.payment_hooks import mark_refund_executed
 from app.orders.queries import lines_of
 from app.payments import credit, intents, refund_desk, refunds, tasks
-from app.payments.errors import NotSellerFinance
+from app.payments.errors import NotSellerFinance, RefundNotActionable
 from app.payments.gateway import GatewayError, use_gateway
 from app.payments.models import Payment, PaymentRefund, RefundChannel, RefundExecutionStatus
 from app.payments.stripe_gateway import StripeGateway
@@ -158,6 +158,20 @@ def test_a_refund_the_gateway_fails_waits_for_finance_who_retries_it_and_it_succ
     assert again.idempotency_key == f"refund:{refund.id}:2"
     assert _refund_status(session, refund) is RefundStatus.refunded
     assert refund_desk.list_attempts(session, scope=scope_of(session, net, "jingan")).items == []
+
+
+def test_a_failed_attempt_made_again_is_not_retried_a_second_time(session, stripe, standin):
+    net = make_tenant(session)
+    order, _ = _paid(session, net, stripe, standin)
+    refund = approve_refund(session, order, 4_000)
+    standin.state.refund_status = "failed"
+    row = _claim_and_commit(session, net, refund, stripe)
+    finance = scope_of(session, net, "jingan")
+    refund_desk.retry(session, scope=finance, payment_refund_id=row.id, channel=RefundChannel.offline)
+    session.commit()
+    with pytest.raises(RefundNotActionable):
+        refund_desk.retry(session, scope=scope_of(session, net, "jingan"), payment_refund_id=row.id,
+                          channel=RefundChannel.offline)
 
 
 def test_a_failed_refund_paid_back_offline_posts_to_the_journal_only_when_finance_confirms(
