@@ -147,6 +147,9 @@ def _price_statement(*, for_buyer: bool, banded: bool, sellable: str | None):
     tenant, skus, at = bindparam("tenant_id"), bindparam("sku_ids", expanding=True), bindparam("at")
     channel = bindparam("channel", type_=PriceEntry.channel.type)
     no_int, no_time = null().cast(BigInteger), null().cast(PriceEntry.created_at.type)
+    # buyer org, depth, kind and seller: price rows only
+    no_audience = (null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
+                   null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type))
     entries = select(
         literal("price").label("row_kind"), PriceEntry.sku_id, PriceEntry.amount_minor,
         no_int.label("floor_minor"), no_int.label("ceiling_minor"),
@@ -162,16 +165,12 @@ def _price_statement(*, for_buyer: bool, banded: bool, sellable: str | None):
     if banded:
         parts.append(select(
             literal("band"), PriceBand.sku_id, no_int, PriceBand.floor_minor,
-            PriceBand.ceiling_minor, PriceBand.effective_from, PriceBand.effective_to,
-            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
-            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type), no_time,
+            PriceBand.ceiling_minor, PriceBand.effective_from, PriceBand.effective_to, *no_audience, no_time,
         ).where(PriceBand.tenant_id == tenant, PriceBand.channel == channel,
                 PriceBand.sku_id.in_(skus), PriceBand.effective_from <= at))
     if sellable:
         on_sale = select(
-            literal("sellable"), Sku.id, no_int, no_int, no_int, no_time, no_time,
-            null().cast(PriceEntry.buyer_org_id.type), null().cast(Integer),
-            null().cast(PriceEntry.buyer_kind.type), null().cast(PriceEntry.seller_org_id.type), no_time,
+            literal("sellable"), Sku.id, no_int, no_int, no_int, no_time, no_time, *no_audience, no_time,
         ).join(Product, (Product.tenant_id == Sku.tenant_id) & (Product.id == Sku.product_id)).where(
             Sku.tenant_id == tenant, Sku.id.in_(skus),
             Sku.status == ShelfStatus.on_shelf, Product.status == ShelfStatus.on_shelf)
