@@ -144,6 +144,19 @@ def insert_loaded(session: Session, model, rows: list) -> None:
         session.add(row)
 
 
+def one_of(session: Session, column, values: list):
+    """`column IN values` for a page's ids. On PostgreSQL one array parameter (`= ANY(:ids)`): the
+    statement's text is the same for any number of ids, so psycopg caches its parsing and may
+    prepare it, and 51 ids are one value to adapt, not 51 (a journal page's lines: 0.6 -> 0.3 ms of
+    CPU, bench/scoped_lists.py). SQLite (the demo) has no arrays: an expanding IN there."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy import any_, bindparam  # noqa: PLC0415
+    from sqlalchemy.dialects.postgresql import ARRAY  # noqa: PLC0415
+
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+
+
 def str_enum(enum_cls: type, length: int = 20) -> Enum:
     """A StrEnum stored as its value in a VARCHAR (portable; no native PG enum to migrate)."""
     return Enum(enum_cls, native_enum=False, length=length, validate_strings=True,

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db import utcnow, uuid7
+from app.db import one_of, utcnow, uuid7
 from app.errors import NotFound
 from app.finance.entry_filters import filter_entries
 from app.finance.errors import UnbalancedEntry
@@ -120,8 +120,9 @@ def list_entries(session: Session, scope: Scope, *, kind: str | None = None, lim
     page = paginate(session, statement, JournalEntry, limit=limit, cursor=cursor)
     lines: dict[uuid.UUID, list] = {entry.id: [] for entry in page.items}
     if page.items:
+        of_page = one_of(session, JournalLine.entry_id, list(lines))
         for line in session.execute(scoped(JournalLine, scope).with_only_columns(
                 JournalLine.entry_id, JournalLine.account_id, JournalLine.amount_minor).where(
-                JournalLine.entry_id.in_(list(lines))).order_by(JournalLine.amount_minor.desc())):
+                of_page).order_by(JournalLine.amount_minor.desc())):
             lines[line.entry_id].append(line)
     return page.map(lambda entry: {"entry": entry, "lines": lines[entry.id]})

@@ -6,7 +6,7 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import uuid7
+from app.db import one_of, uuid7
 from app.orders import events, locks, stock_moves
 from app.orders.aftersales import require_buyer_side, require_seller, returned_qty
 from app.orders.audit import audit_order
@@ -158,6 +158,6 @@ def _lines_by_order(session: Session, orders: list[Order]) -> dict[uuid.UUID, li
         return result
     for line in session.scalars(select(OrderLine).where(
             OrderLine.tenant_id == orders[0].tenant_id,
-            OrderLine.order_id.in_([order.id for order in orders])).order_by(OrderLine.line_no)):
+            one_of(session, OrderLine.order_id, [order.id for order in orders])).order_by(OrderLine.line_no)):
         result[line.order_id].append(line)
     return result

@@ -6,6 +6,7 @@ from marshmallow.utils import get_value
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from app.db import one_of
 from app.errors import NotFound
 from app.orders.models import Order, OrderHistory, OrderLine, OrderStatus, Refund, RefundLine, Shipment
 from app.paging import CursorKey, Page, paginate
@@ -124,6 +125,7 @@ def refund_page_details(session: Session, page: Page[Refund]) -> Page[dict]:
     lines: dict[uuid.UUID, list[RefundLine]] = {refund.id: [] for refund in page.items}
     if lines:
         for line in session.scalars(select(RefundLine).where(
-                RefundLine.tenant_id == page.items[0].tenant_id, RefundLine.refund_id.in_(list(lines)))):
+                RefundLine.tenant_id == page.items[0].tenant_id,
+                one_of(session, RefundLine.refund_id, list(lines)))):
             lines[line.refund_id].append(line)
     return page.map(lambda refund: refund_detail(session, refund, lines=lines[refund.id]))
