@@ -3,7 +3,7 @@ and 1,000 orgs,
 through the app's own services and session (app role, RLS, the scope's after_begin settings), at
 brand, distributor and store depth; each against the best plan PostgreSQL finds for the same SQL.
 
-Usage: .venv/bin/python bench/scoped_lists.py [--orders 1000000] [--runs 50] [--keep] [--reuse]
+Usage: .venv/bin/python bench/scoped_lists.py [--orders 1000000] [--runs 100] [--keep] [--reuse]
 Needs the postgres superuser on 127.0.0.1:5432; creates (and drops) its own database.
 
 Modes of the app side, interleaved so that they share the machine's load:
@@ -81,10 +81,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--orgs", type=int, default=1000)
     parser.add_argument("--tenants", type=int, default=10)
-    # 50 runs x 2 orgs = 100 samples a list and depth: their p99 is the second worst. With 30
+    # 100 runs x 2 orgs = 200 samples a list and depth: their p99 is the second worst. With 30
     # samples (15 runs, the earlier default) "p99" was the maximum: one scheduling stall of the
-    # 2-core host decided the figure (bench/README.md).
-    parser.add_argument("--runs", type=int, default=50, help="timed runs per org, list and mode")
+    # 2-core host decided the figure (bench/README.md). Measuring takes ~90 s at 1M orders.
+    parser.add_argument("--runs", type=int, default=100, help="timed runs per org, list and mode")
     parser.add_argument("--samples", type=int, default=2, help="orgs per depth (the heaviest + random)")
     parser.add_argument("--pages", type=int, default=1000, help="the deep page compared with page 1")
     parser.add_argument("--seed", type=int, default=11)
