@@ -376,7 +376,7 @@ def run(args) -> tuple[list, tuple]:
 def quick() -> list[tuple]:
     """For bench/run.py: 300k orders, fewer runs; worst ratio per depth, commission entries on their
     own (the newest list), and the deep page."""
-    args = parse_args(["--orders", "300000", "--runs", "50", "--samples", "1", "--pages", "1000"])
+    args = parse_args(["--orders", "300000", "--runs", "100", "--samples", "1", "--pages", "1000"])
     rows, (first, deep, _) = run(args)
     figures = []
     for depth in ("brand", "distributor", "store"):
