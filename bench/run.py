@@ -11,6 +11,7 @@ A benchmark that raises is reported as an error row; the others still run.
 
 import argparse
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -30,11 +31,15 @@ def discover() -> list[str]:
 
 def run_one(name: str) -> tuple[list[Row], float]:
     started = time.perf_counter()
+    environ = dict(os.environ)  # a bench that builds an app sets its variables (DATABASE_URL, ...) here
     try:
         rows = [tuple(row) for row in importlib.import_module(name).quick()]
     except Exception as error:  # noqa: BLE001  (one broken bench must not hide the others)
         traceback.print_exc()
         rows = [(f"{name}: error", type(error).__name__, "runs", False)]
+    finally:  # the next bench starts from the same environment (login's SQLite app got export's URL)
+        os.environ.clear()
+        os.environ.update(environ)
     return rows, time.perf_counter() - started
 
 
