@@ -219,6 +219,8 @@ _ORG = "tm_setting('app.org_path')"
 # its subtree (11 ms) instead of walking the newest-first index (0.5 ms; bench/scoped_lists.py).
 # The operator is estimated with `neqsel` ("any path but one org's"), close to 1: the policy counts
 # as the near no-op it is for a query the app has scoped, and stays the wall for one that is not.
+# (`neqsel` takes out the share of the first org the prefix matches: a tenant where one org owns
+# most rows would see that share taken from a brand's estimate. Not the case in any data we have.)
 UNDER = "@^"
 
 
