@@ -7,7 +7,8 @@
 Each batch claims its lots with one UPDATE whose WHERE is re-checked on the locked row, so two
 runs in parallel never take a lot twice (the later one waits and skips it) and a run repeated
 finds nothing left: idempotent. The members' totals then change by one UPDATE ... FROM
-the batch's per-member sums, members locked in id order first (parallel batches cannot deadlock).
+the batch's per-member sums, members locked in id order first (parallel batches cannot deadlock);
+on PostgreSQL both in one statement (`_claim_for_members`).
 """
 
 import calendar
@@ -50,19 +51,55 @@ def _claim(session: Session, tenant_id: uuid.UUID, due, values: dict, limit: int
 
 def _apply_to_members(session: Session, tenant_id: uuid.UUID, batch_id: uuid.UUID, sum_of,
                       deltas: dict) -> int:
-    """members += per-member sums of the batch's lots; returns the batch's total."""
+    """members += per-member sums of the batch's lots; returns the batch's total (SQLite: one
+    writer at a time, no row locks to order)."""
     per_member = (select(PointsLot.member_id.label("member_id"), func.sum(sum_of).label("points"))
                   .where(PointsLot.tenant_id == tenant_id, PointsLot.batch_id == batch_id)
                   .group_by(PointsLot.member_id).subquery())
-    if _is_postgres(session):
-        session.execute(select(Member.id).where(Member.tenant_id == tenant_id,
-                                                Member.id.in_(select(per_member.c.member_id)))
-                        .order_by(Member.id).with_for_update())
     session.execute(update(Member).where(Member.tenant_id == tenant_id, Member.id == per_member.c.member_id)
-                    .values({getattr(Member, column): getattr(Member, column) + sign * per_member.c.points
-                             for column, sign in deltas.items()})
+                    .values(_moved(deltas, per_member.c.points))
                     .execution_options(synchronize_session=False))
     return int(session.scalar(select(func.coalesce(func.sum(per_member.c.points), 0))) or 0)
+
+
+def _moved(deltas: dict, points) -> dict:
+    return {getattr(Member, column): getattr(Member, column) + sign * points
+            for column, sign in deltas.items()}
+
+
+def _claim_for_members(session: Session, tenant_id: uuid.UUID, due, values: dict, points, deltas: dict,
+                       limit: int) -> tuple[uuid.UUID, int]:
+    """Claim up to `limit` lots matching `due` (tagged with a fresh batch id, changed by `values`) and
+    move each member's totals by the sum of `points` over its claimed lots: (batch id, total).
+
+    PostgreSQL: one statement. The lots' UPDATE returns what each claimed; the members are locked
+    in id order (`locked`, materialised: a member row is updated only once this CTE has locked it,
+    so parallel batches take member locks in the same order and cannot deadlock), then moved.
+    It was five statements, three of them re-reading the batch's lots (bench/membership_batch.py).
+    """
+    if not _is_postgres(session):
+        batch_id = _claim(session, tenant_id, due, values, limit)
+        return batch_id, _apply_to_members(session, tenant_id, batch_id, points, deltas)
+    batch_id = uuid7()
+    lots = aliased(PointsLot)
+    picked = (select(lots.id).where(lots.tenant_id == tenant_id, *due(lots)).limit(limit)
+              .cte("picked").prefix_with("MATERIALIZED"))
+    claimed = (update(PointsLot)
+               .where(PointsLot.tenant_id == tenant_id, PointsLot.id.in_(select(picked.c.id)),
+                      *due(PointsLot))
+               .values(batch_id=batch_id, **values)
+               .returning(PointsLot.member_id, points.label("points")).cte("claimed"))
+    per_member = (select(claimed.c.member_id, func.sum(claimed.c.points).label("points"))
+                  .group_by(claimed.c.member_id).cte("per_member"))
+    locked = (select(Member.id)
+              .where(Member.tenant_id == tenant_id, Member.id.in_(select(per_member.c.member_id)))
+              .order_by(Member.id).with_for_update().cte("locked").prefix_with("MATERIALIZED"))
+    moved = (update(Member).where(Member.tenant_id == tenant_id, Member.id == per_member.c.member_id,
+                                  Member.id.in_(select(locked.c.id)))
+             .values(_moved(deltas, per_member.c.points)).returning(Member.id).cte("moved"))
+    total = session.scalar(select(func.coalesce(func.sum(per_member.c.points), 0))
+                           .add_cte(picked, claimed, locked, moved))
+    return batch_id, int(total or 0)
 
 
 def expire_batch(session: Session, tenant_id: uuid.UUID, *, now: datetime | None = None,
@@ -72,11 +109,9 @@ def expire_batch(session: Session, tenant_id: uuid.UUID, *, now: datetime | None
     def due(lots):
         return lots.status == LotStatus.available, lots.expires_at <= now
 
-    batch_id = _claim(session, tenant_id, due, {"status": LotStatus.expired,
-                                                "expired_points": PointsLot.remaining, "remaining": 0},
-                      limit)
-    expired = _apply_to_members(session, tenant_id, batch_id, PointsLot.expired_points,
-                                {"points_available": -1})
+    expire = {"status": LotStatus.expired, "expired_points": PointsLot.remaining, "remaining": 0}
+    batch_id, expired = _claim_for_members(session, tenant_id, due, expire, PointsLot.expired_points,
+                                           {"points_available": -1}, limit)
     program = program or program_for(session, tenant_id)
     if expired and program is not None:
         post_points(session, program, kind="points_expire", source_key=f"points.expire:{batch_id}",
@@ -93,9 +128,10 @@ def release_batch(session: Session, tenant_id: uuid.UUID, *, now: datetime | Non
     def due(lots):
         return lots.status == LotStatus.pending, lots.available_at <= now
 
-    batch_id = _claim(session, tenant_id, due, {"status": LotStatus.available}, limit)
-    return _apply_to_members(session, tenant_id, batch_id, PointsLot.remaining,
-                             {"points_pending": -1, "points_available": 1})
+    release = {"points_pending": -1, "points_available": 1}
+    _, released = _claim_for_members(session, tenant_id, due, {"status": LotStatus.available},
+                                     PointsLot.remaining, release, limit)
+    return released
 
 
 # --- levels --------------------------------------------------------------------------------
