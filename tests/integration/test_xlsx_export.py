@@ -7,10 +7,11 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
-from sqlalchemy import literal, select
+from sqlalchemy import BigInteger, String, column, literal, select, values
 
 from app.db import UtcDateTime, utcnow
-from app.finance.exports import jobs, writers
+from app.finance.exports import jobs, writers, xlsx
+from app.finance.exports.datasets import Column, ExportDataset
 from app.finance.models import ExportFormat
 from app.orders.models import Order
 from app.tenancy.enums import Role
@@ -86,6 +87,19 @@ def test_postgresql_writes_uuids_timestamps_and_enums_as_python_prints_them(sess
             expected.isoformat() if expected else None)
 
 
+@pytest.mark.parametrize(("minor", "currency"), [
+    (12345, "CNY"), (-5, "CNY"), (7, "USD"), (1234, "JPY"), (1234, "KWD"), (1, "CLF"),
+    (9_007_199_254_740_993, "USD"), (None, "CNY")])
+def test_the_databases_spreadsheet_amount_is_the_pythons_float(session, minor, currency):
+    """The XLSX path without personal columns takes its amounts from PostgreSQL as doubles."""
+    money = ExportDataset("t", "", (Column("amount_minor", "", money=True), Column("currency", "")), None)
+    source = values(column("amount_minor", BigInteger()), column("currency", String(3)),
+                    name="source").data([(minor, currency)])
+    statement = select(source.c.amount_minor, source.c.currency)
+    row = session.execute(writers.with_decimal_columns(money, statement, as_float=True)).one()
+    assert row == (minor, writers.float_amount(minor, currency), currency)
+
+
 def test_more_rows_than_a_sheet_holds_continue_on_numbered_sheets_each_with_the_header(
         session, books, export_dir, monkeypatch):
     monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 3)
@@ -119,14 +133,15 @@ def test_personal_columns_are_masked_in_xlsx_as_in_csv(session, books, export_di
 def test_a_failure_mid_file_fails_the_job_and_leaves_no_file_nor_fetching_thread(
         session, books, export_dir, monkeypatch):
     calls = []
+    append = xlsx.Sheet.append
 
-    def failing(amount_minor, currency):
-        calls.append(amount_minor)
+    def failing(sheet, values, styles=None):
+        calls.append(values)
         if len(calls) > 3:
             raise OSError("disk full")
-        return 1.0
+        append(sheet, values, styles)
 
-    monkeypatch.setattr(writers, "float_amount", failing)
+    monkeypatch.setattr(xlsx.Sheet, "append", failing)
     scope = scope_of(session, books, "brand", Role.owner)
     job = jobs.request_export(session, scope, dataset="journal_lines", format=ExportFormat.xlsx,
                               start=utcnow() - timedelta(days=1), end=utcnow() + timedelta(days=1))

@@ -20,7 +20,21 @@ from queue import Full, Queue
 from typing import BinaryIO
 
 from iso4217 import Currency
-from sqlalchemy import Enum, Numeric, Select, String, Text, Uuid, case, cast, column, func, literal, values
+from sqlalchemy import (
+    Enum,
+    Float,
+    Numeric,
+    Select,
+    String,
+    Text,
+    Uuid,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    values,
+)
 from sqlalchemy.orm import Session
 
 from app.db import UtcDateTime
@@ -78,8 +92,11 @@ def minor_unit_factors():
     return values(column("code", String(3)), column("factor", Numeric()), name="minor_units").data(rows)
 
 
-def with_decimal_columns(dataset: ExportDataset, statement: Select) -> Select:
-    """The same SELECT with each money column followed by minor units x the currency's factor."""
+def with_decimal_columns(dataset: ExportDataset, statement: Select, *, as_float: bool = False) -> Select:
+    """The same SELECT with each money column followed by minor units x the currency's factor.
+
+    `as_float`: that exact decimal rounded to the nearest double, as `float_amount` gives it in Python
+    (for a spreadsheet cell): an exact product read by a correctly rounded conversion."""
     selected = statement.selected_columns
     units = minor_unit_factors()
     factor = func.coalesce(units.c.factor, literal(Decimal("0.01"), Numeric()))
@@ -87,7 +104,8 @@ def with_decimal_columns(dataset: ExportDataset, statement: Select) -> Select:
     for field in dataset.columns:
         columns.append(selected[field.name])
         if field.money:
-            columns.append((cast(selected[field.name], Numeric()) * factor).label(human_name(field)))
+            amount = cast(selected[field.name], Numeric()) * factor
+            columns.append((cast(amount, Float()) if as_float else amount).label(human_name(field)))
     statement = statement.outerjoin(units, units.c.code == selected["currency"])
     if statement._group_by_clauses:  # the factor follows the currency, which is grouped already
         statement = statement.group_by(units.c.factor)
@@ -269,10 +287,20 @@ def write_csv_copy(session: Session, dataset: ExportDataset, statement: Select, 
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
+def fetched_rows(session: Session, statement: Select, *, batch: int = 5000) -> Iterator:
+    """The rows of `statement` as they are, from the session's own connection, a batch at a time."""
+    result = session.connection().execute(statement, execution_options={"yield_per": batch})
+    for part in prefetched(result.partitions()):
+        yield from part
+
+
 def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement: Select, path: str,
                progress: Progress) -> int:
     """XLSX in constant memory: rows streamed into the zip at `path` by our own writer (`xlsx.py`).
 
+    On PostgreSQL without personal columns (the COPY path of the CSV), the database gives every value
+    as the cell takes it: amounts as doubles, uuids, timestamps and enums as text; rows go to the
+    sheet untouched. Otherwise they are presented in Python, at the asker's fidelity.
     The decimal amount columns take the number format of the first row's currency (set on the
     column); a row in a currency with another exponent formats its amount cells itself.
     """
@@ -285,12 +313,22 @@ def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement
     for digits in (0, 2, 3, 4):
         style = book.number_style("0." + "0" * digits if digits else "0")
         styles[digits] = tuple(style if i in amount_columns else 0 for i in range(len(names)))
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql and not dataset.personal:
+        statement = with_decimal_columns(dataset, statement, as_float=True)
+        rows_in = fetched_rows(session, texts_from_postgresql(statement))
+    else:
+        if postgresql:
+            statement = texts_from_postgresql(statement)
+        rows_in = presented_rows(session, dataset, scope, statement, amount=float_amount)
+    digits_of: dict[str, int] = {}
     sheet, column_digits, rows, last = None, None, 0, time.monotonic()
-    if session.get_bind().dialect.name == "postgresql":
-        statement = texts_from_postgresql(statement)
     try:
-        for row in presented_rows(session, dataset, scope, statement, amount=float_amount):
-            digits = _digits(row[currency_at])
+        for row in rows_in:
+            currency = row[currency_at]
+            digits = digits_of.get(currency)
+            if digits is None:
+                digits = digits_of[currency] = _digits(currency)
             if sheet is None or sheet.rows > XLSX_MAX_ROWS:
                 sheet = book.add_sheet(f"{dataset.name[:25]}_{rows // XLSX_MAX_ROWS + 1}", styles[digits])
                 column_digits = digits
@@ -301,7 +339,7 @@ def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement
                 progress(rows)
                 last = time.monotonic()
         if sheet is None:
-            book.add_sheet(f"{dataset.name[:25]}_1", styles[2]).append(names)
+            book.add_sheet(f"{dataset.name[:25]}_1", [0] * len(names)).append(names)
     except BaseException:
         book.abandon()
         raise
