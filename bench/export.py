@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,14 @@ def seed(rows: int) -> None:
 # --- one measurement per process ------------------------------------------------------------------
 
 def child(mode: str, rows: int, xlsx_rows: int) -> dict:
+    export_dir = tempfile.mkdtemp()
+    try:
+        return _measure(mode, rows, xlsx_rows, export_dir)
+    finally:
+        shutil.rmtree(export_dir, ignore_errors=True)  # a 50k-row XLSX is 6 MB; runs add up in /tmp
+
+
+def _measure(mode: str, rows: int, xlsx_rows: int, export_dir: str) -> dict:
     from datetime import UTC, datetime, timedelta  # noqa: PLC0415
 
     from sqlalchemy import select  # noqa: PLC0415
@@ -132,7 +141,6 @@ def child(mode: str, rows: int, xlsx_rows: int) -> dict:
     from app.tenancy.elevation import Why, enter_scope, run_as_system  # noqa: PLC0415
     from app.uow import unit_of_work  # noqa: PLC0415
 
-    export_dir = tempfile.mkdtemp()
     if mode == "xlsx-writer":
         return _xlsx_writer_alone(xlsx_rows, export_dir)
     app = _app(export_dir)
