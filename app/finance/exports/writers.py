@@ -11,7 +11,8 @@ import hashlib
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
@@ -127,7 +128,7 @@ def float_amount(amount_minor: int | None, currency: str) -> float | None:
     return amount_minor / scale
 
 
-def prefetched(parts: Iterator, depth: int = 2) -> Iterator:
+def prefetched(parts: Iterator, depth: int = 2) -> Generator:
     """`parts` fetched by a thread while the caller works on the last one, so that the database's time
     overlaps ours (the thread waits on the socket without the GIL). At most `depth` parts wait: the
     memory stays bounded. The thread has ended when this generator has, however it ended."""
@@ -165,7 +166,7 @@ def prefetched(parts: Iterator, depth: int = 2) -> Iterator:
 
 
 def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, statement: Select,
-                   *, batch: int = 5000, amount=decimal_amount) -> Iterator[list]:
+                   *, batch: int = 5000, amount=decimal_amount) -> Generator[list, None, None]:
     """Rows in header order: personal columns masked at each row's fidelity, amounts added."""
     view = scope.view(dataset.fidelity_dataset) if dataset.personal else None
     seen: dict[tuple, Fidelity] = {}
@@ -176,7 +177,7 @@ def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, state
     order = itemgetter(*sources)
     amounts = [(at, i) for at, i in enumerate(sources) if at and sources[at - 1] == i]
     masks = [(at, i, MASKS[dataset.columns[i].personal]) for at, i in enumerate(sources)
-             if dataset.columns[i].personal and not dataset.columns[i].money]
+             if dataset.columns[i].personal]
     # The session's own connection (its scope settings apply) without the ORM's per-row work.
     result = session.connection().execute(statement, execution_options={"yield_per": batch})
     for part in prefetched(result.partitions()):
@@ -192,8 +193,8 @@ def presented_rows(session: Session, dataset: ExportDataset, scope: Scope, state
                     for at, i, mask in masks:
                         out[at] = mask(row[i])
             currency = row[currency_at]
-            for at, i in amounts:
-                out[at] = amount(row[i], currency)
+            for at, _ in amounts:
+                out[at] = amount(out[at - 1], currency)  # of the value as shown
             yield out
 
 
@@ -238,14 +239,15 @@ def write_csv_rows(session: Session, dataset: ExportDataset, scope: Scope, state
     sink.write("\ufeff".encode())
     writer.writerow(header(dataset))
     rows = 0
-    for row in presented_rows(session, dataset, scope, statement):
-        writer.writerow([_text(value) for value in row])
-        rows += 1
-        if text.tell() >= FLUSH_BYTES:
-            sink.write(text.getvalue().encode())
-            text.seek(0)
-            text.truncate()
-            progress(rows)
+    with closing(presented_rows(session, dataset, scope, statement)) as presented:  # ends its thread
+        for row in presented:
+            writer.writerow([_text(value) for value in row])
+            rows += 1
+            if text.tell() >= FLUSH_BYTES:
+                sink.write(text.getvalue().encode())
+                text.seek(0)
+                text.truncate()
+                progress(rows)
     sink.write(text.getvalue().encode())
     return rows
 
@@ -287,7 +289,7 @@ def write_csv_copy(session: Session, dataset: ExportDataset, statement: Select, 
 
 # --- XLSX ----------------------------------------------------------------------------------------
 
-def fetched_rows(session: Session, statement: Select, *, batch: int = 5000) -> Iterator:
+def fetched_rows(session: Session, statement: Select, *, batch: int = 5000) -> Generator:
     """The rows of `statement` as they are, from the session's own connection, a batch at a time."""
     result = session.connection().execute(statement, execution_options={"yield_per": batch})
     for part in prefetched(result.partitions()):
@@ -341,6 +343,7 @@ def write_xlsx(session: Session, dataset: ExportDataset, scope: Scope, statement
         if sheet is None:
             book.add_sheet(f"{dataset.name[:25]}_1", [0] * len(names)).append(names)
     except BaseException:
+        rows_in.close()  # ends the fetching thread before the caller rolls back
         book.abandon()
         raise
     book.close()
