@@ -1,11 +1,14 @@
 """Finance exports over HTTP: ask, watch, download through the signed link; only the asker, never expired."""
 
 import hashlib
+import io
 from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
+from app.finance.exports.datasets import DATASETS, header
 from app.finance.postings import post_order_paid
 from app.platform.models import OutboxEvent
 from app.tenancy.enums import Role
@@ -71,6 +74,10 @@ def test_an_xlsx_export_downloads_as_a_workbook(client, session, net, export_dir
     download = client.get(done["download_url"], headers=headers)
     assert download.status_code == 200 and download.data[:2] == b"PK"
     assert download.mimetype.endswith("spreadsheetml.sheet")
+    sheet = openpyxl.load_workbook(io.BytesIO(download.data)).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == header(DATASETS["trial_balance"]) and len(rows) - 1 == done["rows_done"] > 0
+    assert all(isinstance(row[rows[0].index("closing")], int | float) for row in rows[1:])  # a number
 
 
 def test_a_download_by_another_scope_answers_404_even_with_the_link(client, session, net, export_dir):

@@ -1,5 +1,6 @@
-"""Export rules without a database: decimal amounts by ISO 4217 exponent, headers, signed links."""
+"""Export rules without a database: decimal amounts by ISO 4217 exponent, headers, signed links, prefetch."""
 
+import threading
 import uuid
 from decimal import Decimal
 
@@ -11,7 +12,7 @@ from app.errors import NotFound
 from app.finance.errors import ExportLinkExpired
 from app.finance.exports.datasets import DATASETS, header
 from app.finance.exports.links import check_link, sign_link
-from app.finance.exports.writers import decimal_amount, minor_unit_factors
+from app.finance.exports.writers import decimal_amount, float_amount, minor_unit_factors, prefetched
 from app.money import to_minor
 
 
@@ -65,3 +66,41 @@ def test_every_dataset_and_column_is_documented():
         table = section[1].split("###", 1)[0]
         documented = [line.split("`")[1] for line in table.splitlines() if line.startswith("| `")]
         assert documented == header(dataset), dataset.name
+
+
+@pytest.mark.parametrize(("minor", "currency", "value"), [
+    (12345, "CNY", 123.45), (1234, "JPY", 1234.0), (1234, "KWD", 1.234), (None, "CNY", None)])
+def test_the_spreadsheet_amount_is_the_float_nearest_the_decimal(minor, currency, value):
+    assert float_amount(minor, currency) == value
+
+
+def test_prefetched_parts_come_in_order_and_the_thread_ends_with_them():
+    assert list(prefetched(iter(range(10)))) == list(range(10))
+    assert not any(thread.name == "export-fetch" for thread in threading.enumerate())
+
+
+def test_a_fetch_error_is_raised_in_the_callers_thread():
+    def parts():
+        yield 1
+        raise ValueError("connection lost")
+
+    received = []
+    with pytest.raises(ValueError, match="connection lost"):
+        for part in prefetched(parts()):
+            received.append(part)
+    assert received == [1]
+
+
+def test_a_caller_that_stops_early_stops_the_fetching_thread():
+    fetched = []
+
+    def parts():
+        for n in range(1000):
+            fetched.append(n)
+            yield n
+
+    stream = prefetched(parts(), depth=2)
+    assert next(stream) == 0
+    stream.close()  # as when the writer fails: the thread is joined before the caller goes on
+    assert not any(thread.name == "export-fetch" for thread in threading.enumerate())
+    assert len(fetched) <= 5

@@ -142,9 +142,7 @@ def write_file(session: Session, job: ExportJob, scope: Scope, window: Window, *
     try:
         if job.format is ExportFormat.xlsx:
             os.close(handle)
-            with tempfile.TemporaryDirectory(dir=folder) as scratch:
-                rows = writers.write_xlsx(session, dataset, scope, statement, temporary, progress,
-                                          scratch_dir=scratch)
+            rows = writers.write_xlsx(session, dataset, scope, statement, temporary, progress)
             size, digest = writers.hash_file(temporary)
         else:
             with os.fdopen(handle, "wb") as file:
