@@ -148,3 +148,14 @@ def test_a_failure_mid_file_fails_the_job_and_leaves_no_file_nor_fetching_thread
     assert run_task(session, books, job) == "failed"
     assert not any(export_dir.rglob("*.xlsx")) and not any(export_dir.rglob(".partial-*"))
     assert not any(thread.name == "export-fetch" for thread in threading.enumerate())
+
+
+def test_the_trial_balance_in_xlsx_has_its_minor_units_as_numbers_a_clerk_can_add_up(session, books, export_dir):
+    """PostgreSQL sums bigint as numeric: cast back, they are integers, not text cells."""
+    job, _ = export(session, books, "brand", "trial_balance", fmt=ExportFormat.xlsx)
+    (rows,) = sheets(export_dir, job).values()
+    at = {name: i for i, name in enumerate(rows[0])}
+    minor = [row[at[name]] for row in rows[1:] for name in
+             ("opening_minor", "debit_minor", "credit_minor", "closing_minor", "balance_minor")]
+    assert job.rows_done > 0 and all(isinstance(value, int) for value in minor)
+    assert sum(row[at["closing_minor"]] for row in rows[1:]) == 0  # the books balance

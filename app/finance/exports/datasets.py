@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, cast, func, literal, or_, select
 
 from app.finance.accounts import DEBIT_NORMAL
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
@@ -153,6 +153,12 @@ def _journal_lines(scope: Scope, window: Window) -> Select:
             .order_by(JournalEntry.created_at, JournalLine.entry_id, JournalLine.id))
 
 
+def _total(amounts) -> ColumnElement:
+    """A sum of minor units as an integer: PostgreSQL's sum(bigint) is `numeric`, which came back
+    as a Decimal and went into the XLSX as a text cell a clerk could not add up."""
+    return cast(func.coalesce(func.sum(amounts), 0), BigInteger)
+
+
 def _trial_balance(scope: Scope, window: Window) -> Select:
     """Per account: the balance before the period, the period's debits and credits, the closing."""
     dated = (select(JournalLine.account_id, JournalLine.amount_minor, JournalEntry.created_at)
@@ -163,10 +169,10 @@ def _trial_balance(scope: Scope, window: Window) -> Select:
              .subquery())
     before = dated.c.created_at < window.start
     amount = dated.c.amount_minor
-    opening = func.coalesce(func.sum(case((before, amount), else_=0)), 0)
-    debits = func.coalesce(func.sum(case((and_(~before, amount > 0), amount), else_=0)), 0)
-    credits = func.coalesce(func.sum(case((and_(~before, amount < 0), -amount), else_=0)), 0)
-    closing = func.coalesce(func.sum(amount), 0)
+    opening = _total(case((before, amount), else_=0))
+    debits = _total(case((and_(~before, amount > 0), amount), else_=0))
+    credits = _total(case((and_(~before, amount < 0), -amount), else_=0))
+    closing = _total(amount)
     normal = case((LedgerAccount.kind.in_([kind.value for kind in DEBIT_NORMAL]), closing), else_=-closing)
     return (select(LedgerAccount.id.label("account_id"), LedgerAccount.org_id,
                    LedgerAccount.code.label("account_code"), LedgerAccount.kind.label("account_kind"),
