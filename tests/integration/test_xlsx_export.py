@@ -150,7 +150,8 @@ def test_a_failure_mid_file_fails_the_job_and_leaves_no_file_nor_fetching_thread
     assert not any(thread.name == "export-fetch" for thread in threading.enumerate())
 
 
-def test_the_trial_balance_in_xlsx_has_its_minor_units_as_numbers_a_clerk_can_add_up(session, books, export_dir):
+def test_the_trial_balance_in_xlsx_has_its_minor_units_as_numbers_a_clerk_can_add_up(
+        session, books, export_dir):
     """PostgreSQL sums bigint as numeric: cast back, they are integers, not text cells."""
     job, _ = export(session, books, "brand", "trial_balance", fmt=ExportFormat.xlsx)
     (rows,) = sheets(export_dir, job).values()
