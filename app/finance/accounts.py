@@ -1,4 +1,4 @@
-"""The chart of accounts: get-or-create an org's account, balances in my scope."""
+"""The chart of accounts: get-or-create an org's account, ids resolved once a process, balances in scope."""
 
 import uuid
 from collections.abc import Callable, Sequence
@@ -45,7 +45,7 @@ def ensure_account(session: Session, *, tenant_id: uuid.UUID, org: Org, code: Ac
 @dataclass(frozen=True)
 class AccountRef:
     """What a journal line needs of an account (journal.post_entry); none of it changes once the
-    account exists: accounts are never updated or deleted, and their owner path is a snapshot
+    account exists: the app never updates or deletes an account, and its owner path is a snapshot
     (ledger_accounts does not follow an org that moves)."""
 
     id: uuid.UUID

@@ -2,11 +2,12 @@
 
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import cache
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import insert_or_ignore, one_of, utcnow, uuid7
+from app.db import insert_or_ignore_for, one_of, utcnow, uuid7
 from app.errors import NotFound
 from app.finance.control_models import AccountingPeriod
 from app.finance.entry_filters import filter_entries
@@ -100,14 +101,23 @@ def _insert_unless_closed(session: Session, entry: JournalEntry) -> bool:
     read at every posting, never cached); the trigger of 0015 stays the database's wall.
     """
     session.flush()  # the caller's pending rows first, as an ORM insert would
+    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    row = session.execute(_entry_insert(session.get_bind().dialect.name),
+                          {**values, "period": period_of(entry.created_at)}).first()
+    return row is not None
+
+
+@cache
+def _entry_insert(dialect_name: str):
+    """INSERT ... SELECT :values WHERE the month is open ON CONFLICT (source key) DO NOTHING RETURNING id,
+    built once per dialect (every payment, refund and commission posts through it)."""
     table = JournalEntry.__table__
-    closed = select(AccountingPeriod.id).where(AccountingPeriod.tenant_id == entry.tenant_id,
-                                               AccountingPeriod.period == period_of(entry.created_at))
-    row = select(*(literal(getattr(entry, name), table.c[name].type) for name in _ENTRY_COLUMNS)).where(
+    closed = select(AccountingPeriod.id).where(AccountingPeriod.tenant_id == bindparam("tenant_id"),
+                                               AccountingPeriod.period == bindparam("period"))
+    row = select(*(bindparam(name, type_=table.c[name].type) for name in _ENTRY_COLUMNS)).where(
         ~closed.exists())
-    statement = (insert_or_ignore(session, table, conflict_on=["tenant_id", "source_key"])
-                 .from_select(list(_ENTRY_COLUMNS), row).returning(table.c.id))
-    return session.execute(statement).first() is not None
+    return (insert_or_ignore_for(dialect_name, table, conflict_on=["tenant_id", "source_key"])
+            .from_select(list(_ENTRY_COLUMNS), row).returning(table.c.id))
 
 
 def lines_of(session: Session, entry: JournalEntry) -> list[JournalLine]:
