@@ -45,9 +45,14 @@ def test_posting_sends_two_statements_and_the_entry_comes_back_as_loaded(session
     net = make_tenant(session)
     cash, revenue = _books(session, net)
     with statements_sent(db.engine) as sent:
-        entry = _post(session, net, [(cash, 700), (revenue, -700)], key="k:1")
+        entry = journal.post_entry(session, tenant_id=net.tenant.id, owner_path=net.org("jingan").path,
+                                   kind="test", source_key="k:1", currency="CNY", memo="why",
+                                   lines=[(cash, 700), (revenue, -700)], details={"order_id": "o-1"})
     assert len(sent) == 2, sent  # the entry (with its idempotency and period check), the lines
-    assert (entry.kind, entry.source_key, entry.details) == ("test", "k:1", {})
+    stored = session.execute(select(JournalEntry.kind, JournalEntry.memo, JournalEntry.details,
+                                    JournalEntry.owner_path, JournalEntry.created_at).where(
+        JournalEntry.tenant_id == net.tenant.id, JournalEntry.id == entry.id)).one()
+    assert tuple(stored) == ("test", "why", {"order_id": "o-1"}, net.org("jingan").path, entry.created_at)
     lines = journal.lines_of(session, entry)
     assert sorted((line.account_id, line.amount_minor, line.owner_path) for line in lines) == sorted(
         [(cash.id, 700, cash.owner_path), (revenue.id, -700, revenue.owner_path)])
