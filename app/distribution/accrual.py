@@ -8,6 +8,7 @@ each beneficiary's net on a line is always `rules.kept_shares` of what the buyer
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -52,9 +53,9 @@ def _beneficiary(row) -> Beneficiary:
     return Beneficiary(row.beneficiary_kind, row.beneficiary_id, row.beneficiary_org_id, row.owner_path)
 
 
-def _targets(snapshots: list[CommissionSnapshot], refunded: dict[uuid.UUID, int]) -> dict[GroupKey, int]:
+def _targets(snapshots: Sequence, refunded: dict[uuid.UUID, int]) -> dict[GroupKey, int]:
     """Each (line, beneficiary, role)'s share of what the buyer kept of the line, as of now."""
-    by_line: dict[uuid.UUID, list[CommissionSnapshot]] = defaultdict(list)
+    by_line: dict[uuid.UUID, list] = defaultdict(list)
     for snap in snapshots:
         by_line[snap.order_line_id].append(snap)
     targets = {}
@@ -76,15 +77,17 @@ def accrue_paid_order(session: Session, *, tenant_id: uuid.UUID, order_id: uuid.
     order = lock_order(session, tenant_id, order_id)
     if order.paid_at is None:
         return 0
-    rows = session.execute(select(CommissionSnapshot, OrderLine.refunded_minor).join(
-        OrderLine, (OrderLine.tenant_id == CommissionSnapshot.tenant_id)
-        & (OrderLine.id == CommissionSnapshot.order_line_id))
-        .where(CommissionSnapshot.tenant_id == tenant_id, CommissionSnapshot.order_id == order_id)
-        .order_by(CommissionSnapshot.order_line_id, CommissionSnapshot.role, CommissionSnapshot.id)).all()
-    if not rows:
+    snap = CommissionSnapshot  # plain rows of the columns used, not ORM objects: once per paid order
+    snapshots = session.execute(select(
+        snap.order_line_id, snap.role, snap.beneficiary_kind, snap.beneficiary_id, snap.beneficiary_org_id,
+        snap.owner_path, snap.base_minor, snap.amount_minor, snap.currency, OrderLine.refunded_minor).join(
+        OrderLine, (OrderLine.tenant_id == snap.tenant_id) & (OrderLine.id == snap.order_line_id))
+        .where(snap.tenant_id == tenant_id, snap.order_id == order_id,
+               OrderLine.order_id == order_id)  # the same lines, but the planner knows: never a tenant scan
+        .order_by(snap.order_line_id, snap.role, snap.id)).all()
+    if not snapshots:
         return 0
-    snapshots = [snapshot for snapshot, _ in rows]
-    targets = _targets(snapshots, {snapshot.order_line_id: refunded for snapshot, refunded in rows})
+    targets = _targets(snapshots, {row.order_line_id: row.refunded_minor for row in snapshots})
     available_at = _available_at(order, freeze_days(session, tenant_id)) if order.completed_at else None
     drafts = [EntryDraft(beneficiary=_beneficiary(s), kind=EntryKind.commission, role=s.role,
                          amount_minor=targets[_key(s)], currency=s.currency, status=EntryStatus.frozen,

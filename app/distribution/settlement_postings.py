@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from app.distribution.ledger import EntryDraft
+from app.distribution.ledger import EntryDraft, brand_id_of
 from app.distribution.models import BeneficiaryKind, DistributionEntry, EntryKind, EntryRole
 from app.distribution.settlement_models import Payout, PayoutMethod, Statement
-from app.finance.accounts import ensure_account
+from app.finance.accounts import account_refs, ensure_account
 from app.finance.journal import post_entry, reverse_entry
 from app.finance.models import AccountCode, JournalEntry
 from app.orders.models import Order
@@ -43,20 +43,21 @@ def post_takings(session: Session, *, order: Order, store: Org, event_id: uuid.U
     borne = sum(d.amount_minor for d in written if d.kind is EntryKind.adjustment)
     owed = takings + fee + borne
     tenant_id, currency = order.tenant_id, order.currency
-    brand = brand_root(session, tenant_id)
+    brand_id = brand_id_of(session, tenant_id)  # every paid store sale: accounts by cached ids
 
-    def account(org: Org, code: AccountCode, counterparty: uuid.UUID | None = None):
-        return ensure_account(session, tenant_id=tenant_id, org=org, code=code, currency=currency,
-                              counterparty_org_id=counterparty)
+    def org(org_id: uuid.UUID) -> Org:
+        return store if org_id == store.id else brand_root(session, tenant_id)
 
+    payable, recoveries, receivable, fees, commissions = account_refs(
+        session, tenant_id=tenant_id, currency=currency, org=org,
+        wanted=[(brand_id, A.takings_payable, store.id), (brand_id, A.cost_recoveries, None),
+                (store.id, A.takings_receivable, brand_id), (store.id, A.borne_gateway_fees, None),
+                (store.id, A.borne_commissions, None)])
     return post_entry(
         session, tenant_id=tenant_id, owner_path=store.path, kind="store_takings",
         source_key=f"takings:{event_id}", currency=currency,
-        lines=[(account(brand, A.takings_payable, store.id), -owed),
-               (account(brand, A.cost_recoveries), fee + borne),
-               (account(store, A.takings_receivable, brand.id), owed),
-               (account(store, A.borne_gateway_fees), -fee),
-               (account(store, A.borne_commissions), -borne)],
+        lines=[(payable, -owed), (recoveries, fee + borne), (receivable, owed), (fees, -fee),
+               (commissions, -borne)],
         memo="store takings", details={"order_id": str(order.id)})
 
 

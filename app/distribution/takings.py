@@ -15,9 +15,10 @@ handler is therefore caught up by the next event (order.completed comes before a
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -25,11 +26,13 @@ from app.distribution.accrual import UNSETTLED, freeze_days
 from app.distribution.ledger import Beneficiary, EntryDraft, write_entries
 from app.distribution.models import BeneficiaryKind, DistributionEntry, EntryKind, EntryRole, EntryStatus
 from app.distribution.settlement_postings import post_takings
-from app.distribution.settlement_rules import gateway_fee_share
+from app.distribution.settlement_rules import SettlementSettings, gateway_fee_share
 from app.distribution.statements import settlement_settings
+from app.orders.cache import TtlCache
 from app.orders.models import Order, OrderFlow, PaymentMethod
 from app.platform.models import OutboxEvent
 from app.tenancy.enums import OrgKind
+from app.tenancy.models import Org
 from app.tenancy.orgs import org_by_id
 
 # Commissions a store bears on its own sale: the people who brought or served the customer.
@@ -55,14 +58,15 @@ def store_of(session: Session, order: Order):
 
 def record_takings(session: Session, event: OutboxEvent) -> None:
     """order.paid / order.refunded / order.refund_bounced / order.completed of a store's retail order."""
-    order = session.get(Order, (event.tenant_id, event.subject_id))
-    store = store_of(session, order)
+    order, _seller = _order_and_seller(session, event.tenant_id, event.subject_id)
+    store = store_of(session, order)  # the seller is in the identity map: no second round trip
     if store is None:
         return
     store_owed = Beneficiary(BeneficiaryKind.org, store.id, store.id, store.path)
     amount = int(event.payload.get("amount_minor") or 0)
     drafts: list[EntryDraft] = []
-    status, available_at = entry_status(session, order)
+    standing = standing_of(session, order)
+    status, available_at = entry_status(session, order, standing.held)
 
     def draft(kind: EntryKind, minor: int, tag: str) -> None:
         if minor:
@@ -74,14 +78,32 @@ def record_takings(session: Session, event: OutboxEvent) -> None:
 
     if event.type == "order.paid":
         draft(EntryKind.takings, amount, "paid")
-        draft(EntryKind.fee, -gateway_fee_share(amount, settlement_settings(session, order.tenant_id)), "fee")
+        draft(EntryKind.fee, -gateway_fee_share(amount, fee_terms(session, order.tenant_id)), "fee")
     elif event.type == "order.refunded":
         draft(EntryKind.takings, -amount, "refunded")
     elif event.type == "order.refund_bounced":
         draft(EntryKind.takings, amount, "bounced")
-    draft(EntryKind.adjustment, -(borne_commissions(session, order) + already_borne(session, order)), "borne")
+    draft(EntryKind.adjustment, -(standing.borne + standing.already_borne), "borne")
     written = write_entries(session, order.tenant_id, drafts)
     post_takings(session, order=order, store=store, event_id=event.id, written=written)
+
+
+def _order_and_seller(session: Session, tenant_id: uuid.UUID,
+                      order_id: uuid.UUID) -> tuple[Order | None, Org | None]:
+    """The order and its seller org in one SELECT (store_of then finds the org in the session)."""
+    row = session.execute(select(Order, Org).outerjoin(
+        Org, (Org.tenant_id == Order.tenant_id) & (Org.id == Order.seller_org_id))
+        .where(Order.tenant_id == tenant_id, Order.id == order_id)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+_FEE_TERMS = TtlCache(seconds=60)
+
+
+def fee_terms(session: Session, tenant_id: uuid.UUID) -> SettlementSettings:
+    """The tenant's settlement settings, cached a minute per process like checkout's tenant terms
+    (orders.placement): a changed fee rate applies to orders paid up to 60 s later."""
+    return _FEE_TERMS.get(tenant_id, lambda: settlement_settings(session, tenant_id))
 
 
 def _refund_id(event: OutboxEvent) -> uuid.UUID | None:
@@ -89,26 +111,34 @@ def _refund_id(event: OutboxEvent) -> uuid.UUID | None:
     return uuid.UUID(refund_id) if refund_id and event.type != "order.paid" else None
 
 
-def borne_commissions(session: Session, order: Order) -> int:
-    """The commissions standing now on the order for the roles the store bears (accruals − reversals)."""
-    return int(session.scalar(select(func.coalesce(func.sum(E.amount_minor), 0)).where(
-        E.tenant_id == order.tenant_id, E.order_id == order.id, E.kind == EntryKind.commission,
-        E.role.in_(BORNE_ROLES))))
+@dataclass(frozen=True)
+class Standing:
+    """What the order's entries say now, read in one SELECT."""
+
+    held: list[tuple[EntryStatus, datetime | None]]  # the store's takings entries, oldest first
+    borne: int  # commissions standing now for the roles the store bears (accruals − reversals)
+    already_borne: int  # what the store's takings already carry for them (negative)
 
 
-def already_borne(session: Session, order: Order) -> int:
-    """What the store's takings already carry for them (negative)."""
-    return int(session.scalar(select(func.coalesce(func.sum(E.amount_minor), 0)).where(
-        E.tenant_id == order.tenant_id, E.order_id == order.id, E.kind == EntryKind.adjustment,
-        E.role == EntryRole.store_takings)))
+def standing_of(session: Session, order: Order) -> Standing:
+    """The store's takings entries of the order and the commissions it bears on it."""
+    rows = session.execute(select(E.kind, E.role, E.status, E.available_at, E.amount_minor).where(
+        E.tenant_id == order.tenant_id, E.order_id == order.id,
+        or_(E.role == EntryRole.store_takings, (E.kind == EntryKind.commission) & E.role.in_(BORNE_ROLES)))
+        .order_by(E.created_at, E.id)).all()
+    takings = [row for row in rows if row.role is EntryRole.store_takings]
+    return Standing(
+        held=[(row.status, row.available_at) for row in takings],
+        borne=sum(row.amount_minor for row in rows if row.kind is EntryKind.commission
+                  and row.role in BORNE_ROLES),
+        already_borne=sum(row.amount_minor for row in takings if row.kind is EntryKind.adjustment))
 
 
-def entry_status(session: Session, order: Order) -> tuple[EntryStatus, datetime | None]:
-    """Like commission reversals: follow the order's unsettled takings; once any was settled, the
-    new amount (a refund's debt) is available now for the next statement, never clamped."""
-    held = session.execute(select(E.status, E.available_at).where(
-        E.tenant_id == order.tenant_id, E.order_id == order.id, E.role == EntryRole.store_takings)
-        .order_by(E.created_at)).all()
+def entry_status(session: Session, order: Order,
+                 held: list[tuple[EntryStatus, datetime | None]]) -> tuple[EntryStatus, datetime | None]:
+    """Like commission reversals: follow the order's unsettled takings (`held`, oldest first); once
+    any was settled, the new amount (a refund's debt) is available now for the next statement,
+    never clamped."""
     if any(status not in UNSETTLED for status, _ in held):
         return EntryStatus.available, utcnow()
     if held:

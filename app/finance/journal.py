@@ -2,16 +2,18 @@
 
 import uuid
 from collections.abc import Iterable, Sequence
+from functools import cache
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db import one_of, utcnow, uuid7
+from app.db import insert_or_ignore_for, one_of, utcnow, uuid7
 from app.errors import NotFound
+from app.finance.control_models import AccountingPeriod
 from app.finance.entry_filters import filter_entries
 from app.finance.errors import UnbalancedEntry
 from app.finance.models import JournalEntry, JournalLine, LedgerAccount
-from app.finance.periods import ensure_open
+from app.finance.periods import ensure_open, period_of
 from app.paging import CursorKey, Page, paginate
 from app.tenancy.elevation import Why, elevated
 from app.tenancy.filters import scoped
@@ -52,30 +54,70 @@ def post_entry(session: Session, *, tenant_id: uuid.UUID, owner_path: str, kind:
                currency: str, lines: Iterable[tuple[LedgerAccount, int]], memo: str | None = None,
                details: dict | None = None,
                reverses_entry_id: uuid.UUID | None = None) -> JournalEntry | None:
-    """Post one balanced entry once per source_key (a repeat returns the first); None if nothing moved."""
+    """Post one balanced entry once per source_key (a repeat returns the first); None if nothing moved.
+
+    Two statements when it posts: the entry's INSERT carries the idempotency (ON CONFLICT on the
+    source key) and the closed-period check (nothing is inserted into a closed month), then the
+    lines. Only when nothing was inserted does it look further: the first entry, or the refusal.
+    `lines` take any account with `id`, `currency` and `owner_path` (finance.accounts.AccountRef).
+    """
     merged = merge_lines(lines)
     with elevated(session, Why.post_journal, scope=system_scope(tenant_id)):
-        existing = find_entry(session, tenant_id, source_key)
-        if existing is not None:
-            return existing
         if not merged:
-            return None
-        check_balanced([amount for _, amount in merged])
-        if any(account.currency != currency for account, _ in merged):
-            raise UnbalancedEntry("Every line of an entry is in the entry's currency.")
+            return find_entry(session, tenant_id, source_key)
+        try:
+            check_balanced([amount for _, amount in merged])
+            if any(account.currency != currency for account, _ in merged):
+                raise UnbalancedEntry("Every line of an entry is in the entry's currency.")
+        except UnbalancedEntry:
+            if (existing := find_entry(session, tenant_id, source_key)) is not None:
+                return existing  # a repeat answers the first, whatever it brings now
+            raise
         posted_at = utcnow()
-        ensure_open(session, tenant_id, posted_at)  # a closed period refuses (also by trigger, 0015)
         entry = JournalEntry(tenant_id=tenant_id, id=uuid7(), created_at=posted_at, owner_path=owner_path,
                              kind=kind, source_key=source_key, memo=memo, currency=currency,
                              reverses_entry_id=reverses_entry_id, details=details or {})
+        if not _insert_unless_closed(session, entry):
+            if (existing := find_entry(session, tenant_id, source_key)) is not None:
+                return existing
+            ensure_open(session, tenant_id, posted_at)  # raises: the period is closed
+            raise RuntimeError(f"journal entry {source_key!r} was neither posted nor found")
+        make_transient_to_detached(entry)  # the row is written: the caller gets it as loaded
         session.add(entry)
-        session.flush()
-        session.add_all(JournalLine(tenant_id=tenant_id, id=uuid7(), entry_id=entry.id,
-                                    account_id=account.id, amount_minor=amount,
-                                    owner_path=account.owner_path)
-                        for account, amount in merged)
-        session.flush()
+        session.execute(JournalLine.__table__.insert(), [
+            {"tenant_id": tenant_id, "id": uuid7(), "entry_id": entry.id, "account_id": account.id,
+             "amount_minor": amount, "owner_path": account.owner_path} for account, amount in merged])
     return entry
+
+
+_ENTRY_COLUMNS = ("tenant_id", "id", "created_at", "owner_path", "kind", "source_key", "memo", "currency",
+                  "reverses_entry_id", "details")
+
+
+def _insert_unless_closed(session: Session, entry: JournalEntry) -> bool:
+    """INSERT the entry unless its source key exists or its month is closed; True if it was inserted.
+
+    The application's wall of periods.ensure_open folded into the INSERT (a closed period is
+    read at every posting, never cached); the trigger of 0015 stays the database's wall.
+    """
+    session.flush()  # the caller's pending rows first, as an ORM insert would
+    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    row = session.execute(_entry_insert(session.get_bind().dialect.name),
+                          {**values, "period": period_of(entry.created_at)}).first()
+    return row is not None
+
+
+@cache
+def _entry_insert(dialect_name: str):
+    """INSERT ... SELECT :values WHERE the month is open ON CONFLICT (source key) DO NOTHING RETURNING id,
+    built once per dialect (every payment, refund and commission posts through it)."""
+    table = JournalEntry.__table__
+    closed = select(AccountingPeriod.id).where(AccountingPeriod.tenant_id == bindparam("tenant_id"),
+                                               AccountingPeriod.period == bindparam("period"))
+    row = select(*(bindparam(name, type_=table.c[name].type) for name in _ENTRY_COLUMNS)).where(
+        ~closed.exists())
+    return (insert_or_ignore_for(dialect_name, table, conflict_on=["tenant_id", "source_key"])
+            .from_select(list(_ENTRY_COLUMNS), row).returning(table.c.id))
 
 
 def lines_of(session: Session, entry: JournalEntry) -> list[JournalLine]:
