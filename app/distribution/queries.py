@@ -77,6 +77,14 @@ def my_team(session: Session, scope: Scope, *, limit: int = 50,
     return page.map(lambda row: {"name": row[1], "bound_at": row[0].valid_from, "source": row[0].source})
 
 
+# An order's commission is as far along as its least advanced entry (a partly refunded order still
+# waits for the rest); "reversed" only when every entry is. It was max(status) as text, and an order
+# with a frozen entry and a reversed one showed "reversed".
+_STAGES = (EntryStatus.frozen, EntryStatus.available, EntryStatus.settled, EntryStatus.paid,
+           EntryStatus.reversed)
+_STAGE = case({status.value: rank for rank, status in enumerate(_STAGES)}, value=E.status)
+
+
 def my_orders(session: Session, scope: Scope, *, limit: int = 50,
               cursor: CursorKey | None = None) -> Page[dict]:
     """My commission per order (net of refunds), newest first by the order's first entry, a page;
@@ -85,7 +93,7 @@ def my_orders(session: Session, scope: Scope, *, limit: int = 50,
         raise NotAPromoter("You are not a promoter yet.")
     per_order = (
         select(E.order_id.label("id"), func.min(E.created_at).label("created_at"),
-               func.sum(E.amount_minor).label("amount"), E.currency, func.max(E.status).label("status"))
+               func.sum(E.amount_minor).label("amount"), E.currency, func.min(_STAGE).label("stage"))
         .where(visible(E, scope), E.beneficiary_consumer_id == scope.consumer_id,
                # the same rows by the (tenant_id, beneficiary_kind, beneficiary_id) index
                E.beneficiary_kind == BeneficiaryKind.consumer, E.beneficiary_id == scope.consumer_id,
@@ -94,7 +102,7 @@ def my_orders(session: Session, scope: Scope, *, limit: int = 50,
     page = paginate(session, select(per_order), per_order.c, limit=limit, cursor=cursor, key=lambda row: row)
     return page.map(lambda row: {"order_ref": str(row.id)[-8:], "earned_at": row.created_at,
                                  "amount_minor": int(row.amount), "currency": row.currency,
-                                 "status": row.status})
+                                 "status": _STAGES[row.stage]})
 
 
 def list_entries(session: Session, scope: Scope, *, beneficiary_org_id: uuid.UUID | None = None,

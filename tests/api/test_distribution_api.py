@@ -3,6 +3,7 @@ the portal's entries by scope and fidelity, strict inputs."""
 
 import pytest
 
+from app.db import uuid7
 from app.platform.outbox import relay_pending
 from app.tenancy.scope import system_scope
 from tests.api.test_orders_api import consumer_headers
@@ -125,6 +126,29 @@ def test_my_commission_orders_page_by_cursor_newest_first(client, session, app, 
     assert rest["has_more"] is False and rest["next_cursor"] is None
     refs = [o["order_ref"] for o in first["items"] + rest["items"]]
     assert refs == [str(order.id)[-8:] for order in reversed(orders)]  # each order once, newest first
+
+
+def test_an_orders_commission_status_is_its_least_advanced_entry_and_reversed_only_when_all_are(
+        client, session, app, shop):
+    """A partly reversed order still waits for the rest (it showed "reversed": max() of the texts)."""
+    from sqlalchemy import Uuid, bindparam, text  # noqa: PLC0415
+
+    sharer_h, (partly, fully) = _promoter_with_orders(client, session, app, shop, 2)
+    use_scope(session, system_scope(shop[0].tenant.id))
+    columns = ("tenant_id, owner_path, beneficiary_kind, beneficiary_id, beneficiary_org_id,"
+               " beneficiary_consumer_id, kind, role, order_id, order_line_id, base_minor, currency,"
+               " available_at, created_at")
+    ids = (bindparam("id", type_=Uuid()), bindparam("order", type_=Uuid()))  # SQLite keeps them as text
+    session.execute(text(  # a refund's adjustment, already netted: reversed
+        f"INSERT INTO distribution_entries (id, amount_minor, status, source_key, {columns})"
+        f" SELECT :id, -400, 'reversed', 'test:partly', {columns} FROM distribution_entries"
+        " WHERE order_id = :order AND kind = 'commission'").bindparams(*ids),
+        {"id": uuid7(), "order": partly.id})
+    session.execute(text("UPDATE distribution_entries SET status = 'reversed' WHERE order_id = :order")
+                    .bindparams(ids[1]), {"order": fully.id})
+    session.commit()
+    items = client.get("/storefront/promoter/orders", headers=sharer_h).get_json()["items"]
+    assert [(o["amount_minor"], o["status"]) for o in items] == [(2000, "reversed"), (600, "frozen")]
 
 
 @pytest.mark.parametrize("query", ["offset=1", "page=2", "per_page=5", "starting_after=x", "cursor=made-up",
