@@ -181,3 +181,10 @@ def real_password_cost(app):
         yield
     finally:
         passwords.configure(app.config["PASSWORD_HASH_COST"], env=app.config["TIERMALL_ENV"])
+
+
+@pytest.fixture
+def export_dir(app, tmp_path, monkeypatch):
+    """Finance exports write their files under a fresh folder of the test's own."""
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    return tmp_path

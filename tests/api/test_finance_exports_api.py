@@ -19,12 +19,6 @@ from tests.support.scope import use_scope
 
 
 @pytest.fixture
-def export_dir(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
 def net(session):
     net = make_tenant(session)
     for seller, total in (("jingan", 1_250), ("chengdu", 990)):

@@ -19,17 +19,11 @@ from app.finance.postings import post_order_paid
 from app.tenancy.elevation import kept_scope
 from app.tenancy.enums import Role
 from app.tenancy.scope import system_scope
-from tests.factories import add_consumer, make_tenant, scope_of
+from tests.factories import add_consumer, scope_of
 from tests.support.payments import make_order
 from tests.support.scope import use_scope
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def export_dir(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
-    return tmp_path
 
 
 def paid(session, net, *, seller, total, consumer=None, buyer=None, phone="13800138000"):
@@ -41,15 +35,6 @@ def paid(session, net, *, seller, total, consumer=None, buyer=None, phone="13800
     session.flush()
     post_order_paid(session, order=order, amount_minor=total, method="stripe")
     return order
-
-
-@pytest.fixture
-def books(session):
-    """Paid orders at jingan (under east), hangzhou (east) and chengdu (west)."""
-    net = make_tenant(session)
-    for seller, total in (("jingan", 12_345), ("jingan", 100), ("hangzhou", 7_000), ("chengdu", 99_999)):
-        paid(session, net, seller=seller, total=total)
-    return net
 
 
 def run_task(session, net, job) -> str:

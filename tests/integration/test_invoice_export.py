@@ -16,12 +16,6 @@ from tests.support.scope import use_scope
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def export_dir(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
-    return tmp_path
-
-
 def _refund(session, order, line, amount):
     use_scope(session, system_scope(order.tenant_id))
     refund = Refund(tenant_id=order.tenant_id, id=uuid7(), order_id=order.id, kind=RefundKind.refund_only,

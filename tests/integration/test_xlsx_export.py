@@ -16,25 +16,11 @@ from app.finance.models import ExportFormat
 from app.orders.models import Order
 from app.tenancy.enums import Role
 from app.tenancy.scope import system_scope
-from tests.factories import make_tenant, scope_of
-from tests.integration.test_finance_exports import export, paid, read_csv, run_task
+from tests.factories import scope_of
+from tests.integration.test_finance_exports import export, read_csv, run_task
 from tests.support.scope import use_scope
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def export_dir(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
-def books(session):
-    net = make_tenant(session)
-    for seller, total in (("jingan", 12_345), ("jingan", 100), ("hangzhou", 7_000), ("chengdu", 99_999)):
-        paid(session, net, seller=seller, total=total)
-    return net
 
 
 def sheets(export_dir, job) -> dict[str, list[list]]:
