@@ -81,6 +81,14 @@ def _claim_and_commit(session, net, refund, gateway, **kwargs):
     return row
 
 
+def _failed_refund(session, net, stripe, standin):
+    """A paid order whose approved 4,000 refund the gateway failed: (payment, refund, failed attempt)."""
+    order, payment = _paid(session, net, stripe, standin)
+    refund = approve_refund(session, order, 4_000)
+    standin.state.refund_status = "failed"
+    return payment, refund, _claim_and_commit(session, net, refund, stripe)
+
+
 def _refund_status(session, refund) -> RefundStatus:
     return session.get(Refund, (refund.tenant_id, refund.id), populate_existing=True).status
 
@@ -136,10 +144,7 @@ def test_a_request_that_never_left_is_sent_by_the_sweep_and_succeeds(session, st
 def test_a_refund_the_gateway_fails_waits_for_finance_who_retries_it_and_it_succeeds(
         session, stripe, standin):
     net = make_tenant(session)
-    order, payment = _paid(session, net, stripe, standin)
-    refund = approve_refund(session, order, 4_000)
-    standin.state.refund_status = "failed"
-    row = _claim_and_commit(session, net, refund, stripe)
+    payment, refund, row = _failed_refund(session, net, stripe, standin)
     assert row.status is RefundExecutionStatus.failed
     assert _refund_status(session, refund) is RefundStatus.refund_failed
     session.refresh(payment)
@@ -162,10 +167,7 @@ def test_a_refund_the_gateway_fails_waits_for_finance_who_retries_it_and_it_succ
 
 def test_a_failed_attempt_made_again_is_not_retried_a_second_time(session, stripe, standin):
     net = make_tenant(session)
-    order, _ = _paid(session, net, stripe, standin)
-    refund = approve_refund(session, order, 4_000)
-    standin.state.refund_status = "failed"
-    row = _claim_and_commit(session, net, refund, stripe)
+    _, _, row = _failed_refund(session, net, stripe, standin)
     finance = scope_of(session, net, "jingan")
     refund_desk.retry(session, scope=finance, payment_refund_id=row.id, channel=RefundChannel.offline)
     session.commit()
@@ -177,10 +179,7 @@ def test_a_failed_attempt_made_again_is_not_retried_a_second_time(session, strip
 def test_a_failed_refund_paid_back_offline_posts_to_the_journal_only_when_finance_confirms(
         session, stripe, standin):
     net = make_tenant(session)
-    order, _ = _paid(session, net, stripe, standin)
-    refund = approve_refund(session, order, 4_000)
-    standin.state.refund_status = "failed"
-    failed = _claim_and_commit(session, net, refund, stripe)
+    _, _, failed = _failed_refund(session, net, stripe, standin)
     finance = scope_of(session, net, "jingan")
     offline = refund_desk.retry(session, scope=finance, payment_refund_id=failed.id,
                                 channel=RefundChannel.offline)
