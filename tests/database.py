@@ -4,6 +4,8 @@ import os
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -18,6 +20,12 @@ def test_urls() -> tuple[URL, URL, URL]:
     owner = server.set(username=f"{name}_owner", password="owner-secret", database=name)
     app = server.set(username=f"{name}_app", password="app-secret", database=name)
     return admin, owner, app
+
+
+def admin_session() -> Session:
+    """A session as the superuser on the test database (no RLS), on a connection of its own:
+    what a concurrency test sets up and commits before its threads start."""
+    return Session(create_engine(test_urls()[0], poolclass=NullPool))
 
 
 def recreate_database() -> None:

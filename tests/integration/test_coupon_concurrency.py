@@ -4,9 +4,7 @@ Each thread has its own app-role connection (RLS on) and commits for real.
 """
 
 import pytest
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
 
 from app.membership import coupons
 from app.membership.coupon_models import Coupon, CouponStatus, CouponTemplate
@@ -27,14 +25,9 @@ def world(app):
         yield built
 
 
-def _admin() -> Session:
-    admin_url, _, _ = database.test_urls()
-    return Session(create_engine(admin_url, poolclass=NullPool))
-
-
 def test_parallel_checkouts_with_one_coupon_make_one_order_with_it(world):
     consumer_scope = world.consumers[0]
-    with _admin() as admin:
+    with database.admin_session() as admin:
         program_with_gold(admin, world.net)
         consumer = admin.get(Consumer, (world.tenant_id, consumer_scope.consumer_id))
         tmpl = template(admin, world.net, amount_off_minor=100)
@@ -57,7 +50,7 @@ def test_parallel_checkouts_with_one_coupon_make_one_order_with_it(world):
 
 
 def test_parallel_claims_never_pass_the_total_quantity_or_the_per_member_limit(world):
-    with _admin() as admin:
+    with database.admin_session() as admin:
         template_id = template(admin, world.net, total_quantity=3, per_member_limit=1).id
         admin.commit()
 

@@ -4,9 +4,7 @@ takes decide, and the losers complete step by step or are refused. App-role conn
 """
 
 import pytest
-from sqlalchemy import create_engine, func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
+from sqlalchemy import func, select
 
 from app.membership.checkout_models import OrderAdjustment
 from app.membership.models import Member, PointsLot, PointsMove
@@ -31,7 +29,7 @@ def world(app):
 
 def test_parallel_checkouts_never_take_a_point_twice_and_the_ledger_adds_up(world):
     scope = world.consumers[0]
-    with Session(create_engine(database.test_urls()[0], poolclass=NullPool)) as admin:
+    with database.admin_session() as admin:
         program_with_gold(admin, world.net)
         consumer = admin.get(Consumer, (world.tenant_id, scope.consumer_id))
         member_with_lots(admin, world.net, consumer, *[(10, soon(n + 1)) for n in range(10)])
