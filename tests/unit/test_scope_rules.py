@@ -215,7 +215,7 @@ def test_rls_widening_settings_are_exactly_the_granted_prefixes_outside_the_own_
 
 
 def rls_lets_through(path: str, own: str, settings_: dict, dataset: Dataset) -> bool:
-    """The read policy's subtree rule (rls._seen) evaluated in Python, settings as strings."""
+    """The read policy's subtree rule (rls_policies._seen) evaluated in Python, settings as strings."""
     def under(prefix: str) -> bool:
         return prefix <= path < prefix + "~"
 
